@@ -73,7 +73,6 @@ let package = Package(
         // Tests.
         .target(
             name: "HallpassTestSupport",
-            dependencies: ["HallpassRedis"],
             path: "Tests/HallpassTestSupport",
             swiftSettings: strictSwift
         ),

@@ -1,0 +1,40 @@
+import COpenSSL
+
+/// One-shot message digests through OpenSSL's EVP interface.
+public enum Digest {
+    /// SHA-256 of `bytes` (32 bytes).
+    public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        hash(bytes, EVP_sha256(), length: 32)
+    }
+
+    /// SHA-1 of `bytes` (20 bytes). Only for protocols that name it (Redis script ids), never for security.
+    public static func sha1(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        hash(bytes, EVP_sha1(), length: 20)
+    }
+
+    private static func hash(_ bytes: some Sequence<UInt8>, _ md: OpaquePointer?, length: Int) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: length)
+        var outputLength: UInt32 = 0
+        let status = withContiguousBytes(bytes) { input in
+            output.withUnsafeMutableBufferPointer { out in
+                EVP_Digest(input.baseAddress, input.count, out.baseAddress, &outputLength, md, nil)
+            }
+        }
+        // EVP_Digest only fails on allocation failure or a missing built-in algorithm:
+        // neither is recoverable, and returning a wrong digest would be worse than stopping.
+        precondition(status == 1 && Int(outputLength) == length, "EVP_Digest failed")
+        return output
+    }
+}
+
+/// Lowercase hexadecimal, as Redis script ids and log-safe fingerprints are written.
+public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.underestimatedCount * 2)
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}

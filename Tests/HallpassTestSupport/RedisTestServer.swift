@@ -1,0 +1,146 @@
+import Foundation
+
+/// A real `redis-server` that a test starts on a free loopback port, in a data directory of its own.
+///
+/// Tests that need to stop or restart Redis start a private one with ``start(password:)``;
+/// tests that only need *a* Redis use ``shared``, which is the server `ops/test` started
+/// (`HALLPASS_TEST_REDIS_URL`) or, when run outside it, one started for this test process.
+public final class RedisTestServer: @unchecked Sendable {
+    // Mutable state is only touched under `lock`.
+    private let lock = NSLock()
+    private var process: Process?
+    public let port: Int
+    public let password: String?
+    public let directory: URL
+    private let executable: URL
+
+    /// The `redis://` URL of this server, with the default user's password when one is set.
+    public var url: String {
+        if let password { return "redis://default:\(password)@127.0.0.1:\(port)/0" }
+        return "redis://127.0.0.1:\(port)/0"
+    }
+
+    private init(port: Int, password: String?, directory: URL, executable: URL) {
+        self.port = port
+        self.password = password
+        self.directory = directory
+        self.executable = executable
+    }
+
+    /// Starts a private server. Call ``stop()`` when done (a `defer` is fine).
+    public static func start(password: String? = nil) throws -> RedisTestServer {
+        let executable = try findExecutable("redis-server")
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = try freeLoopbackPort()
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("hallpass-redis-\(port)-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = RedisTestServer(port: port, password: password, directory: directory, executable: executable)
+            do {
+                try server.launch()
+                return server
+            } catch {
+                lastError = error
+                server.stop()
+            }
+        }
+        throw lastError ?? TestSupportError.serverDidNotStart("redis-server")
+    }
+
+    /// The Redis every test may share: keys must then be unique to the test.
+    public static let shared: SharedRedis = SharedRedis()
+
+    /// Starts the server process again on the same port and data directory (after ``kill()``).
+    public func restart() throws {
+        try launch()
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would; the data directory stays.
+    public func kill() {
+        let running: Process? = lock.withLock {
+            let current = process
+            process = nil
+            return current
+        }
+        guard let running, running.isRunning else { return }
+        Foundation.kill(running.processIdentifier, SIGKILL)
+        running.waitUntilExit()
+    }
+
+    /// Stops the server and removes its data directory.
+    public func stop() {
+        kill()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func launch() throws {
+        var arguments = [
+            "--port", "\(port)",
+            "--bind", "127.0.0.1",
+            "--dir", directory.path,
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        let child = Process()
+        child.executableURL = executable
+        child.arguments = arguments
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        lock.withLock { process = child }
+        // Wait for the port to accept connections (at most ~5 s).
+        for _ in 0..<500 {
+            if isAcceptingConnections(port: port) { return }
+            if !child.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+        kill()
+        throw TestSupportError.serverDidNotStart("redis-server on port \(port): \(log.suffix(400))")
+    }
+
+    deinit {
+        if let process, process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+        }
+    }
+}
+
+/// The Redis shared by the tests of one process; see ``RedisTestServer/shared``.
+public final class SharedRedis: Sendable {
+    private let started: Result<String, TestSupportErrorBox>
+
+    fileprivate init() {
+        if let url = ProcessInfo.processInfo.environment["HALLPASS_TEST_REDIS_URL"], !url.isEmpty {
+            started = .success(url)
+            return
+        }
+        do {
+            let server = try RedisTestServer.start()
+            sharedServerToStopAtExit = server
+            atexit {
+                sharedServerToStopAtExit?.stop()
+            }
+            started = .success(server.url)
+        } catch {
+            started = .failure(TestSupportErrorBox(description: "\(error)"))
+        }
+    }
+
+    /// The shared server's URL.
+    public func url() throws -> String {
+        try started.get()
+    }
+}
+
+/// A sendable, printable wrapper for a start-up failure.
+public struct TestSupportErrorBox: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+// Read only from the process's exit handler, which runs once, after all tests.
+nonisolated(unsafe) private var sharedServerToStopAtExit: RedisTestServer?
