@@ -29,4 +29,7 @@ static inline int hallpass_EVP_PKEY_CTX_set_rsa_padding(EVP_PKEY_CTX *ctx, int p
     return EVP_PKEY_CTX_set_rsa_padding(ctx, padding);
 }
 
+// A compound macro (a bitwise OR of selection flags) that Swift does not import.
+static const int hallpass_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
+
 #endif

@@ -1,0 +1,190 @@
+/// Validates JWS compact tokens following the JWT Best Current Practices (RFC 8725).
+///
+/// The order of checks is deliberate: size first (before any work), then the header alone
+/// (algorithm allow-list, `crit`, `typ`, key lookup, algorithm bound to the key), then the
+/// signature, and only then the claims, so nothing an attacker wrote is believed before the
+/// signature has been checked.
+public struct JWTValidator: Sendable {
+    /// What a token must satisfy.
+    public struct Configuration: Sendable {
+        /// The exact `iss` required.
+        public var issuer: String
+        /// A value that `aud` (string or array) must contain.
+        public var audience: String
+        /// The required `typ` (compared as a media type: case-insensitive, `application/` optional),
+        /// or nil to accept any. Access tokens use `at+jwt` (RFC 9068).
+        public var requiredType: String?
+        /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds; clamped to 0...``maximumLeeway``.
+        public var leeway: Double {
+            didSet { leeway = min(max(leeway, 0), Self.maximumLeeway) }
+        }
+        /// Tokens longer than this many bytes are refused before any parsing.
+        public var maximumTokenSize: Int
+        /// Whether a token without `exp` is refused. Access tokens must expire.
+        public var requiresExpiration: Bool
+
+        /// The largest leeway a validator accepts: skew beyond a minute is a broken clock, not skew.
+        public static let maximumLeeway: Double = 60
+
+        /// A configuration for access tokens of `issuer` meant for `audience`.
+        public init(
+            issuer: String,
+            audience: String,
+            requiredType: String? = "at+jwt",
+            leeway: Double = 10,
+            maximumTokenSize: Int = 8192,
+            requiresExpiration: Bool = true
+        ) {
+            self.issuer = issuer
+            self.audience = audience
+            self.requiredType = requiredType
+            self.leeway = min(max(leeway, 0), Self.maximumLeeway)
+            self.maximumTokenSize = maximumTokenSize
+            self.requiresExpiration = requiresExpiration
+        }
+    }
+
+    /// The rules.
+    public var configuration: Configuration
+    /// The trusted keys.
+    public var keys: VerificationKeys
+
+    /// A validator for `configuration` trusting `keys`.
+    public init(configuration: Configuration, keys: VerificationKeys) {
+        self.configuration = configuration
+        self.keys = keys
+    }
+
+    /// Validates `token` at time `now` (seconds since 1970).
+    public func validate(_ token: some StringProtocol, now: Double = wallClockSeconds()) throws(JWTError) -> VerifiedJWT {
+        let utf8 = token.utf8
+        guard utf8.count <= configuration.maximumTokenSize else {
+            throw .tooLarge(limit: configuration.maximumTokenSize)
+        }
+        let contiguous = utf8.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JWTError) in try validate(bytes: buffer, now: now) }
+        }
+        if let contiguous { return try contiguous.get() }
+        return try Array(utf8).withUnsafeBufferPointer { buffer in
+            Result { () throws(JWTError) in try validate(bytes: buffer, now: now) }
+        }.get()
+    }
+
+    /// Validates a token given as UTF-8 bytes.
+    public func validate(bytes token: UnsafeBufferPointer<UInt8>, now: Double = wallClockSeconds()) throws(JWTError) -> VerifiedJWT {
+        guard token.count <= configuration.maximumTokenSize else {
+            throw .tooLarge(limit: configuration.maximumTokenSize)
+        }
+        let parts = try CompactJWS(token)
+
+        // 1. The header alone.
+        let header = try Self.object(parts.header, .header)
+        guard case .string(let alg)? = header["alg"] else {
+            throw header["alg"] == nil ? .malformed(.missingClaim("alg")) : .malformed(.invalidMember("alg"))
+        }
+        guard let algorithm = JWSAlgorithm(rawValue: alg) else { throw .disallowedAlgorithm(alg) }
+        guard header["crit"] == nil else { throw .unsupportedCriticalHeader }
+        if let required = configuration.requiredType {
+            let found: String?
+            switch header["typ"] {
+            case nil: found = nil
+            case .string(let typ)?: found = typ
+            default: throw .malformed(.invalidMember("typ"))
+            }
+            guard let found, Self.mediaTypeMatches(found, required) else { throw .wrongType(found: found) }
+        }
+        let keyID: String?
+        switch header["kid"] {
+        case nil: keyID = nil
+        case .string(let kid)?: keyID = kid
+        default: throw .malformed(.invalidMember("kid"))
+        }
+        guard let key = keys.key(for: keyID) else { throw .unknownKey(keyID: keyID) }
+        guard key.algorithm == algorithm else {
+            throw .algorithmMismatch(header: alg, key: key.algorithm.rawValue)
+        }
+
+        // 2. The signature, over the exact bytes received.
+        let signature: [UInt8]
+        do { signature = try Base64URL.decode(parts.signature) } catch { throw .malformed(.base64url(.signature)) }
+        guard key.publicKey.isValidSignature(signature, for: parts.signingInput) else { throw .badSignature }
+
+        // 3. The claims.
+        let claims = try Self.object(parts.payload, .payload)
+        try checkClaims(claims, now: now)
+        return VerifiedJWT(header: header, claims: JWTClaims(claims), algorithm: algorithm, keyID: keyID)
+    }
+
+    private func checkClaims(_ claims: [String: JSONValue], now: Double) throws(JWTError) {
+        let leeway = configuration.leeway
+        let expiration = try Self.numericDate(claims, "exp")
+        if let expiration {
+            guard now < expiration + leeway else { throw .expired }
+        } else if configuration.requiresExpiration {
+            throw .malformed(.missingClaim("exp"))
+        }
+        if let notBefore = try Self.numericDate(claims, "nbf"), now + leeway < notBefore { throw .notYetValid }
+        if let issuedAt = try Self.numericDate(claims, "iat"), now + leeway < issuedAt { throw .issuedInFuture }
+        for name in ["sub", "jti"] {
+            if let value = claims[name], value.stringValue == nil { throw .malformed(.invalidMember(name)) }
+        }
+        guard case .string(let issuer)? = claims["iss"], issuer == configuration.issuer else { throw .wrongIssuer }
+        switch claims["aud"] {
+        case .string(let audience)?:
+            guard audience == configuration.audience else { throw .wrongAudience }
+        case .array(let audiences)?:
+            guard audiences.contains(.string(configuration.audience)) else { throw .wrongAudience }
+        default:
+            throw .wrongAudience
+        }
+    }
+
+    private static func numericDate(_ claims: [String: JSONValue], _ name: String) throws(JWTError) -> Double? {
+        guard let value = claims[name] else { return nil }
+        guard let seconds = value.numericValue else { throw .malformed(.invalidMember(name)) }
+        return seconds
+    }
+
+    private static func object(_ segment: UnsafeBufferPointer<UInt8>, _ which: JWTError.Segment) throws(JWTError) -> [String: JSONValue] {
+        let decoded: [UInt8]
+        do { decoded = try Base64URL.decode(segment) } catch { throw .malformed(.base64url(which)) }
+        let value: JSONValue
+        do { value = try JSONParser.parse(decoded) } catch { throw .malformed(.json(which, error)) }
+        guard case .object(let members) = value else { throw .malformed(.notAnObject(which)) }
+        return members
+    }
+
+    /// RFC 7515 section 4.1.9: `typ` is a media type, compared case-insensitively, and the
+    /// `application/` prefix is recommended to be omitted, so both spellings must match.
+    static func mediaTypeMatches(_ found: String, _ required: String) -> Bool {
+        func normalized(_ type: String) -> String {
+            let lower = type.lowercased()
+            return lower.hasPrefix("application/") ? String(lower.dropFirst("application/".count)) : lower
+        }
+        return normalized(found) == normalized(required)
+    }
+}
+
+/// The three segments of a JWS compact serialization, as views into the token's bytes.
+struct CompactJWS {
+    let header: UnsafeBufferPointer<UInt8>
+    let payload: UnsafeBufferPointer<UInt8>
+    let signature: UnsafeBufferPointer<UInt8>
+    let signingInput: UnsafeBufferPointer<UInt8>
+
+    init(_ token: UnsafeBufferPointer<UInt8>) throws(JWTError) {
+        var dots: [Int] = []
+        for (index, byte) in token.enumerated() where byte == UInt8(ascii: ".") {
+            dots.append(index)
+            if dots.count > 2 { break }
+        }
+        guard dots.count == 2 else {
+            let count = token.isEmpty ? 0 : token.reduce(1) { $1 == UInt8(ascii: ".") ? $0 + 1 : $0 }
+            throw .malformed(.segmentCount(count))
+        }
+        header = UnsafeBufferPointer(rebasing: token[0..<dots[0]])
+        payload = UnsafeBufferPointer(rebasing: token[(dots[0] + 1)..<dots[1]])
+        signature = UnsafeBufferPointer(rebasing: token[(dots[1] + 1)...])
+        signingInput = UnsafeBufferPointer(rebasing: token[0..<dots[1]])
+    }
+}
