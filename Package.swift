@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HallpassPasswordsTests",
-            dependencies: ["HallpassPasswords"],
+            dependencies: ["HallpassPasswords", "HallpassTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
