@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+// Benchmarks live in their own package so that the main package's normal builds stay lean.
+// Run them with ops/bench (release build, throwaway Redis).
+import PackageDescription
+
+let package = Package(
+    name: "HallpassBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // The baseline: OpenSSL called from plain C, the way `openssl speed` would, so the
+        // figure Hallpass is compared with has no Swift in it.
+        .target(
+            name: "OpenSSLBaseline",
+            path: "Sources/OpenSSLBaseline",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
+        .executableTarget(
+            name: "hallpass-bench",
+            dependencies: [
+                "OpenSSLBaseline",
+                .product(name: "HallpassCrypto", package: "Hallpass"),
+                .product(name: "HallpassJOSE", package: "Hallpass"),
+                .product(name: "HallpassRedis", package: "Hallpass"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/hallpass-bench"
+        ),
+    ]
+)

@@ -1,0 +1,73 @@
+# Shared by the ops/ scripts: installing what Hallpass needs on a fresh Debian machine and
+# running a throwaway redis-server. Source it; it defines functions and changes nothing else.
+
+HALLPASS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HALLPASS_SYSTEM_PACKAGES=(redis-server redis-tools libhiredis-dev libssl-dev libargon2-dev pkg-config python3-venv)
+
+log() { printf '[hallpass] %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        log "need root to run: $*"; return 1
+    fi
+}
+
+# Installs the Debian packages that are missing; does nothing (and no network) when all are there.
+ensure_system_packages() {
+    local missing=() package
+    for package in "${HALLPASS_SYSTEM_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing ${missing[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    # The Debian package starts a system Redis on 6379; Hallpass never relies on it.
+}
+
+ensure_swift() {
+    if ! command -v swift >/dev/null && [ -x /opt/swift/usr/bin/swift ]; then
+        export PATH=/opt/swift/usr/bin:$PATH
+    fi
+    command -v swift >/dev/null || { log "swift is not installed (expected at /opt/swift)"; return 1; }
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_redis DIR [extra redis-server args...]: starts redis-server on a free loopback port with
+# its own data directory and sets REDIS_PORT, REDIS_PID and REDIS_DIR. Stop it with stop_redis.
+start_redis() {
+    REDIS_DIR=$1; shift
+    mkdir -p "$REDIS_DIR"
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        REDIS_PORT=$(free_port)
+        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
+            --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null
+        local waited
+        for waited in $(seq 1 100); do
+            if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || redis-cli -p "$REDIS_PORT" ping 2>&1 | grep -q NOAUTH; then
+                REDIS_PID=$(cat "$REDIS_DIR/redis.pid")
+                log "redis-server ${REDIS_PID} on 127.0.0.1:${REDIS_PORT} (data in ${REDIS_DIR})"
+                return 0
+            fi
+            sleep 0.05
+        done
+        log "redis-server did not come up on port $REDIS_PORT (attempt $attempt): $(tail -n 3 "$REDIS_DIR/redis.log" 2>/dev/null)"
+    done
+    return 1
+}
+
+stop_redis() {
+    if [ -n "${REDIS_PID:-}" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+        kill "$REDIS_PID" 2>/dev/null || true
+        local waited
+        for waited in $(seq 1 100); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.05; done
+        kill -9 "$REDIS_PID" 2>/dev/null || true
+        log "stopped redis-server $REDIS_PID"
+    fi
+    REDIS_PID=
+}
