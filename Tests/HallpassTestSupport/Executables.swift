@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Finds an executable on `PATH`, the way a shell would.
 public func findExecutable(_ name: String) throws -> URL {

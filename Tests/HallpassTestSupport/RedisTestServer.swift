@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A real `redis-server` that a test starts on a free loopback port, in a data directory of its own.
 ///
