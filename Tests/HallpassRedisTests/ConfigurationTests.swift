@@ -1,0 +1,2 @@
+import HallpassRedis
+import Testing
