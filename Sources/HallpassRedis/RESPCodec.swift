@@ -39,7 +39,8 @@ enum RESPEncoder {
         // hiredis wants one pointer and one length per argument. The arguments are separate Swift
         // arrays whose storage is only pinned inside their own closures, so they are first copied
         // into one block; small commands get that block (and the pointer tables) on the stack.
-        let formatted: Result? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: max(totalLength, 1)) { storage in
+        let capacity = max(totalLength, 1)
+        let formatted: Result? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { storage in
             withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: arguments.count) { pointers in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { lengths in
                     guard let base = storage.baseAddress else { return nil }

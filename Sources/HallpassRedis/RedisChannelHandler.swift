@@ -93,8 +93,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 "closing Redis connection after a protocol error",
                 metadata: ["error": "\(error)"]
             )
-            self.failAll(with: error)
-            context.close(promise: nil)
+            self.closeAndFailPending(context: context) { _ in error }
         }
     }
 
@@ -106,8 +105,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Connection-level I/O errors (a reset, a broken pipe): the stream is unusable.
         self.logger.debug("Redis connection error", metadata: ["error": "\(error)"])
-        self.failAll(with: .connectionClosed)
-        context.close(promise: nil)
+        self.closeAndFailPending(context: context) { _ in .connectionClosed }
     }
 
     private func scheduleTimeoutCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
@@ -141,24 +139,39 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             "Redis command timed out; closing the connection",
             metadata: ["pending": "\(self.pending.count)"]
         )
-        self.state = .closed
+        // Only the overdue commands timed out; the others are victims of the close.
+        self.closeAndFailPending(context: context) { reply in
+            reply.deadline <= now ? .commandTimedOut : .connectionClosed
+        }
+    }
+
+    /// Closes the channel, then fails every pending command with the error `reason` gives it.
+    ///
+    /// Closing first means that whoever the failures wake up already sees the connection as
+    /// inactive, and so does not send it anything more.
+    private func closeAndFailPending(context: ChannelHandlerContext, reason: (PendingReply) -> RedisError) {
         let replies = self.pending
         self.pending.removeAll()
-        for reply in replies {
-            // Only the overdue commands timed out; the others are victims of the close.
-            reply.promise.fail(reply.deadline <= now ? RedisError.commandTimedOut : RedisError.connectionClosed)
-        }
+        self.state = .closed
+        self.cancelTimeoutCheck()
         context.close(promise: nil)
+        for reply in replies {
+            reply.promise.fail(reason(reply))
+        }
     }
 
     private func failAll(with error: RedisError) {
         self.state = .closed
-        self.timeoutCheck?.cancel()
-        self.timeoutCheck = nil
-        self.timeoutCheckDeadline = .distantFuture
+        self.cancelTimeoutCheck()
         // Pop one at a time: a failed promise's callbacks may re-enter this handler.
         while let reply = self.pending.popFirst() {
             reply.promise.fail(error)
         }
+    }
+
+    private func cancelTimeoutCheck() {
+        self.timeoutCheck?.cancel()
+        self.timeoutCheck = nil
+        self.timeoutCheckDeadline = .distantFuture
     }
 }

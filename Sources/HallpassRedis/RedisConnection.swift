@@ -15,7 +15,6 @@ public final class RedisConnection: Sendable {
     let channel: any Channel
     private let outbox: NIOLockedValueBox<Outbox>
     private let commandTimeout: TimeAmount
-    private let logger: Logger
 
     /// Commands encoded by callers on any thread, waiting for the event loop to write them.
     ///
@@ -63,13 +62,12 @@ public final class RedisConnection: Sendable {
         }
     }
 
-    private init(channel: any Channel, configuration: RedisConfiguration, logger: Logger) {
+    private init(channel: any Channel, configuration: RedisConfiguration) {
         self.channel = channel
         self.outbox = NIOLockedValueBox(
             Outbox(allocator: channel.allocator, bytes: channel.allocator.buffer(capacity: 0))
         )
         self.commandTimeout = TimeAmount(configuration.commandTimeout)
-        self.logger = logger
     }
 
     deinit {
@@ -121,7 +119,7 @@ public final class RedisConnection: Sendable {
             throw RedisError.connectionFailed("\(configuration.address): \(error)")
         }
 
-        let connection = RedisConnection(channel: channel, configuration: configuration, logger: logger)
+        let connection = RedisConnection(channel: channel, configuration: configuration)
         do {
             try await connection.handshake(configuration, deadline: deadline)
         } catch {
@@ -260,7 +258,10 @@ public final class RedisConnection: Sendable {
         return promise.futureResult
     }
 
-    func enqueue(_ commands: [RedisCommand], deadline: NIODeadline) throws(RedisError) -> [EventLoopFuture<RedisValue>] {
+    func enqueue(
+        _ commands: [RedisCommand],
+        deadline: NIODeadline
+    ) throws(RedisError) -> [EventLoopFuture<RedisValue>] {
         guard self.channel.isActive else { throw .connectionClosed }
         // Encode everything before making promises, so a command that cannot be encoded leaves
         // no promise behind unfulfilled.

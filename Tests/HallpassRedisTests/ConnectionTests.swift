@@ -52,7 +52,9 @@ struct ConnectionTests {
         try await withPrivateServer(password: "admin-pw") { server async throws in
             let admin = try await self.connect(try RedisConfiguration(url: server.url))
             // A password with characters that must be percent-encoded in the URL.
-            let set = try await admin.send(RedisCommand("ACL", "SETUSER", "hallpass", "on", ">p@ss:w/rd%", "~*", "+@all"))
+            let set = try await admin.send(
+                RedisCommand("ACL", "SETUSER", "hallpass", "on", ">p@ss:w/rd%", "~*", "+@all")
+            )
             #expect(set == .simpleString("OK"))
             await admin.close()
 
@@ -122,15 +124,8 @@ struct ConnectionTests {
 
             let reply = try await withDeadline(seconds: 10, "XREAD to return") { try await read.value }
             #expect(ContinuousClock.now - started < .seconds(4), "XREAD waited for its BLOCK timeout")
-            #expect(
-                reply
-                    == .array([
-                        .array([
-                            .bulkString(Array(stream.utf8)),
-                            .array([.array([.bulkString(Array(id.utf8)), .array([.bulkString(Array("user".utf8)), .bulkString(Array("42".utf8))])])]),
-                        ])
-                    ])
-            )
+            let entry = RedisValue.array([bulk(id), .array([bulk("user"), bulk("42")])])
+            #expect(reply == .array([.array([bulk(stream), .array([entry])])]))
             #expect(reader.isActive)
             await reader.close()
         }

@@ -29,7 +29,11 @@ struct ScriptTests {
     @Test func scriptErrorsAreServerErrors() async throws {
         try await withSharedClient { client async throws in
             let raised = try await #require(throws: RedisError.self) {
-                try await client.evalScript(RedisScript("return redis.error_reply('NOPE raised by script')"), keys: [], arguments: [])
+                try await client.evalScript(
+                    RedisScript("return redis.error_reply('NOPE raised by script')"),
+                    keys: [],
+                    arguments: []
+                )
             }
             #expect(raised == .server("NOPE raised by script"))
 

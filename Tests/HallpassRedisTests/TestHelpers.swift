@@ -11,6 +11,11 @@ func uniqueKey(_ name: String) -> String {
     "hallpass-test:\(name):\(UInt64.random(in: .min ... .max))"
 }
 
+/// A bulk string reply holding `text`.
+func bulk(_ text: String) -> RedisValue {
+    .bulkString(Array(text.utf8))
+}
+
 /// A logger that drops everything, so expected failures do not flood the test output.
 let quietLogger: Logger = {
     var logger = Logger(label: "hallpass.redis.test")
