@@ -30,6 +30,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server answered with a well-formed reply of a shape the operation did not expect.
     case unexpectedReply(String)
 
+    /// A sentence saying what went wrong, fit for logs.
     public var description: String {
         switch self {
         case .invalidURL(let detail): "invalid Redis URL: \(detail)"

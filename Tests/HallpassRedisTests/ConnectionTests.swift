@@ -131,6 +131,24 @@ struct ConnectionTests {
         }
     }
 
+    @Test func concurrentFirstCallsShareOneConnect() async throws {
+        try await withPrivateServer { server async throws in
+            let configuration = try RedisConfiguration(url: server.url)
+            let admin = try await self.connect(configuration)
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<32 {
+                    group.addTask { try await client.ping() }
+                }
+                try await group.waitForAll()
+            }
+            let clients = try #require(try await admin.send(RedisCommand("CLIENT", "LIST")).string)
+            #expect(clients.split(separator: "\n").count == 2, "\(clients)")
+            await client.shutdown()
+            await admin.close()
+        }
+    }
+
     @Test func logsShowStateChangesButNeverThePassword() async throws {
         try await withPrivateServer(password: "log-secret-right") { server async throws in
             let capture = LogCapture()
