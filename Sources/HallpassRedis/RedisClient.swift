@@ -25,7 +25,7 @@ public final class RedisClient: Sendable {
         /// No connection; the next command connects.
         case idle
         /// A connect is under way; everyone who needs the connection waits for this one.
-        case connecting(EventLoopFuture<RedisConnection>, failedAttempts: Int)
+        case connecting(EventLoopFuture<RedisConnection>)
         case connected(RedisConnection)
         /// The last `failedAttempts` connects failed; no new attempt before `until`.
         case backingOff(until: NIODeadline, failedAttempts: Int)
@@ -43,7 +43,8 @@ public final class RedisClient: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: Where to connect, credentials, timeouts and backoff.
-    ///   - eventLoopGroup: Where the connections' sockets live.
+    ///   - eventLoopGroup: Where the connections' sockets live. It must outlive the client: work
+    ///     handed to a shut-down event loop is dropped, and the commands waiting on it never finish.
     ///   - logger: Receives connection state changes (connected, lost, reconnect failed).
     public init(
         configuration: RedisConfiguration,
@@ -130,9 +131,9 @@ public final class RedisClient: Sendable {
         switch previous {
         case .connected(let connection):
             await connection.close()
-        case .connecting(let connection, _):
+        case .connecting(let future):
             // The connecting task sees `.shutDown` and closes what it got before failing this.
-            _ = try? await connection.get()
+            _ = try? await future.get()
         case .idle, .backingOff:
             break
         case .shutDown:
@@ -153,7 +154,7 @@ public final class RedisClient: Sendable {
                 return self.startConnecting(&state, failedAttempts: 0, afterLoss: true)
             case .idle:
                 return self.startConnecting(&state, failedAttempts: 0, afterLoss: false)
-            case .connecting(let future, _):
+            case .connecting(let future):
                 return .wait(future)
             case .backingOff(let until, let failedAttempts):
                 guard NIODeadline.now() >= until else { return .fail(.unavailable) }
@@ -190,7 +191,7 @@ public final class RedisClient: Sendable {
     /// its callbacks, which take the lock, on this thread.
     private func startConnecting(_ state: inout State, failedAttempts: Int, afterLoss: Bool) -> ConnectionAction {
         let promise = self.eventLoopGroup.next().makePromise(of: RedisConnection.self)
-        state = .connecting(promise.futureResult, failedAttempts: failedAttempts)
+        state = .connecting(promise.futureResult)
         return .connect(promise, failedAttempts: failedAttempts, afterLoss: afterLoss)
     }
 

@@ -101,8 +101,8 @@ public final class RedisConnection: Sendable {
         do {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
-                // Finds peers that vanished without a FIN, which would otherwise only show as
-                // command timeouts.
+                // Lets the kernel eventually notice a peer that vanished without a FIN while the
+                // connection sat idle; commands in flight are bounded by their own timeouts.
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
