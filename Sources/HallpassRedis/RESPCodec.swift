@@ -18,10 +18,10 @@ enum RESPEncoder {
     ///
     /// Lending instead of returning lets a caller copy the bytes straight into a shared buffer
     /// (under a lock) without an intermediate allocation.
-    static func withEncodedBytes<Result>(
+    static func withEncodedBytes<Value>(
         of command: RedisCommand,
-        _ body: (UnsafeRawBufferPointer) -> Result
-    ) throws(RedisError) -> Result {
+        _ body: (UnsafeRawBufferPointer) -> Value
+    ) throws(RedisError) -> Value {
         let arguments = command.arguments
         guard !arguments.isEmpty else {
             throw RedisError.protocolError("cannot encode a command without a name")
@@ -40,7 +40,7 @@ enum RESPEncoder {
         // arrays whose storage is only pinned inside their own closures, so they are first copied
         // into one block; small commands get that block (and the pointer tables) on the stack.
         let capacity = max(totalLength, 1)
-        let formatted: Result? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { storage in
+        let formatted: Value? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { storage in
             withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: arguments.count) { pointers in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { lengths in
                     guard let base = storage.baseAddress else { return nil }
