@@ -93,7 +93,14 @@ let package = Package(
         ),
         .testTarget(
             name: "HallpassRedisTests",
-            dependencies: ["HallpassRedis", "HallpassTestSupport"],
+            dependencies: [
+                "HallpassRedis",
+                "HallpassTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
     ]

@@ -1,0 +1,275 @@
+public import Logging
+public import NIOCore
+import NIOConcurrencyHelpers
+public import NIOPosix
+
+/// The Redis client the rest of Hallpass shares: one connection, pipelined and multiplexed
+/// between all callers, connected lazily and reconnected after it is lost.
+///
+/// After a failed connect the client waits out a backoff (``RedisConfiguration/reconnectBackoff``,
+/// doubling per failure). During that wait commands fail at once with ``RedisError/unavailable``
+/// rather than queueing, so a request handler can answer "503 Service Unavailable" promptly.
+///
+/// Commands are never retried: one that failed with ``RedisError/connectionClosed`` may or may
+/// not have run, and only the caller knows whether it is safe to send again.
+///
+/// Call ``shutdown()`` when done.
+public final class RedisClient: Sendable {
+    /// The configuration every connection of this client uses.
+    public let configuration: RedisConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let state: NIOLockedValueBox<State>
+
+    private enum State {
+        /// No connection; the next command connects.
+        case idle
+        /// A connect is under way; everyone who needs the connection waits for this one.
+        case connecting(EventLoopFuture<RedisConnection>)
+        case connected(RedisConnection)
+        /// The last `failedAttempts` connects failed; no new attempt before `until`.
+        case backingOff(until: NIODeadline, failedAttempts: Int)
+        case shutDown
+    }
+
+    private enum ConnectionAction {
+        case use(RedisConnection)
+        case wait(EventLoopFuture<RedisConnection>)
+        case connect(EventLoopPromise<RedisConnection>, failedAttempts: Int, afterLoss: Bool)
+        case fail(RedisError)
+    }
+
+    /// Creates a client. Nothing connects until the first command.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where to connect, credentials, timeouts and backoff.
+    ///   - eventLoopGroup: Where the connections' sockets live. It must outlive the client: work
+    ///     handed to a shut-down event loop is dropped, and the commands waiting on it never finish.
+    ///   - logger: Receives connection state changes (connected, lost, reconnect failed).
+    public init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "hallpass.redis")
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        var logger = logger
+        logger[metadataKey: "redis.address"] = "\(configuration.address)"
+        self.logger = logger
+        self.state = NIOLockedValueBox(.idle)
+    }
+
+    /// Sends `command` on the shared connection, connecting first if needed.
+    ///
+    /// - Returns: The reply; never ``RedisValue/error(_:)``.
+    /// - Throws: ``RedisError/server(_:)`` for an error reply; ``RedisError/unavailable`` during
+    ///   reconnect backoff; otherwise the errors of ``RedisConnection/connect(to:on:logger:)``
+    ///   and ``RedisConnection/send(_:)``.
+    public func send(_ command: RedisCommand) async throws -> RedisValue {
+        try await self.connection().send(command)
+    }
+
+    /// Sends `commands` in one write on the shared connection; see ``RedisConnection/pipeline(_:)``.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, RedisError>] {
+        try await self.connection().pipeline(commands)
+    }
+
+    /// Runs `script` with `EVALSHA`, loading it first if the server does not have it cached.
+    ///
+    /// The script cache is empty after a restart, a failover or `SCRIPT FLUSH`; on `NOSCRIPT`
+    /// the script is loaded and run again in a single round trip.
+    ///
+    /// - Throws: ``RedisError/server(_:)`` for an error the script raised, or one that
+    ///   `SCRIPT LOAD` reported (a syntax error); otherwise as ``send(_:)``.
+    public func evalScript(
+        _ script: RedisScript,
+        keys: [any RedisArgument],
+        arguments: [any RedisArgument]
+    ) async throws -> RedisValue {
+        let head: [any RedisArgument] = [script.sha1, keys.count]
+        let evalSHA = RedisCommand("EVALSHA", arguments: head + keys + arguments)
+        do {
+            return try await self.send(evalSHA)
+        } catch RedisError.server(let message) where message.hasPrefix("NOSCRIPT") {
+            let results = try await self.pipeline([RedisCommand("SCRIPT", "LOAD", script.source), evalSHA])
+            guard results.count == 2 else {
+                throw RedisError.unexpectedReply("\(results.count) replies to a pipeline of 2 commands")
+            }
+            let loaded = try results[0].get()
+            guard loaded.string == script.sha1 else {
+                throw RedisError.unexpectedReply("SCRIPT LOAD returned \(loaded), expected \(script.sha1)")
+            }
+            return try results[1].get()
+        }
+    }
+
+    /// Opens a new connection with this client's configuration, for the caller alone.
+    ///
+    /// Blocking commands (`XREAD BLOCK`, `BLPOP`) belong on such a connection: on the shared one
+    /// they would hold up every command queued behind them. The caller closes it.
+    public func makeDedicatedConnection() async throws -> RedisConnection {
+        try await RedisConnection.connect(to: self.configuration, on: self.eventLoopGroup.next(), logger: self.logger)
+    }
+
+    /// Sends `PING`, for readiness checks.
+    ///
+    /// - Throws: As ``send(_:)``, or ``RedisError/unexpectedReply(_:)`` if the answer is not `PONG`.
+    public func ping() async throws {
+        let reply = try await self.send(RedisCommand("PING"))
+        guard reply == .simpleString("PONG") else {
+            throw RedisError.unexpectedReply("PING answered \(reply)")
+        }
+    }
+
+    /// Closes the connection and makes every later command fail with
+    /// ``RedisError/connectionClosed``. Commands still waiting fail the same way.
+    public func shutdown() async {
+        let previous = self.state.withLockedValue { state in
+            defer { state = .shutDown }
+            return state
+        }
+        switch previous {
+        case .connected(let connection):
+            await connection.close()
+        case .connecting(let future):
+            // The connecting task sees `.shutDown` and closes what it got before failing this.
+            _ = try? await future.get()
+        case .idle, .backingOff:
+            break
+        case .shutDown:
+            return
+        }
+        self.logger.info("Redis client shut down")
+    }
+
+    // MARK: Connection management
+
+    private func connection() async throws(RedisError) -> RedisConnection {
+        let action = self.state.withLockedValue { state -> ConnectionAction in
+            switch state {
+            case .connected(let connection) where connection.isActive:
+                return .use(connection)
+            case .connected:
+                // Lost, and the close callback has not caught up yet.
+                return self.startConnecting(&state, failedAttempts: 0, afterLoss: true)
+            case .idle:
+                return self.startConnecting(&state, failedAttempts: 0, afterLoss: false)
+            case .connecting(let future):
+                return .wait(future)
+            case .backingOff(let until, let failedAttempts):
+                guard NIODeadline.now() >= until else { return .fail(.unavailable) }
+                return self.startConnecting(&state, failedAttempts: failedAttempts, afterLoss: false)
+            case .shutDown:
+                return .fail(.connectionClosed)
+            }
+        }
+
+        switch action {
+        case .use(let connection):
+            return connection
+        case .wait(let future):
+            do {
+                return try await future.get()
+            } catch let error as RedisError {
+                throw error
+            } catch {
+                throw .connectionFailed("\(error)")
+            }
+        case .connect(let promise, let failedAttempts, let afterLoss):
+            if afterLoss {
+                self.logger.warning("lost the connection to Redis; reconnecting")
+            }
+            return try await self.establish(promise, failedAttempts: failedAttempts)
+        case .fail(let error):
+            throw error
+        }
+    }
+
+    /// Moves to `.connecting`; the caller that gets `.connect` does the connecting.
+    ///
+    /// The connect itself starts outside the lock: a future that completes at once would run
+    /// its callbacks, which take the lock, on this thread.
+    private func startConnecting(_ state: inout State, failedAttempts: Int, afterLoss: Bool) -> ConnectionAction {
+        let promise = self.eventLoopGroup.next().makePromise(of: RedisConnection.self)
+        state = .connecting(promise.futureResult)
+        return .connect(promise, failedAttempts: failedAttempts, afterLoss: afterLoss)
+    }
+
+    private func establish(
+        _ promise: EventLoopPromise<RedisConnection>,
+        failedAttempts: Int
+    ) async throws(RedisError) -> RedisConnection {
+        let connection: RedisConnection
+        do {
+            connection = try await RedisConnection.connect(
+                to: self.configuration,
+                on: promise.futureResult.eventLoop,
+                logger: self.logger
+            )
+        } catch {
+            let error = error as? RedisError ?? .connectionFailed("\(error)")
+            let attempts = failedAttempts + 1
+            let delay = self.backoffDelay(afterFailedAttempts: attempts)
+            let isBackingOff = self.state.withLockedValue { state in
+                guard case .connecting = state else { return false }
+                state = .backingOff(until: .now() + TimeAmount(delay), failedAttempts: attempts)
+                return true
+            }
+            if isBackingOff {
+                self.logger.warning(
+                    "could not connect to Redis; backing off",
+                    metadata: [
+                        "error": "\(error)",
+                        "redis.failedAttempts": "\(attempts)",
+                        "redis.backoff": "\(delay)",
+                    ]
+                )
+            }
+            promise.fail(error)
+            throw error
+        }
+
+        let isAccepted = self.state.withLockedValue { state in
+            guard case .connecting = state else { return false }
+            state = .connected(connection)
+            return true
+        }
+        guard isAccepted else {
+            // shutdown() ran while this was connecting.
+            await connection.close()
+            promise.fail(RedisError.connectionClosed)
+            throw .connectionClosed
+        }
+        self.watchForLoss(of: connection)
+        self.logger.info("connected to Redis")
+        promise.succeed(connection)
+        return connection
+    }
+
+    private func watchForLoss(of connection: RedisConnection) {
+        // Holds the channel, not the connection: the channel keeps this callback until it
+        // closes, and a strong reference to the connection would keep that alive too.
+        let channel = connection.channel
+        channel.closeFuture.whenComplete { [weak self] _ in
+            guard let self else { return }
+            let isLost = self.state.withLockedValue { state in
+                guard case .connected(let current) = state, current.channel === channel else { return false }
+                state = .idle
+                return true
+            }
+            if isLost {
+                self.logger.warning("lost the connection to Redis; the next command reconnects")
+            }
+        }
+    }
+
+    private func backoffDelay(afterFailedAttempts attempts: Int) -> Duration {
+        let bounds = self.configuration.reconnectBackoff
+        var delay = bounds.lowerBound
+        // Bounded so a zero lower bound, which never grows, cannot make this loop long.
+        for _ in 1..<min(max(attempts, 1), 64) where delay < bounds.upperBound {
+            delay *= 2
+        }
+        return min(delay, bounds.upperBound)
+    }
+}

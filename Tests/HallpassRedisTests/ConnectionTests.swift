@@ -1,0 +1,181 @@
+import HallpassRedis
+import HallpassTestSupport
+import NIOPosix
+import Testing
+
+@Suite("Authentication, databases and blocking reads")
+struct ConnectionTests {
+    private func connect(_ configuration: RedisConfiguration) async throws -> RedisConnection {
+        try await RedisConnection.connect(
+            to: configuration,
+            on: MultiThreadedEventLoopGroup.singleton.next(),
+            logger: quietLogger
+        )
+    }
+
+    @Test func passwordsAreChecked() async throws {
+        try await withPrivateServer(password: "correct-horse") { server async throws in
+            var wrong = try RedisConfiguration(url: server.url)
+            wrong.password = "wrong-battery"
+            let rejected = try await #require(throws: RedisError.self) { try await self.connect(wrong) }
+            guard case .authenticationFailed(let message) = rejected else {
+                Issue.record("expected authenticationFailed, got \(rejected)")
+                return
+            }
+            #expect(message.hasPrefix("WRONGPASS"))
+            #expect(!rejected.description.contains("wrong-battery"))
+            #expect(!rejected.description.contains("correct-horse"))
+
+            var missing = wrong
+            missing.password = nil
+            let unauthenticated = try await #require(throws: RedisError.self) { try await self.connect(missing) }
+            guard case .authenticationFailed(let noAuth) = unauthenticated else {
+                Issue.record("expected authenticationFailed, got \(unauthenticated)")
+                return
+            }
+            #expect(noAuth.hasPrefix("NOAUTH"))
+
+            let connection = try await self.connect(try RedisConfiguration(url: server.url))
+            #expect(try await connection.send(RedisCommand("PING")) == .simpleString("PONG"))
+            await connection.close()
+
+            // Password only, no user name: AUTH <password> for the default user.
+            let passwordOnly = try await self.connect(
+                try RedisConfiguration(url: "redis://:correct-horse@127.0.0.1:\(server.port)")
+            )
+            #expect(try await passwordOnly.send(RedisCommand("ACL", "WHOAMI")).string == "default")
+            await passwordOnly.close()
+        }
+    }
+
+    @Test func aclUserAuthenticatesFromTheURL() async throws {
+        try await withPrivateServer(password: "admin-pw") { server async throws in
+            let admin = try await self.connect(try RedisConfiguration(url: server.url))
+            // A password with characters that must be percent-encoded in the URL.
+            let set = try await admin.send(
+                RedisCommand("ACL", "SETUSER", "hallpass", "on", ">p@ss:w/rd%", "~*", "+@all")
+            )
+            #expect(set == .simpleString("OK"))
+            await admin.close()
+
+            let user = try await self.connect(
+                try RedisConfiguration(url: "redis://hallpass:p%40ss%3Aw%2Frd%25@127.0.0.1:\(server.port)/0")
+            )
+            #expect(try await user.send(RedisCommand("ACL", "WHOAMI")).string == "hallpass")
+            await user.close()
+
+            let wrong = try await #require(throws: RedisError.self) {
+                try await self.connect(try RedisConfiguration(url: "redis://hallpass:nope@127.0.0.1:\(server.port)/0"))
+            }
+            guard case .authenticationFailed = wrong else {
+                Issue.record("expected authenticationFailed, got \(wrong)")
+                return
+            }
+        }
+    }
+
+    @Test func databaseFromTheURLIsSelected() async throws {
+        let shared = try sharedConfiguration()
+        let credentials = shared.password.map { ":\($0)@" } ?? ""
+        let inDatabase3 = try RedisConfiguration(url: "redis://\(credentials)\(shared.host):\(shared.port)/3")
+        #expect(inDatabase3.database == 3)
+
+        let connection = try await self.connect(inDatabase3)
+        let info = try #require(try await connection.send(RedisCommand("CLIENT", "INFO")).string)
+        #expect(clientField("db", in: info) == "3")
+
+        let key = uniqueKey("db3")
+        _ = try await connection.send(RedisCommand("SET", key, "in 3", "EX", 60))
+        #expect(try await connection.send(RedisCommand("GET", key)).string == "in 3")
+        try await withSharedClient { client async throws in
+            #expect(try await client.send(RedisCommand("GET", key)) == .null)
+        }
+        await connection.close()
+
+        var outOfRange = shared
+        outOfRange.database = 100_000
+        let error = try await #require(throws: RedisError.self) { try await self.connect(outOfRange) }
+        guard case .connectionFailed(let detail) = error else {
+            Issue.record("expected connectionFailed, got \(error)")
+            return
+        }
+        #expect(detail.contains("SELECT"))
+    }
+
+    @Test func xreadBlockWakesWhenAnotherConnectionAdds() async throws {
+        try await withSharedClient { client async throws in
+            let stream = uniqueKey("stream")
+            let reader = try await client.makeDedicatedConnection()
+            let readerID = try #require(try await reader.send(RedisCommand("CLIENT", "ID")).int)
+
+            let read = Task {
+                try await reader.send(
+                    RedisCommand("XREAD", "BLOCK", 5000, "STREAMS", stream, "$"),
+                    timeout: .seconds(10)
+                )
+            }
+            // "$" means entries added after XREAD starts waiting, so add only once it waits.
+            try await waitUntil(seconds: 5, "XREAD to block") {
+                let line = try await client.send(RedisCommand("CLIENT", "LIST", "ID", readerID)).string ?? ""
+                return clientField("flags", in: line)?.contains("b") == true
+            }
+            let started = ContinuousClock.now
+            let id = try #require(try await client.send(RedisCommand("XADD", stream, "*", "user", "42")).string)
+
+            let reply = try await withDeadline(seconds: 10, "XREAD to return") { try await read.value }
+            #expect(ContinuousClock.now - started < .seconds(4), "XREAD waited for its BLOCK timeout")
+            let entry = RedisValue.array([bulk(id), .array([bulk("user"), bulk("42")])])
+            #expect(reply == .array([.array([bulk(stream), .array([entry])])]))
+            #expect(reader.isActive)
+            await reader.close()
+        }
+    }
+
+    @Test func concurrentFirstCallsShareOneConnect() async throws {
+        try await withPrivateServer { server async throws in
+            let configuration = try RedisConfiguration(url: server.url)
+            let admin = try await self.connect(configuration)
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<32 {
+                    group.addTask { try await client.ping() }
+                }
+                try await group.waitForAll()
+            }
+            let clients = try #require(try await admin.send(RedisCommand("CLIENT", "LIST")).string)
+            #expect(clients.split(separator: "\n").count == 2, "\(clients)")
+            await client.shutdown()
+            await admin.close()
+        }
+    }
+
+    @Test func logsShowStateChangesButNeverThePassword() async throws {
+        try await withPrivateServer(password: "log-secret-right") { server async throws in
+            let capture = LogCapture()
+
+            var wrong = try RedisConfiguration(url: server.url)
+            wrong.password = "log-secret-wrong"
+            let rejected = RedisClient(configuration: wrong, logger: capture.logger)
+            await #expect(throws: RedisError.self) { try await rejected.ping() }
+            await rejected.shutdown()
+
+            var right = try RedisConfiguration(url: server.url)
+            right.reconnectBackoff = .milliseconds(10)...(.milliseconds(20))
+            let client = RedisClient(configuration: right, logger: capture.logger)
+            try await client.ping()
+            server.kill()
+            try await waitUntil(seconds: 10, "the client to notice the loss") {
+                capture.text.contains("lost the connection")
+            }
+            await #expect(throws: RedisError.self) { try await client.ping() }
+            await client.shutdown()
+
+            let logs = capture.text
+            #expect(logs.contains("connected to Redis"))
+            #expect(logs.contains("could not connect to Redis"))
+            #expect(logs.contains("lost the connection"))
+            #expect(!logs.contains("log-secret-right"))
+            #expect(!logs.contains("log-secret-wrong"))
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import HallpassRedis
+import HallpassTestSupport
+import NIOPosix
+import Testing
+
+@Suite("Failures, timeouts and recovery")
+struct FailureTests {
+    @Test func killedServerFailsPendingCommandsAndTheClientRecoversAfterRestart() async throws {
+        try await withPrivateServer { server async throws in
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .seconds(30)
+            configuration.reconnectBackoff = .milliseconds(500)...(.seconds(1))
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
+            let admin = try await RedisConnection.connect(
+                to: configuration,
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger
+            )
+            try await client.ping()
+
+            // BLPOP 0 never answers, so everything pipelined behind it is still waiting for its
+            // reply when the server dies.
+            let list = uniqueKey("never-filled")
+            let blocked = Task { try await client.send(RedisCommand("BLPOP", list, 0)) }
+            try await waitUntil(seconds: 10, "BLPOP to block") {
+                try await admin.send(RedisCommand("INFO", "clients")).string?.contains("blocked_clients:1") == true
+            }
+            let counter = uniqueKey("counter")
+            let pipelined = Task {
+                try await client.pipeline(Array(repeating: RedisCommand("INCR", counter), count: 10_000))
+            }
+            // The blocked client's query buffer fills once the pipeline is on the wire.
+            try await waitUntil(seconds: 10, "the pipeline to reach the server") {
+                let clients = try await admin.send(RedisCommand("CLIENT", "LIST")).string ?? ""
+                return clients.split(separator: "\n").contains { line in
+                    clientField("cmd", in: String(line)) == "blpop"
+                        && (Int(clientField("qbuf", in: String(line)) ?? "") ?? 0) > 0
+                }
+            }
+
+            server.kill()
+
+            await #expect(throws: RedisError.connectionClosed) {
+                try await withDeadline(seconds: 10, "BLPOP to fail") { try await blocked.value }
+            }
+            await #expect(throws: RedisError.connectionClosed) {
+                try await withDeadline(seconds: 10, "the pipeline to fail") { try await pipelined.value }
+            }
+            await #expect(throws: RedisError.connectionClosed) {
+                try await withDeadline(seconds: 10, "the admin connection to fail") {
+                    try await admin.send(RedisCommand("PING"))
+                }
+            }
+            #expect(!admin.isActive)
+
+            // With the server down, the reconnect fails, and the backoff makes the next call fail
+            // fast instead of trying again.
+            let refused = try await #require(throws: RedisError.self) { try await client.ping() }
+            guard case .connectionFailed = refused else {
+                Issue.record("expected connectionFailed, got \(refused)")
+                return
+            }
+            await #expect(throws: RedisError.unavailable) { try await client.ping() }
+
+            try server.restart()
+            try await retryingConnectionErrors(seconds: 10) { try await client.ping() }
+            #expect(try await client.send(RedisCommand("INCR", counter)) == .integer(1))
+            await client.shutdown()
+            await #expect(throws: RedisError.connectionClosed) { try await client.ping() }
+        }
+    }
+
+    @Test func commandTimeoutClosesTheConnectionAndTheClientRecovers() async throws {
+        try await withPrivateServer { server async throws in
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .milliseconds(300)
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
+            try await client.ping()
+            let admin = try await RedisConnection.connect(
+                to: try RedisConfiguration(url: server.url),
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger
+            )
+            #expect(try await admin.send(RedisCommand("CLIENT", "PAUSE", 1500, "ALL")) == .simpleString("OK"))
+
+            await #expect(throws: RedisError.commandTimedOut) {
+                try await withDeadline(seconds: 5, "the command to time out") {
+                    try await client.send(RedisCommand("GET", uniqueKey("paused")))
+                }
+            }
+            // The reconnect waits for the pause to end (within connectTimeout), then works.
+            try await retryingConnectionErrors(seconds: 10) { try await client.ping() }
+            await client.shutdown()
+            await admin.close()
+        }
+    }
+
+    @Test func onlyOverdueCommandsTimeOutTheOthersFailAsClosed() async throws {
+        try await withPrivateServer { server async throws in
+            let configuration = try RedisConfiguration(url: server.url)
+            let connection = try await RedisConnection.connect(
+                to: configuration,
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger
+            )
+            let admin = try await RedisConnection.connect(
+                to: configuration,
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger
+            )
+            _ = try await admin.send(RedisCommand("CLIENT", "PAUSE", 1500, "ALL"))
+
+            // Whichever of the two is queued first, the short deadline fires first and takes the
+            // connection down with it; the long-deadline command must not be left hanging.
+            let long = Task {
+                try await connection.send(RedisCommand("GET", uniqueKey("long")), timeout: .seconds(20))
+            }
+            let short = Task {
+                try await connection.send(RedisCommand("GET", uniqueKey("short")), timeout: .milliseconds(300))
+            }
+            await #expect(throws: RedisError.commandTimedOut) {
+                try await withDeadline(seconds: 5, "the short command") { try await short.value }
+            }
+            await #expect(throws: RedisError.connectionClosed) {
+                try await withDeadline(seconds: 5, "the long command") { try await long.value }
+            }
+            #expect(!connection.isActive)
+            await admin.close()
+        }
+    }
+
+    @Test func silentPeerMakesConnectTimeOut() async throws {
+        try await withFakePeer { port async throws in
+            for password in [nil, "secret"] as [String?] {
+                let configuration = RedisConfiguration(
+                    host: "127.0.0.1",
+                    port: port,
+                    password: password,
+                    connectTimeout: .milliseconds(400)
+                )
+                let started = ContinuousClock.now
+                await #expect(throws: RedisError.connectTimedOut) {
+                    try await withDeadline(seconds: 10, "connect to time out") {
+                        try await RedisConnection.connect(
+                            to: configuration,
+                            on: MultiThreadedEventLoopGroup.singleton.next(),
+                            logger: quietLogger
+                        )
+                    }
+                }
+                let elapsed = ContinuousClock.now - started
+                #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(3), "took \(elapsed)")
+            }
+        }
+    }
+
+    @Test func refusedConnectFailsAndTheClientBacksOff() async throws {
+        let port = try freeLoopbackPort()
+        let configuration = RedisConfiguration(
+            host: "127.0.0.1",
+            port: port,
+            reconnectBackoff: .seconds(5)...(.seconds(10))
+        )
+        let error = try await #require(throws: RedisError.self) {
+            try await RedisConnection.connect(
+                to: configuration,
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger
+            )
+        }
+        guard case .connectionFailed = error else {
+            Issue.record("expected connectionFailed, got \(error)")
+            return
+        }
+
+        let client = RedisClient(configuration: configuration, logger: quietLogger)
+        await #expect(throws: RedisError.self) { try await client.ping() }
+        let started = ContinuousClock.now
+        await #expect(throws: RedisError.unavailable) { try await client.send(RedisCommand("GET", "k")) }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        await client.shutdown()
+    }
+
+    @Test func garbageFromThePeerIsAProtocolError() async throws {
+        // Something that is not Redis answers the handshake.
+        try await withFakePeer(replies: ["HTTP/1.1 400 Bad Request\r\n\r\n"]) { port async throws in
+            let error = try await #require(throws: RedisError.self) {
+                try await RedisConnection.connect(
+                    to: RedisConfiguration(host: "127.0.0.1", port: port),
+                    on: MultiThreadedEventLoopGroup.singleton.next(),
+                    logger: quietLogger
+                )
+            }
+            guard case .connectionFailed(let detail) = error else {
+                Issue.record("expected connectionFailed, got \(error)")
+                return
+            }
+            #expect(detail.contains("RESP"))
+        }
+
+        // A peer that answers the handshake, then sends what hiredis 0.14 cannot parse.
+        try await withFakePeer(replies: ["+PONG\r\n", "%1\r\n+a\r\n+b\r\n"]) { port async throws in
+            let connection = try await RedisConnection.connect(
+                to: RedisConfiguration(host: "127.0.0.1", port: port),
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger
+            )
+            let error = try await #require(throws: RedisError.self) {
+                try await withDeadline(seconds: 10, "the reply") { try await connection.send(RedisCommand("GET", "k")) }
+            }
+            guard case .protocolError = error else {
+                Issue.record("expected protocolError, got \(error)")
+                return
+            }
+            #expect(!connection.isActive)
+            await #expect(throws: RedisError.connectionClosed) { try await connection.send(RedisCommand("GET", "k")) }
+        }
+    }
+}
