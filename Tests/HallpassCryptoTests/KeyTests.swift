@@ -169,7 +169,20 @@ struct KeyTests {
     }
 
     @Test("an encrypted private key is refused without asking anyone for a passphrase")
-    func encryptedPEMRefused() {
+    func encryptedPEMRefused() throws {
+        // OpenSSL's default passphrase callback prompts on the terminal or, without one (as in
+        // CI), reads standard input. Standard input holds the right passphrase here, so a reader
+        // that let OpenSSL ask would decrypt the key instead of refusing it.
+        let pipe = Pipe()
+        pipe.fileHandleForWriting.write(Data("hallpass\n".utf8))
+        try pipe.fileHandleForWriting.close()
+        let savedStandardInput = dup(STDIN_FILENO)
+        try #require(savedStandardInput >= 0)
+        dup2(pipe.fileHandleForReading.fileDescriptor, STDIN_FILENO)
+        defer {
+            dup2(savedStandardInput, STDIN_FILENO)
+            close(savedStandardInput)
+        }
         #expect(throws: CryptoError.invalidPEM) { try PrivateKey(pem: Self.encryptedP256PEM) }
     }
 
