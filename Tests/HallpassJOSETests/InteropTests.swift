@@ -25,6 +25,7 @@ struct InteropTests {
             ProcessInfo.processInfo.environment["HALLPASS_PYTHON"].flatMap { $0.isEmpty ? nil : $0 },
             "HALLPASS_PYTHON is not set: point it at a Python with pyjwt[crypto] (ops/test creates one)"
         )
+        let interpreter = python.contains("/") ? URL(fileURLWithPath: python) : try findExecutable(python)
         let alg = JWSAlgorithm(keyType: type)
 
         // (a) Swift signs an access token and publishes its key as a JWK Set.
@@ -59,7 +60,7 @@ struct InteropTests {
             "tampered_token": .string(tampered),
             "jwks": .string(jwks),
         ]
-        let output = try runProcess(URL(fileURLWithPath: python), [Self.script.path], input: request.serializedString)
+        let output = try runProcess(interpreter, [Self.script.path], input: request.serializedString)
         try #require(
             output.status == 0,
             "pyjwt_interop.py exited with \(output.status)\nstderr:\n\(output.standardError)\nstdout:\n\(output.standardOutput)"

@@ -210,6 +210,16 @@ struct RFCVectorTests {
         expectJWTError(.badSignature) { () throws(JWTError) in try validator.validate(forgedToken) }
     }
 
+    @Test("RFC 8037 A.3: the Ed25519 key's thumbprint")
+    func ed25519Thumbprint() throws {
+        let key = try PrivateKey(ed25519Seed: Base64URL.decode(Self.ed25519D))
+        let jwk = try JWK(publicKey: key.publicKey)
+        #expect(jwk.thumbprint == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+        #expect(jwk.keyID == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+        #expect(hexString(try Base64URL.decode(jwk.thumbprint))
+            == "90facafea9b1556698540f70c0117a22ea37bd5cf3ed3c47093c1707282b4b89")
+    }
+
     // MARK: RFC 7638 section 3.1: JWK thumbprint.
 
     /// RFC 7638 3.1: the example JWK, with its optional members.
