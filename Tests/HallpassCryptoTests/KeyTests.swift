@@ -61,6 +61,34 @@ struct KeyTests {
         }
     }
 
+    @Test("degenerate signatures never verify")
+    func degenerateSignatures() throws {
+        // CVE-2022-21449 ("psychic signatures"): a verifier that skips the range check on r and
+        // s accepts r = s = 0 for every message and key.
+        let p256 = try Keys.shared(.p256).publicKey
+        let order: [UInt8] = [
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+        ]
+        let one = [UInt8](repeating: 0, count: 31) + [1]
+        let zero = [UInt8](repeating: 0, count: 32)
+        for signature in [zero + zero, zero + one, one + zero, order + order, one + order, [UInt8](repeating: 0xff, count: 64)] {
+            #expect(!p256.isValidSignature(signature, for: message))
+            #expect(!p256.isValidSignature(signature, for: []))
+        }
+        // A valid (r, s) in DER, the form OpenSSL uses natively, is not the JOSE form.
+        let valid = try Keys.shared(.p256).signature(for: message)
+        #expect(p256.isValidSignature(valid, for: message))
+        #expect(!p256.isValidSignature([0x30, 0x44, 0x02, 0x20] + valid.prefix(32) + [0x02, 0x20] + valid.suffix(32), for: message))
+
+        for type in [KeyType.ed25519, .rsa] {
+            let key = try Keys.shared(type).publicKey
+            let length = type == .rsa ? 256 : 64
+            #expect(!key.isValidSignature([UInt8](repeating: 0, count: length), for: message))
+            #expect(!key.isValidSignature([UInt8](repeating: 0xff, count: length), for: message))
+        }
+    }
+
     @Test("a signature does not verify under another key of the same type", arguments: KeyType.allCases)
     func wrongKeyFails(type: KeyType) throws {
         let signer = try Keys.shared(type)
