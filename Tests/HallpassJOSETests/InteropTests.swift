@@ -12,20 +12,10 @@ struct InteropTests {
     static let issuer = "https://sso.hallpass.test"
     static let audience = "https://api.hallpass.test"
 
-    /// The script lives beside the test targets, outside any Swift target.
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()
-        .deletingLastPathComponent()
-        .appendingPathComponent("interop/pyjwt_interop.py")
-
     @Test("Swift and PyJWT verify each other's tokens and refuse tampered ones", arguments: KeyType.allCases)
     func roundTrip(type: KeyType) throws {
-        // A missing interpreter must fail loudly: a skipped interop check reads like a passed one.
-        let python = try #require(
-            ProcessInfo.processInfo.environment["HALLPASS_PYTHON"].flatMap { $0.isEmpty ? nil : $0 },
-            "HALLPASS_PYTHON is not set: point it at a Python with pyjwt[crypto] (ops/test creates one)"
-        )
-        let interpreter = python.contains("/") ? URL(fileURLWithPath: python) : try findExecutable(python)
+        // Throws when HALLPASS_PYTHON is unset: a skipped interop check would read like a passed one.
+        let python = try InteropPython.executable()
         let alg = JWSAlgorithm(keyType: type)
 
         // (a) Swift signs an access token and publishes its key as a JWK Set.
@@ -60,7 +50,7 @@ struct InteropTests {
             "tampered_token": .string(tampered),
             "jwks": .string(jwks),
         ]
-        let output = try runProcess(interpreter, [Self.script.path], input: request.serializedString)
+        let output = try runProcess(python, [InteropPython.script("pyjwt_interop.py").path], input: request.serializedString)
         try #require(
             output.status == 0,
             "pyjwt_interop.py exited with \(output.status)\nstderr:\n\(output.standardError)\nstdout:\n\(output.standardOutput)"
