@@ -50,12 +50,19 @@ nonisolated(unsafe) let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA25
 
 enum PEM {
     static func readPrivateKey(_ pem: String) throws(CryptoError) -> EVPKey {
-        try withMemoryBIO(pem) { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
+        try withMemoryBIO(pem) { bio in PEM_read_bio_PrivateKey(bio, nil, noPassphrase, nil) }
     }
 
     static func readPublicKey(_ pem: String) throws(CryptoError) -> EVPKey {
-        try withMemoryBIO(pem) { bio in PEM_read_bio_PUBKEY(bio, nil, nil, nil) }
+        try withMemoryBIO(pem) { bio in PEM_read_bio_PUBKEY(bio, nil, noPassphrase, nil) }
     }
+
+    /// Declines every passphrase request. Without a callback OpenSSL falls back to its default,
+    /// which prompts on the controlling terminal (or reads standard input): a service loading an
+    /// encrypted key would block or consume its input. Encrypted documents are simply invalid.
+    private static let noPassphrase: @convention(c) (
+        UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?
+    ) -> Int32 = { _, _, _, _ in -1 }
 
     static func writePrivateKey(_ key: EVPKey) -> String {
         writeToMemoryBIO { bio in PEM_write_bio_PKCS8PrivateKey(bio, key.pointer, nil, nil, 0, nil, nil) }

@@ -81,14 +81,33 @@ public struct PublicKey: Sendable {
         guard !modulus.isEmpty, !exponent.isEmpty, exponent.count <= 8 else {
             throw CryptoError.invalidKeyMaterial("RSA modulus or exponent is empty or oversized")
         }
+        // OSSL_PARAM_BLD keeps each parameter name by pointer, and the OSSL_PARAM array it
+        // builds points at those names too. A Swift String passed as `const char *` is only
+        // valid for the one call, so the names must be pinned until EVP_PKEY_fromdata is done.
+        let result = OSSL_PKEY_PARAM_RSA_N.withCString { nName in
+            OSSL_PKEY_PARAM_RSA_E.withCString { eName in
+                Result { () throws(CryptoError) -> EVPKey in
+                    try rsaKey(modulus: modulus, exponent: exponent, nName: nName, eName: eName)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private static func rsaKey(
+        modulus: [UInt8],
+        exponent: [UInt8],
+        nName: UnsafePointer<CChar>,
+        eName: UnsafePointer<CChar>
+    ) throws(CryptoError) -> EVPKey {
         guard let builder = OSSL_PARAM_BLD_new() else { throw CryptoError.fromQueue("OSSL_PARAM_BLD_new") }
         defer { OSSL_PARAM_BLD_free(builder) }
         let n = BN_bin2bn(modulus, Int32(modulus.count), nil)
         let e = BN_bin2bn(exponent, Int32(exponent.count), nil)
         defer { BN_free(n); BN_free(e) }
         guard let n, let e,
-              OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, n) == 1,
-              OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, e) == 1,
+              OSSL_PARAM_BLD_push_BN(builder, nName, n) == 1,
+              OSSL_PARAM_BLD_push_BN(builder, eName, e) == 1,
               let params = OSSL_PARAM_BLD_to_param(builder)
         else { throw CryptoError.fromQueue("building RSA parameters") }
         defer { OSSL_PARAM_free(params) }

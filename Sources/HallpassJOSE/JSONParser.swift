@@ -234,6 +234,8 @@ private struct Reader {
         guard index < bytes.count else { throw .unexpectedEnd }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
+            // RFC 8259 has no leading zeros: "01" is a malformed number, not 0 followed by junk.
+            if index < bytes.count, isDigit(bytes[index]) { throw .invalidNumber(offset: start) }
         } else if isDigit(bytes[index]) {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         } else {

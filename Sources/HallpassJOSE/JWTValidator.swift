@@ -16,7 +16,7 @@ public struct JWTValidator: Sendable {
         public var requiredType: String?
         /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds; clamped to 0...``maximumLeeway``.
         public var leeway: Double {
-            didSet { leeway = min(max(leeway, 0), Self.maximumLeeway) }
+            didSet { leeway = Self.clamped(leeway) }
         }
         /// Tokens longer than this many bytes are refused before any parsing.
         public var maximumTokenSize: Int
@@ -38,9 +38,15 @@ public struct JWTValidator: Sendable {
             self.issuer = issuer
             self.audience = audience
             self.requiredType = requiredType
-            self.leeway = min(max(leeway, 0), Self.maximumLeeway)
+            self.leeway = Self.clamped(leeway)
             self.maximumTokenSize = maximumTokenSize
             self.requiresExpiration = requiresExpiration
+        }
+
+        /// `leeway` within 0...``maximumLeeway``. NaN becomes 0: it compares false with every
+        /// time, so left in place it would switch the `nbf` and `iat` checks off.
+        private static func clamped(_ leeway: Double) -> Double {
+            leeway.isNaN ? 0 : min(max(leeway, 0), maximumLeeway)
         }
     }
 
@@ -128,15 +134,27 @@ public struct JWTValidator: Sendable {
         for name in ["sub", "jti"] {
             if let value = claims[name], value.stringValue == nil { throw .malformed(.invalidMember(name)) }
         }
-        guard case .string(let issuer)? = claims["iss"], issuer == configuration.issuer else { throw .wrongIssuer }
+        guard case .string(let issuer)? = claims["iss"], Self.identical(issuer, configuration.issuer) else {
+            throw .wrongIssuer
+        }
         switch claims["aud"] {
         case .string(let audience)?:
-            guard audience == configuration.audience else { throw .wrongAudience }
+            guard Self.identical(audience, configuration.audience) else { throw .wrongAudience }
         case .array(let audiences)?:
-            guard audiences.contains(.string(configuration.audience)) else { throw .wrongAudience }
+            let expected = configuration.audience
+            guard audiences.contains(where: { $0.stringValue.map { Self.identical($0, expected) } ?? false }) else {
+                throw .wrongAudience
+            }
         default:
             throw .wrongAudience
         }
+    }
+
+    /// RFC 7519 section 2: StringOrURI values are compared as case-sensitive strings with no
+    /// transformations or canonicalizations. Swift's `==` applies Unicode canonical equivalence
+    /// ("é" equals "e" + U+0301), so the comparison is on the UTF-8 bytes instead.
+    private static func identical(_ a: String, _ b: String) -> Bool {
+        a.utf8.elementsEqual(b.utf8)
     }
 
     private static func numericDate(_ claims: [String: JSONValue], _ name: String) throws(JWTError) -> Double? {
