@@ -1,111 +1,28 @@
-/// Base64url without padding (RFC 4648 section 5, as JOSE uses it, RFC 7515 section 2), strict:
-/// no padding, no whitespace, no characters outside the alphabet, and no non-canonical
-/// encodings (unused trailing bits must be zero), so each byte string has exactly one encoding.
+public import HallpassCrypto
+
+/// Base64url without padding, as JOSE uses it (RFC 7515 section 2), strict: no padding, no
+/// whitespace, nothing outside the alphabet and no non-canonical trailing bits.
+///
+/// The codec itself is ``HallpassCrypto/UnpaddedBase64/url``; this is its JOSE-facing name.
 public enum Base64URL {
     /// Why a string is not canonical base64url.
-    public enum DecodingError: Error, Equatable, Sendable {
-        /// A byte outside `A-Z a-z 0-9 - _` (this includes `=` padding and whitespace).
-        case invalidCharacter(offset: Int)
-        /// A length that no byte string encodes to (1 more than a multiple of 4).
-        case invalidLength
-        /// The last character carries bits that a canonical encoder would have left zero.
-        case nonCanonical
-    }
-
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    private static let decodeTable: [UInt8] = {
-        var table = [UInt8](repeating: 0xff, count: 256)
-        for (value, character) in alphabet.enumerated() { table[Int(character)] = UInt8(value) }
-        return table
-    }()
+    public typealias DecodingError = UnpaddedBase64.DecodingError
 
     /// The base64url encoding of `bytes`, without padding.
+    @inlinable
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let input = Array(bytes)
-        var output = [UInt8]()
-        output.reserveCapacity((input.count * 4 + 2) / 3)
-        var index = 0
-        while index + 3 <= input.count {
-            let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            output.append(alphabet[Int(chunk >> 18 & 0x3f)])
-            output.append(alphabet[Int(chunk >> 12 & 0x3f)])
-            output.append(alphabet[Int(chunk >> 6 & 0x3f)])
-            output.append(alphabet[Int(chunk & 0x3f)])
-            index += 3
-        }
-        switch input.count - index {
-        case 1:
-            let chunk = UInt32(input[index]) << 16
-            output.append(alphabet[Int(chunk >> 18 & 0x3f)])
-            output.append(alphabet[Int(chunk >> 12 & 0x3f)])
-        case 2:
-            let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
-            output.append(alphabet[Int(chunk >> 18 & 0x3f)])
-            output.append(alphabet[Int(chunk >> 12 & 0x3f)])
-            output.append(alphabet[Int(chunk >> 6 & 0x3f)])
-        default:
-            break
-        }
-        return String(decoding: output, as: UTF8.self)
+        UnpaddedBase64.url.encode(bytes)
     }
 
     /// Decodes canonical base64url text.
+    @inlinable
     public static func decode(_ text: some StringProtocol) throws(DecodingError) -> [UInt8] {
-        let contiguous = text.utf8.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(DecodingError) in try decode(buffer) }
-        }
-        if let contiguous { return try contiguous.get() }
-        // Bridged or otherwise non-contiguous strings: copy once.
-        let bytes = Array(text.utf8)
-        return try bytes.withUnsafeBufferPointer { buffer in
-            Result { () throws(DecodingError) in try decode(buffer) }
-        }.get()
+        try UnpaddedBase64.url.decode(text)
     }
 
     /// Decodes canonical base64url from raw bytes.
+    @inlinable
     public static func decode(_ input: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> [UInt8] {
-        let count = input.count
-        let remainder = count % 4
-        guard remainder != 1 else { throw .invalidLength }
-        var output = [UInt8]()
-        output.reserveCapacity(count * 3 / 4)
-        let table = decodeTable
-        var index = 0
-        let whole = count - remainder
-        while index < whole {
-            let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-            let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
-            if (a | b | c | d) & 0x80 != 0 {
-                throw .invalidCharacter(offset: firstInvalid(input, from: index))
-            }
-            let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-            output.append(UInt8(truncatingIfNeeded: chunk >> 16))
-            output.append(UInt8(truncatingIfNeeded: chunk >> 8))
-            output.append(UInt8(truncatingIfNeeded: chunk))
-            index += 4
-        }
-        if remainder >= 2 {
-            let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-            let c = remainder == 3 ? table[Int(input[index + 2])] : 0
-            if (a | b | c) & 0x80 != 0 {
-                throw .invalidCharacter(offset: firstInvalid(input, from: index))
-            }
-            if remainder == 2 {
-                guard b & 0x0f == 0 else { throw .nonCanonical }
-                output.append(a << 2 | b >> 4)
-            } else {
-                guard c & 0x03 == 0 else { throw .nonCanonical }
-                output.append(a << 2 | b >> 4)
-                output.append(b << 4 | c >> 2)
-            }
-        }
-        return output
-    }
-
-    private static func firstInvalid(_ input: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        var index = start
-        while index < input.count, decodeTable[Int(input[index])] != 0xff { index += 1 }
-        return index
+        try UnpaddedBase64.url.decode(input)
     }
 }

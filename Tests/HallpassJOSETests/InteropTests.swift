@@ -13,7 +13,7 @@ struct InteropTests {
     static let audience = "https://api.hallpass.test"
 
     @Test("Swift and PyJWT verify each other's tokens and refuse tampered ones", arguments: KeyType.allCases)
-    func roundTrip(type: KeyType) throws {
+    func roundTrip(type: KeyType) async throws {
         // Throws when HALLPASS_PYTHON is unset: a skipped interop check would read like a passed one.
         let python = try InteropPython.executable()
         let alg = JWSAlgorithm(keyType: type)
@@ -50,7 +50,7 @@ struct InteropTests {
             "tampered_token": .string(tampered),
             "jwks": .string(jwks),
         ]
-        let output = try runProcess(python, [InteropPython.script("pyjwt_interop.py").path], input: request.serializedString)
+        let output = try await runProcess(python, [InteropPython.script("pyjwt_interop.py").path], input: request.serializedString)
         try #require(
             output.status == 0,
             "pyjwt_interop.py exited with \(output.status)\nstderr:\n\(output.standardError)\nstdout:\n\(output.standardOutput)"

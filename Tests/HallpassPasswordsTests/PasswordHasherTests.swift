@@ -98,14 +98,14 @@ struct PasswordHasherTests {
     }
 
     @Test("argon2-cffi, an independent implementation, verifies our hashes and we verify its hashes")
-    func interopWithArgon2CFFI() throws {
+    func interopWithArgon2CFFI() async throws {
         let python = try InteropPython.executable()
         let script = InteropPython.script("argon2_interop.py")
         let hasher = PasswordHasher()
         let password = "interop pässword"
         let ours = try hasher.hash(password)
         let request = try JSONSerialization.data(withJSONObject: ["password": password, "hallpass_hash": ours])
-        let output = try runProcess(python, [script.path], input: String(decoding: request, as: UTF8.self))
+        let output = try await runProcess(python, [script.path], input: String(decoding: request, as: UTF8.self))
         try #require(output.status == 0, "argon2_interop.py failed: \(output.standardError)")
         let reply = try #require(
             JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]

@@ -15,7 +15,7 @@ struct ConnectionTests {
 
     @Test func passwordsAreChecked() async throws {
         try await withPrivateServer(password: "correct-horse") { server async throws in
-            var wrong = try RedisConfiguration(url: server.url)
+            var wrong = try testConfiguration(url: server.url)
             wrong.password = "wrong-battery"
             let rejected = try await #require(throws: RedisError.self) { try await self.connect(wrong) }
             guard case .authenticationFailed(let message) = rejected else {
@@ -35,13 +35,13 @@ struct ConnectionTests {
             }
             #expect(noAuth.hasPrefix("NOAUTH"))
 
-            let connection = try await self.connect(try RedisConfiguration(url: server.url))
+            let connection = try await self.connect(try testConfiguration(url: server.url))
             #expect(try await connection.send(RedisCommand("PING")) == .simpleString("PONG"))
             await connection.close()
 
             // Password only, no user name: AUTH <password> for the default user.
             let passwordOnly = try await self.connect(
-                try RedisConfiguration(url: "redis://:correct-horse@127.0.0.1:\(server.port)")
+                try testConfiguration(url: "redis://:correct-horse@127.0.0.1:\(server.port)")
             )
             #expect(try await passwordOnly.send(RedisCommand("ACL", "WHOAMI")).string == "default")
             await passwordOnly.close()
@@ -50,7 +50,7 @@ struct ConnectionTests {
 
     @Test func aclUserAuthenticatesFromTheURL() async throws {
         try await withPrivateServer(password: "admin-pw") { server async throws in
-            let admin = try await self.connect(try RedisConfiguration(url: server.url))
+            let admin = try await self.connect(try testConfiguration(url: server.url))
             // A password with characters that must be percent-encoded in the URL.
             let set = try await admin.send(
                 RedisCommand("ACL", "SETUSER", "hallpass", "on", ">p@ss:w/rd%", "~*", "+@all")
@@ -59,13 +59,13 @@ struct ConnectionTests {
             await admin.close()
 
             let user = try await self.connect(
-                try RedisConfiguration(url: "redis://hallpass:p%40ss%3Aw%2Frd%25@127.0.0.1:\(server.port)/0")
+                try testConfiguration(url: "redis://hallpass:p%40ss%3Aw%2Frd%25@127.0.0.1:\(server.port)/0")
             )
             #expect(try await user.send(RedisCommand("ACL", "WHOAMI")).string == "hallpass")
             await user.close()
 
             let wrong = try await #require(throws: RedisError.self) {
-                try await self.connect(try RedisConfiguration(url: "redis://hallpass:nope@127.0.0.1:\(server.port)/0"))
+                try await self.connect(try testConfiguration(url: "redis://hallpass:nope@127.0.0.1:\(server.port)/0"))
             }
             guard case .authenticationFailed = wrong else {
                 Issue.record("expected authenticationFailed, got \(wrong)")
@@ -77,7 +77,7 @@ struct ConnectionTests {
     @Test func databaseFromTheURLIsSelected() async throws {
         let shared = try sharedConfiguration()
         let credentials = shared.password.map { ":\($0)@" } ?? ""
-        let inDatabase3 = try RedisConfiguration(url: "redis://\(credentials)\(shared.host):\(shared.port)/3")
+        let inDatabase3 = try testConfiguration(url: "redis://\(credentials)\(shared.host):\(shared.port)/3")
         #expect(inDatabase3.database == 3)
 
         let connection = try await self.connect(inDatabase3)
@@ -133,7 +133,7 @@ struct ConnectionTests {
 
     @Test func concurrentFirstCallsShareOneConnect() async throws {
         try await withPrivateServer { server async throws in
-            let configuration = try RedisConfiguration(url: server.url)
+            let configuration = try testConfiguration(url: server.url)
             let admin = try await self.connect(configuration)
             let client = RedisClient(configuration: configuration, logger: quietLogger)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -153,17 +153,17 @@ struct ConnectionTests {
         try await withPrivateServer(password: "log-secret-right") { server async throws in
             let capture = LogCapture()
 
-            var wrong = try RedisConfiguration(url: server.url)
+            var wrong = try testConfiguration(url: server.url)
             wrong.password = "log-secret-wrong"
             let rejected = RedisClient(configuration: wrong, logger: capture.logger)
             await #expect(throws: RedisError.self) { try await rejected.ping() }
             await rejected.shutdown()
 
-            var right = try RedisConfiguration(url: server.url)
+            var right = try testConfiguration(url: server.url)
             right.reconnectBackoff = .milliseconds(10)...(.milliseconds(20))
             let client = RedisClient(configuration: right, logger: capture.logger)
             try await client.ping()
-            server.kill()
+            await server.kill()
             try await waitUntil(seconds: 10, "the client to notice the loss") {
                 capture.text.contains("lost the connection")
             }

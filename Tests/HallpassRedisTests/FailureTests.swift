@@ -7,7 +7,7 @@ import Testing
 struct FailureTests {
     @Test func killedServerFailsPendingCommandsAndTheClientRecoversAfterRestart() async throws {
         try await withPrivateServer { server async throws in
-            var configuration = try RedisConfiguration(url: server.url)
+            var configuration = try testConfiguration(url: server.url)
             configuration.commandTimeout = .seconds(30)
             configuration.reconnectBackoff = .milliseconds(500)...(.seconds(1))
             let client = RedisClient(configuration: configuration, logger: quietLogger)
@@ -38,7 +38,7 @@ struct FailureTests {
                 }
             }
 
-            server.kill()
+            await server.kill()
 
             await #expect(throws: RedisError.connectionClosed) {
                 try await withDeadline(seconds: 10, "BLPOP to fail") { try await blocked.value }
@@ -62,7 +62,7 @@ struct FailureTests {
             }
             await #expect(throws: RedisError.unavailable) { try await client.ping() }
 
-            try server.restart()
+            try await server.restart()
             try await retryingConnectionErrors(seconds: 10) { try await client.ping() }
             #expect(try await client.send(RedisCommand("INCR", counter)) == .integer(1))
             await client.shutdown()
@@ -72,12 +72,12 @@ struct FailureTests {
 
     @Test func commandTimeoutClosesTheConnectionAndTheClientRecovers() async throws {
         try await withPrivateServer { server async throws in
-            var configuration = try RedisConfiguration(url: server.url)
+            var configuration = try testConfiguration(url: server.url)
             configuration.commandTimeout = .milliseconds(300)
             let client = RedisClient(configuration: configuration, logger: quietLogger)
             try await client.ping()
             let admin = try await RedisConnection.connect(
-                to: try RedisConfiguration(url: server.url),
+                to: try testConfiguration(url: server.url),
                 on: MultiThreadedEventLoopGroup.singleton.next(),
                 logger: quietLogger
             )
@@ -97,7 +97,7 @@ struct FailureTests {
 
     @Test func onlyOverdueCommandsTimeOutTheOthersFailAsClosed() async throws {
         try await withPrivateServer { server async throws in
-            let configuration = try RedisConfiguration(url: server.url)
+            let configuration = try testConfiguration(url: server.url)
             let connection = try await RedisConnection.connect(
                 to: configuration,
                 on: MultiThreadedEventLoopGroup.singleton.next(),

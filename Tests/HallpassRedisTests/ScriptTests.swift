@@ -7,7 +7,7 @@ struct ScriptTests {
     @Test func evalScriptLoadsOnDemandAndAfterScriptFlush() async throws {
         // A private server: SCRIPT FLUSH would disturb other tests' scripts.
         try await withPrivateServer { server async throws in
-            let client = RedisClient(configuration: try RedisConfiguration(url: server.url), logger: quietLogger)
+            let client = RedisClient(configuration: try testConfiguration(url: server.url), logger: quietLogger)
             let script = RedisScript("return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}")
             let key = uniqueKey("script")
             let exists = RedisCommand("SCRIPT", "EXISTS", script.sha1)

@@ -23,9 +23,21 @@ let quietLogger: Logger = {
     return logger
 }()
 
+/// A configuration for `url` with a connect timeout meant for a loaded test machine.
+///
+/// Every suite runs in parallel on the cooperative pool, which has one thread per core; on a
+/// 2-core machine, CPU-bound tests (RSA key generation, Argon2) can hold a connect's
+/// continuation back past the production default of 2 s without anything being wrong.
+/// Tests of the timeouts themselves set theirs explicitly.
+func testConfiguration(url: String) throws -> RedisConfiguration {
+    var configuration = try RedisConfiguration(url: url)
+    configuration.connectTimeout = .seconds(15)
+    return configuration
+}
+
 /// The configuration of the Redis shared by all tests of this process.
 func sharedConfiguration() throws -> RedisConfiguration {
-    try RedisConfiguration(url: RedisTestServer.shared.url())
+    try testConfiguration(url: RedisTestServer.shared.url())
 }
 
 /// Runs `body` with a client of the shared Redis and shuts the client down afterwards.
@@ -48,9 +60,15 @@ func withPrivateServer<Result: Sendable>(
     password: String? = nil,
     _ body: (RedisTestServer) async throws -> Result
 ) async throws -> Result {
-    let server = try RedisTestServer.start(password: password)
-    defer { server.stop() }
-    return try await body(server)
+    let server = try await RedisTestServer.start(password: password)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
 }
 
 /// The error a test helper throws when something it waited for did not happen in time.

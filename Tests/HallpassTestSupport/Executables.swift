@@ -21,14 +21,25 @@ public struct ProcessOutput: Sendable {
     public var standardError: String
 }
 
-/// Runs `executable` with `arguments`, feeds it `input`, and waits for it to exit.
-///
-/// Output is collected on background threads so a chatty child cannot fill a pipe and deadlock.
+/// Runs `executable` with `arguments`, feeds it `input`, and waits for it to exit, without
+/// blocking the cooperative pool (see ``onBlockingThread(_:)``).
 public func runProcess(
     _ executable: URL,
     _ arguments: [String],
     input: String? = nil,
     environment: [String: String]? = nil
+) async throws -> ProcessOutput {
+    try await onBlockingThread {
+        try runProcessBlocking(executable, arguments, input: input, environment: environment)
+    }
+}
+
+/// Output is collected on background threads so a chatty child cannot fill a pipe and deadlock.
+private func runProcessBlocking(
+    _ executable: URL,
+    _ arguments: [String],
+    input: String?,
+    environment: [String: String]?
 ) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = executable

@@ -27,8 +27,12 @@ public final class RedisTestServer: @unchecked Sendable {
         self.executable = executable
     }
 
-    /// Starts a private server. Call ``stop()`` when done (a `defer` is fine).
-    public static func start(password: String? = nil) throws -> RedisTestServer {
+    /// Starts a private server. Call ``stop()`` when done.
+    public static func start(password: String? = nil) async throws -> RedisTestServer {
+        try await onBlockingThread { try startBlocking(password: password) }
+    }
+
+    static func startBlocking(password: String?) throws -> RedisTestServer {
         let executable = try findExecutable("redis-server")
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -42,7 +46,7 @@ public final class RedisTestServer: @unchecked Sendable {
                 return server
             } catch {
                 lastError = error
-                server.stop()
+                server.stopBlocking()
             }
         }
         throw lastError ?? TestSupportError.serverDidNotStart("redis-server")
@@ -52,12 +56,21 @@ public final class RedisTestServer: @unchecked Sendable {
     public static let shared: SharedRedis = SharedRedis()
 
     /// Starts the server process again on the same port and data directory (after ``kill()``).
-    public func restart() throws {
-        try launch()
+    public func restart() async throws {
+        try await onBlockingThread { try self.launch() }
     }
 
     /// Kills the server at once (SIGKILL), as a crash would; the data directory stays.
-    public func kill() {
+    public func kill() async {
+        _ = try? await onBlockingThread { self.killBlocking() }
+    }
+
+    /// Stops the server and removes its data directory.
+    public func stop() async {
+        _ = try? await onBlockingThread { self.stopBlocking() }
+    }
+
+    func killBlocking() {
         let running: Process? = lock.withLock {
             let current = process
             process = nil
@@ -68,9 +81,8 @@ public final class RedisTestServer: @unchecked Sendable {
         running.waitUntilExit()
     }
 
-    /// Stops the server and removes its data directory.
-    public func stop() {
-        kill()
+    func stopBlocking() {
+        killBlocking()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -99,7 +111,7 @@ public final class RedisTestServer: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
         let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
-        kill()
+        killBlocking()
         throw TestSupportError.serverDidNotStart("redis-server on port \(port): \(log.suffix(400))")
     }
 
@@ -120,10 +132,11 @@ public final class SharedRedis: Sendable {
             return
         }
         do {
-            let server = try RedisTestServer.start()
+            // Only outside ops/test: blocks the first caller once, while the server starts.
+            let server = try RedisTestServer.startBlocking(password: nil)
             sharedServerToStopAtExit = server
             atexit {
-                sharedServerToStopAtExit?.stop()
+                sharedServerToStopAtExit?.stopBlocking()
             }
             started = .success(server.url)
         } catch {
