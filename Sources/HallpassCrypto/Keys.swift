@@ -152,6 +152,11 @@ public struct PublicKey: Sendable {
     /// Whether `signature` is this key's valid signature over `message`.
     ///
     /// Any malformed signature (wrong length, r or s out of range) is simply not valid.
+    public func isValidSignature(_ signature: UnsafeRawBufferPointer, for message: UnsafeRawBufferPointer) -> Bool {
+        Signature.verify(key: key, type: type, signature: signature, message: message)
+    }
+
+    /// Whether `signature` is this key's valid signature over `message`.
     public func isValidSignature(_ signature: some Sequence<UInt8>, for message: some Sequence<UInt8>) -> Bool {
         withContiguousBytes(signature) { signature in
             withContiguousBytes(message) { message in

@@ -93,7 +93,9 @@ private struct Reader {
     mutating func object(depth: Int) throws(JSONError) -> JSONValue {
         guard depth <= maxDepth else { throw .tooDeep }
         index += 1  // {
-        var members: [String: JSONValue] = [:]
+        // JOSE headers and claim sets have about ten members; growing from empty would rehash
+        // three times on the way.
+        var members: [String: JSONValue] = Dictionary(minimumCapacity: 12)
         skipWhitespace()
         if try peek() == UInt8(ascii: "}") {
             index += 1
@@ -143,14 +145,15 @@ private struct Reader {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes, so the bytes between the quotes are the string.
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8 }
-                return text
+                return try Self.validatedString(raw, isASCII: highBits & 0x80 == 0)
             }
+            highBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw .invalidString(offset: index) }
             index += 1
@@ -162,8 +165,9 @@ private struct Reader {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let text = String(validating: decoded, as: UTF8.self) else { throw .invalidUTF8 }
-                return text
+                return try decoded.withUnsafeBufferPointer { buffer in
+                    Result { () throws(JSONError) in try Self.validatedString(buffer, isASCII: false) }
+                }.get()
             case UInt8(ascii: "\\"):
                 index += 1
                 try escape(into: &decoded)
@@ -174,6 +178,16 @@ private struct Reader {
                 index += 1
             }
         }
+    }
+
+    /// A string from UTF-8 that must be valid.
+    ///
+    /// JOSE strings are almost always ASCII, which `String(decoding:)` takes without further
+    /// checks; only other text goes through the (unspecialized, slower) validating initializer.
+    static func validatedString(_ raw: UnsafeBufferPointer<UInt8>, isASCII: Bool) throws(JSONError) -> String {
+        if isASCII { return String(decoding: raw, as: UTF8.self) }
+        guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8 }
+        return text
     }
 
     mutating func escape(into decoded: inout [UInt8]) throws(JSONError) {
@@ -254,10 +268,27 @@ private struct Reader {
             guard index < bytes.count, isDigit(bytes[index]) else { throw .invalidNumber(offset: start) }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        if integral, let exact = Int64(text) { return .integer(exact) }
+        let digits = UnsafeBufferPointer(rebasing: bytes[start..<index])
+        if integral, let exact = Self.integer(digits) { return .integer(exact) }
+        let text = String(decoding: digits, as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw .invalidNumber(offset: start) }
         return .number(value)
+    }
+
+    /// The value of an already-validated integer literal, or nil if it does not fit in 64 bits.
+    static func integer(_ literal: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let negative = literal.first == UInt8(ascii: "-")
+        var value: Int64 = 0
+        for byte in literal.dropFirst(negative ? 1 : 0) {
+            // Accumulate negatively so Int64.min, whose magnitude has no positive form, fits.
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = shifted.subtractingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = next
+        }
+        if negative { return value }
+        let (positive, overflow) = (0 as Int64).subtractingReportingOverflow(value)
+        return overflow ? nil : positive
     }
 
     func isDigit(_ byte: UInt8) -> Bool {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Validates JWS compact tokens following the JWT Best Current Practices (RFC 8725).
 ///
 /// The order of checks is deliberate: size first (before any work), then the header alone
@@ -51,17 +57,53 @@ public struct JWTValidator: Sendable {
     }
 
     /// The rules.
-    public var configuration: Configuration
+    public var configuration: Configuration {
+        didSet { knownHeaders = Self.knownHeaders(keys, configuration) }
+    }
     /// The trusted keys.
-    public var keys: VerificationKeys
+    public var keys: VerificationKeys {
+        didSet { knownHeaders = Self.knownHeaders(keys, configuration) }
+    }
+
+    /// For each trusted key with a `kid`, the header segment a signer of this library writes for
+    /// it (`{"alg","kid","typ"}`, members sorted), with the outcome of the header checks.
+    ///
+    /// Every token from one key carries those same bytes, and equal bytes decode to an equal
+    /// header, so a token whose header segment matches skips base64 and JSON decoding of its
+    /// header and arrives at the same result. Any other header takes the full path.
+    private var knownHeaders: [KnownHeader]
+
+    private struct KnownHeader: Sendable {
+        let segment: [UInt8]
+        let checked: CheckedHeader
+    }
+
+    /// A header that passed every check, with the key it selects.
+    private struct CheckedHeader: Sendable {
+        let members: [String: JSONValue]
+        let key: VerificationKeys.Key
+        let algorithm: JWSAlgorithm
+    }
 
     /// A validator for `configuration` trusting `keys`.
     public init(configuration: Configuration, keys: VerificationKeys) {
         self.configuration = configuration
         self.keys = keys
+        self.knownHeaders = Self.knownHeaders(keys, configuration)
+    }
+
+    private static func knownHeaders(_ keys: VerificationKeys, _ configuration: Configuration) -> [KnownHeader] {
+        keys.all.compactMap { key in
+            guard let keyID = key.keyID else { return nil }
+            var members: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "kid": .string(keyID)]
+            if let type = configuration.requiredType { members["typ"] = .string(type) }
+            let segment = Array(Base64URL.encode(JSONValue.object(members).serialized).utf8)
+            return KnownHeader(segment: segment, checked: CheckedHeader(members: members, key: key, algorithm: key.algorithm))
+        }
     }
 
     /// Validates `token` at time `now` (seconds since 1970).
+    @inlinable
     public func validate(_ token: some StringProtocol, now: Double = wallClockSeconds()) throws(JWTError) -> VerifiedJWT {
         let utf8 = token.utf8
         guard utf8.count <= configuration.maximumTokenSize else {
@@ -84,7 +126,32 @@ public struct JWTValidator: Sendable {
         let parts = try CompactJWS(token)
 
         // 1. The header alone.
-        let header = try Self.object(parts.header, .header)
+        let header = try checkHeader(parts.header)
+        let key = header.key
+
+        // 2. The signature, over the exact bytes received.
+        let signature: [UInt8]
+        do { signature = try Base64URL.decode(parts.signature) } catch { throw .malformed(.base64url(.signature)) }
+        let isValid = signature.withUnsafeBytes { signature in
+            key.publicKey.isValidSignature(signature, for: UnsafeRawBufferPointer(parts.signingInput))
+        }
+        guard isValid else { throw .badSignature }
+
+        // 3. The claims.
+        let claims = try Self.object(parts.payload, .payload)
+        try checkClaims(claims, now: now)
+        return VerifiedJWT(header: header.members, claims: JWTClaims(claims), algorithm: header.algorithm, keyID: key.keyID)
+    }
+
+    private func checkHeader(_ segment: UnsafeBufferPointer<UInt8>) throws(JWTError) -> CheckedHeader {
+        for known in knownHeaders where known.segment.count == segment.count {
+            let equal = known.segment.withUnsafeBufferPointer { expected in
+                guard let expected = expected.baseAddress, let actual = segment.baseAddress else { return segment.isEmpty }
+                return memcmp(expected, actual, segment.count) == 0
+            }
+            if equal { return known.checked }
+        }
+        let header = try Self.object(segment, .header)
         guard case .string(let alg)? = header["alg"] else {
             throw header["alg"] == nil ? .malformed(.missingClaim("alg")) : .malformed(.invalidMember("alg"))
         }
@@ -109,16 +176,7 @@ public struct JWTValidator: Sendable {
         guard key.algorithm == algorithm else {
             throw .algorithmMismatch(header: alg, key: key.algorithm.rawValue)
         }
-
-        // 2. The signature, over the exact bytes received.
-        let signature: [UInt8]
-        do { signature = try Base64URL.decode(parts.signature) } catch { throw .malformed(.base64url(.signature)) }
-        guard key.publicKey.isValidSignature(signature, for: parts.signingInput) else { throw .badSignature }
-
-        // 3. The claims.
-        let claims = try Self.object(parts.payload, .payload)
-        try checkClaims(claims, now: now)
-        return VerifiedJWT(header: header, claims: JWTClaims(claims), algorithm: algorithm, keyID: keyID)
+        return CheckedHeader(members: header, key: key, algorithm: algorithm)
     }
 
     private func checkClaims(_ claims: [String: JSONValue], now: Double) throws(JWTError) {
@@ -131,9 +189,8 @@ public struct JWTValidator: Sendable {
         }
         if let notBefore = try Self.numericDate(claims, "nbf"), now + leeway < notBefore { throw .notYetValid }
         if let issuedAt = try Self.numericDate(claims, "iat"), now + leeway < issuedAt { throw .issuedInFuture }
-        for name in ["sub", "jti"] {
-            if let value = claims[name], value.stringValue == nil { throw .malformed(.invalidMember(name)) }
-        }
+        if let subject = claims["sub"], subject.stringValue == nil { throw .malformed(.invalidMember("sub")) }
+        if let tokenID = claims["jti"], tokenID.stringValue == nil { throw .malformed(.invalidMember("jti")) }
         guard case .string(let issuer)? = claims["iss"], Self.identical(issuer, configuration.issuer) else {
             throw .wrongIssuer
         }
@@ -175,11 +232,22 @@ public struct JWTValidator: Sendable {
     /// RFC 7515 section 4.1.9: `typ` is a media type, compared case-insensitively, and the
     /// `application/` prefix is recommended to be omitted, so both spellings must match.
     static func mediaTypeMatches(_ found: String, _ required: String) -> Bool {
-        func normalized(_ type: String) -> String {
-            let lower = type.lowercased()
-            return lower.hasPrefix("application/") ? String(lower.dropFirst("application/".count)) : lower
+        func withoutApplicationPrefix(_ type: String) -> Substring.UTF8View {
+            let bytes = Substring(type).utf8
+            let prefix = "application/".utf8
+            guard bytes.count >= prefix.count, asciiCaseInsensitiveEqual(bytes.prefix(prefix.count), prefix) else {
+                return bytes
+            }
+            return bytes.dropFirst(prefix.count)
         }
-        return normalized(found) == normalized(required)
+        return asciiCaseInsensitiveEqual(withoutApplicationPrefix(found), withoutApplicationPrefix(required))
+    }
+
+    private static func asciiCaseInsensitiveEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { left, right in
+            left == right || (left | 0x20 == right | 0x20 && (left | 0x20) >= UInt8(ascii: "a") && (left | 0x20) <= UInt8(ascii: "z"))
+        }
     }
 }
 
@@ -191,18 +259,23 @@ struct CompactJWS {
     let signingInput: UnsafeBufferPointer<UInt8>
 
     init(_ token: UnsafeBufferPointer<UInt8>) throws(JWTError) {
-        var dots: [Int] = []
-        for (index, byte) in token.enumerated() where byte == UInt8(ascii: ".") {
-            dots.append(index)
-            if dots.count > 2 { break }
+        // memchr is vectorized; a token is a few hundred bytes and this runs on every request.
+        func dot(in range: Range<Int>) -> Int? {
+            guard let base = token.baseAddress, !range.isEmpty,
+                  let found = memchr(base + range.lowerBound, Int32(UInt8(ascii: ".")), range.count)
+            else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         }
-        guard dots.count == 2 else {
+        guard let first = dot(in: 0..<token.count),
+              let second = dot(in: (first + 1)..<token.count),
+              dot(in: (second + 1)..<token.count) == nil
+        else {
             let count = token.isEmpty ? 0 : token.reduce(1) { $1 == UInt8(ascii: ".") ? $0 + 1 : $0 }
             throw .malformed(.segmentCount(count))
         }
-        header = UnsafeBufferPointer(rebasing: token[0..<dots[0]])
-        payload = UnsafeBufferPointer(rebasing: token[(dots[0] + 1)..<dots[1]])
-        signature = UnsafeBufferPointer(rebasing: token[(dots[1] + 1)...])
-        signingInput = UnsafeBufferPointer(rebasing: token[0..<dots[1]])
+        header = UnsafeBufferPointer(rebasing: token[0..<first])
+        payload = UnsafeBufferPointer(rebasing: token[(first + 1)..<second])
+        signature = UnsafeBufferPointer(rebasing: token[(second + 1)...])
+        signingInput = UnsafeBufferPointer(rebasing: token[0..<second])
     }
 }

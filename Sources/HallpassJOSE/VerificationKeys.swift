@@ -48,6 +48,11 @@ public struct VerificationKeys: Sendable {
         return byID[keyID]
     }
 
+    /// Every trusted key.
+    public var all: [Key] {
+        Array(byID.values) + (withoutID.map { [$0] } ?? [])
+    }
+
     /// The `kid`s of all trusted keys.
     public var keyIDs: [String] { Array(byID.keys) }
 }

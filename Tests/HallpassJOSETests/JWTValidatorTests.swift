@@ -685,3 +685,54 @@ struct JWTValidatorTests {
         #expect(JWTError.malformed(.json(.payload, .duplicateMember("sub"))).description.contains("sub"))
     }
 }
+
+/// The validator skips decoding a header whose bytes equal the one a signer writes for a trusted
+/// key. These tests prove that shortcut never answers differently from the full path.
+@Suite("Known-header fast path")
+struct KnownHeaderTests {
+    @Test("a signer's own header and a reordered equivalent give the same verified header", arguments: KeyType.allCases)
+    func sameResultBothPaths(type: KeyType) throws {
+        let scenario = try Scenario(type)
+        let canonical = try scenario.token()
+        // The same members in another order and with whitespace: the full decoding path.
+        let headerJSON = #"{ "typ":"at+jwt", "kid":"\#(scenario.kid)", "alg":"\#(scenario.alg)" }"#
+        let payload = Base64URL.encode(JSONValue.object(scenario.claims).serialized)
+        let input = Base64URL.encode(Array(headerJSON.utf8)) + "." + payload
+        let reordered = input + "." + Base64URL.encode(try scenario.key.signature(for: Array(input.utf8)))
+        #expect(canonical.split(separator: ".")[0] != reordered.split(separator: ".")[0])
+
+        let fast = try scenario.validate(canonical)
+        let full = try scenario.validate(reordered)
+        #expect(fast.header == full.header)
+        #expect(fast.keyID == full.keyID)
+        #expect(fast.algorithm == full.algorithm)
+        #expect(fast.claims == full.claims)
+    }
+
+    @Test("replacing the trusted keys drops the old keys' headers too")
+    func keysReplaced() throws {
+        var scenario = try Scenario(.p256)
+        let token = try scenario.token()
+        #expect(try scenario.validate(token).keyID == scenario.kid)
+        let other = try SharedKeys.key(.ed25519)
+        scenario.validator.keys = VerificationKeys([.init(keyID: "only-this-one", publicKey: other.publicKey)])
+        expectJWTError(.unknownKey(keyID: scenario.kid)) { () throws(JWTError) in try scenario.validate(token) }
+    }
+
+    @Test("changing the required type is honoured for a signer's own header")
+    func requiredTypeChanged() throws {
+        var scenario = try Scenario(.rsa)
+        let token = try scenario.token()
+        scenario.validator.configuration.requiredType = "logout+jwt"
+        expectJWTError(.wrongType(found: "at+jwt")) { () throws(JWTError) in try scenario.validate(token) }
+    }
+
+    @Test("a signer's own header with a bad signature is still refused")
+    func fastPathStillVerifies() throws {
+        let scenario = try Scenario(.ed25519)
+        let parts = try scenario.token().split(separator: ".")
+        let forged = parts[0] + "." + Base64URL.encode(JSONValue.object(scenario.claims("sub", "admin")).serialized)
+            + "." + parts[2]
+        expectJWTError(.badSignature) { () throws(JWTError) in try scenario.validate(String(forged)) }
+    }
+}

@@ -162,3 +162,4 @@ default:
     print("usage: hallpass-bench [crypto | redis --redis URL [--tasks N] [--seconds S] | all --redis URL]")
     exit(2)
 }
+
