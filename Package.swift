@@ -73,12 +73,13 @@ let package = Package(
         // Tests.
         .target(
             name: "HallpassTestSupport",
+            dependencies: ["HallpassCrypto"],
             path: "Tests/HallpassTestSupport",
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "HallpassCryptoTests",
-            dependencies: ["HallpassCrypto"],
+            dependencies: ["HallpassCrypto", "HallpassTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -5,9 +5,11 @@ enum Signature {
     static func verify(key: EVPKey, type: KeyType, signature: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> Bool {
         switch type {
         case .p256:
-            // JOSE carries r‖s; OpenSSL wants DER. Build it on the stack-sized array, no BIGNUMs.
-            guard signature.count == 64, let der = ECDSASignature.der(fromRaw: signature) else { return false }
-            return der.withUnsafeBytes { digestVerify(key: key, md: fetchedSHA256, signature: $0, message: message) }
+            // JOSE carries r‖s; OpenSSL wants DER, built here without BIGNUMs or allocations.
+            guard signature.count == 64 else { return false }
+            return ECDSASignature.withDER(fromRaw: signature) { der in
+                digestVerify(key: key, md: fetchedSHA256, signature: der, message: message)
+            } ?? false
         case .ed25519:
             guard signature.count == 64 else { return false }
             return digestVerify(key: key, md: nil, signature: signature, message: message)
@@ -68,27 +70,33 @@ enum Signature {
 
 /// Conversion between JOSE's fixed-length ECDSA signatures (r‖s) and DER `ECDSA-Sig-Value`.
 enum ECDSASignature {
-    /// DER `SEQUENCE { INTEGER r, INTEGER s }` from 64 bytes r‖s, or nil if r or s is zero.
-    static func der(fromRaw raw: UnsafeRawBufferPointer) -> [UInt8]? {
-        let r = integer(raw[0..<32])
-        let s = integer(raw[32..<64])
-        guard let r, let s else { return nil }
-        // Each INTEGER is at most 33 bytes, so every length fits in one byte.
-        var der: [UInt8] = [0x30, UInt8(4 + r.count + s.count), 0x02, UInt8(r.count)]
-        der.reserveCapacity(6 + r.count + s.count)
-        der.append(contentsOf: r)
-        der.append(0x02)
-        der.append(UInt8(s.count))
-        der.append(contentsOf: s)
-        return der
-    }
-
-    /// The minimal DER INTEGER content for an unsigned big-endian number, nil for zero.
-    private static func integer(_ bytes: Slice<UnsafeRawBufferPointer>) -> [UInt8]? {
-        guard let first = bytes.firstIndex(where: { $0 != 0 }) else { return nil }
-        var content = Array(bytes[first...])
-        if content[0] & 0x80 != 0 { content.insert(0, at: 0) }
-        return content
+    /// Lends `body` the DER `SEQUENCE { INTEGER r, INTEGER s }` for 64 bytes r‖s, built in a
+    /// stack buffer (this runs on every ES256 verification), or returns nil if r or s is zero.
+    static func withDER<Result>(fromRaw raw: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        // Each INTEGER is at most 33 bytes (a 0x00 before a high bit), so the whole is at most
+        // 2 + 2 * 35 = 72 bytes and every length fits in one byte.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 72) { der -> Result? in
+            var length = 2
+            for half in [raw[0..<32], raw[32..<64]] {
+                guard let first = half.firstIndex(where: { $0 != 0 }) else { return nil }
+                let padded = half[first] & 0x80 != 0
+                let contentLength = half.endIndex - first + (padded ? 1 : 0)
+                der[length] = 0x02
+                der[length + 1] = UInt8(contentLength)
+                length += 2
+                if padded {
+                    der[length] = 0
+                    length += 1
+                }
+                for byte in half[first...] {
+                    der[length] = byte
+                    length += 1
+                }
+            }
+            der[0] = 0x30
+            der[1] = UInt8(length - 2)
+            return body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(der)[0..<length]))
+        }
     }
 
     /// 64 bytes r‖s from DER, as OpenSSL produced it when signing.

@@ -217,7 +217,7 @@ private struct Reader {
                 throw .invalidString(offset: index)
             }
             guard let unicode = Unicode.Scalar(scalar) else { throw .invalidString(offset: index) }
-            decoded.append(contentsOf: Array(String(Character(unicode)).utf8))
+            UTF8.encode(unicode) { decoded.append($0) }
         default:
             throw .invalidString(offset: index - 1)
         }

@@ -38,9 +38,15 @@ public struct JWTSigner: Sendable {
     public func sign(header: [String: JSONValue], claims: [String: JSONValue]) throws(CryptoError) -> String {
         var header = header
         header["alg"] = .string(algorithm.rawValue)
-        let signingInput = Base64URL.encode(JSONValue.object(header).serialized) + "."
-            + Base64URL.encode(JSONValue.object(claims).serialized)
+        let signingInput = Self.segment(header) + "." + Self.segment(claims)
         let signature = try privateKey.signature(for: signingInput.utf8)
         return signingInput + "." + Base64URL.encode(signature)
+    }
+
+    /// The compact-serialization segment for a JSON object: base64url of its sorted, compact JSON.
+    ///
+    /// The validator's known-header table uses this too; the two must agree byte for byte.
+    static func segment(_ members: [String: JSONValue]) -> String {
+        Base64URL.encode(JSONValue.object(members).serialized)
     }
 }

@@ -97,7 +97,7 @@ public struct JWTValidator: Sendable {
             guard let keyID = key.keyID else { return nil }
             var members: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "kid": .string(keyID)]
             if let type = configuration.requiredType { members["typ"] = .string(type) }
-            let segment = Array(Base64URL.encode(JSONValue.object(members).serialized).utf8)
+            let segment = Array(JWTSigner.segment(members).utf8)
             return KnownHeader(segment: segment, checked: CheckedHeader(members: members, key: key, algorithm: key.algorithm))
         }
     }

@@ -1,22 +1,7 @@
 import Foundation
 import HallpassCrypto
+import HallpassTestSupport
 import Testing
-
-/// Keys are generated once per type: RSA generation costs tens of milliseconds, and every test
-/// here only needs "some valid key", not a fresh one.
-enum Keys {
-    private static let p256 = Result { () throws(CryptoError) in try PrivateKey.generate(.p256) }
-    private static let ed25519 = Result { () throws(CryptoError) in try PrivateKey.generate(.ed25519) }
-    private static let rsa = Result { () throws(CryptoError) in try PrivateKey.generate(.rsa) }
-
-    static func shared(_ type: KeyType) throws -> PrivateKey {
-        switch type {
-        case .p256: try p256.get()
-        case .ed25519: try ed25519.get()
-        case .rsa: try rsa.get()
-        }
-    }
-}
 
 @Suite("Keys: generate, sign, verify, PEM")
 struct KeyTests {
@@ -44,7 +29,7 @@ struct KeyTests {
 
     @Test("signature lengths are the fixed JOSE forms", arguments: KeyType.allCases)
     func signatureLengths(type: KeyType) throws {
-        let key = try Keys.shared(type)
+        let key = try SharedKeys.key(type)
         let expected = switch type {
         case .p256: 64   // r‖s, not DER
         case .ed25519: 64
@@ -65,7 +50,7 @@ struct KeyTests {
     func degenerateSignatures() throws {
         // CVE-2022-21449 ("psychic signatures"): a verifier that skips the range check on r and
         // s accepts r = s = 0 for every message and key.
-        let p256 = try Keys.shared(.p256).publicKey
+        let p256 = try SharedKeys.key(.p256).publicKey
         let order: [UInt8] = [
             0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
             0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
@@ -77,12 +62,12 @@ struct KeyTests {
             #expect(!p256.isValidSignature(signature, for: []))
         }
         // A valid (r, s) in DER, the form OpenSSL uses natively, is not the JOSE form.
-        let valid = try Keys.shared(.p256).signature(for: message)
+        let valid = try SharedKeys.key(.p256).signature(for: message)
         #expect(p256.isValidSignature(valid, for: message))
         #expect(!p256.isValidSignature([0x30, 0x44, 0x02, 0x20] + valid.prefix(32) + [0x02, 0x20] + valid.suffix(32), for: message))
 
         for type in [KeyType.ed25519, .rsa] {
-            let key = try Keys.shared(type).publicKey
+            let key = try SharedKeys.key(type).publicKey
             let length = type == .rsa ? 256 : 64
             #expect(!key.isValidSignature([UInt8](repeating: 0, count: length), for: message))
             #expect(!key.isValidSignature([UInt8](repeating: 0xff, count: length), for: message))
@@ -91,7 +76,7 @@ struct KeyTests {
 
     @Test("a signature does not verify under another key of the same type", arguments: KeyType.allCases)
     func wrongKeyFails(type: KeyType) throws {
-        let signer = try Keys.shared(type)
+        let signer = try SharedKeys.key(type)
         let other = try PrivateKey.generate(type)
         let signature = try signer.signature(for: message)
         #expect(!other.publicKey.isValidSignature(signature, for: message))
@@ -100,16 +85,16 @@ struct KeyTests {
     @Test("a signature of one type never verifies under a key of another type")
     func crossTypeFails() throws {
         for signerType in KeyType.allCases {
-            let signature = try Keys.shared(signerType).signature(for: message)
+            let signature = try SharedKeys.key(signerType).signature(for: message)
             for verifierType in KeyType.allCases where verifierType != signerType {
-                #expect(!(try Keys.shared(verifierType)).publicKey.isValidSignature(signature, for: message))
+                #expect(!(try SharedKeys.key(verifierType)).publicKey.isValidSignature(signature, for: message))
             }
         }
     }
 
     @Test("private key PEM export and import keep signatures valid", arguments: KeyType.allCases)
     func privatePEMRoundTrip(type: KeyType) throws {
-        let original = try Keys.shared(type)
+        let original = try SharedKeys.key(type)
         let pem = original.pemRepresentation
         #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         #expect(pem.hasSuffix("-----END PRIVATE KEY-----\n"))
@@ -126,7 +111,7 @@ struct KeyTests {
 
     @Test("public key PEM export and import keep signatures valid", arguments: KeyType.allCases)
     func publicPEMRoundTrip(type: KeyType) throws {
-        let original = try Keys.shared(type)
+        let original = try SharedKeys.key(type)
         let pem = original.publicKey.pemRepresentation
         #expect(pem.hasPrefix("-----BEGIN PUBLIC KEY-----\n"))
         let imported = try PublicKey(pem: pem)
@@ -138,7 +123,7 @@ struct KeyTests {
 
     @Test("public key components rebuild an equivalent key", arguments: KeyType.allCases)
     func componentsRoundTrip(type: KeyType) throws {
-        let original = try Keys.shared(type)
+        let original = try SharedKeys.key(type)
         let components = try original.publicKey.components()
         switch components {
         case .p256(let x, let y): #expect(x.count == 32 && y.count == 32)
@@ -172,7 +157,7 @@ struct KeyTests {
         #expect(throws: CryptoError.rsaKeyTooSmall(bits: 1024)) { try PublicKey(pem: pem) }
 
         // The same encoder with a 2048-bit modulus is accepted, so the refusal above is the size rule.
-        guard case .rsa(let big, let exponent) = try Keys.shared(.rsa).publicKey.components() else {
+        guard case .rsa(let big, let exponent) = try SharedKeys.key(.rsa).publicKey.components() else {
             Issue.record("RSA key without RSA components")
             return
         }
@@ -182,8 +167,8 @@ struct KeyTests {
 
     @Test("documents that are not supported keys are invalidPEM")
     func invalidPEM() throws {
-        let publicPEM = try Keys.shared(.p256).publicKey.pemRepresentation
-        let privatePEM = try Keys.shared(.p256).pemRepresentation
+        let publicPEM = try SharedKeys.key(.p256).publicKey.pemRepresentation
+        let privatePEM = try SharedKeys.key(.p256).pemRepresentation
         #expect(throws: CryptoError.invalidPEM) { try PrivateKey(pem: "") }
         #expect(throws: CryptoError.invalidPEM) { try PrivateKey(pem: "not a pem document") }
         #expect(throws: CryptoError.invalidPEM) { try PublicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
@@ -216,7 +201,7 @@ struct KeyTests {
 
     @Test("a P-256 point that is not on the curve is refused")
     func pointNotOnCurve() throws {
-        guard case .p256(let x, var y) = try Keys.shared(.p256).publicKey.components() else {
+        guard case .p256(let x, var y) = try SharedKeys.key(.p256).publicKey.components() else {
             Issue.record("P-256 key without P-256 components")
             return
         }
@@ -242,7 +227,7 @@ struct KeyTests {
     @Test("a private key's description names its type and no key material")
     func descriptionHidesMaterial() throws {
         for type in KeyType.allCases {
-            let key = try Keys.shared(type)
+            let key = try SharedKeys.key(type)
             let pemBody = key.pemRepresentation
                 .split(separator: "\n")
                 .filter { !$0.hasPrefix("-----") }

@@ -1,5 +1,6 @@
 import HallpassCrypto
 import HallpassJOSE
+import HallpassTestSupport
 import Testing
 
 @Suite("JWK and JWK Set")

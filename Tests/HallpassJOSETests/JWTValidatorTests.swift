@@ -1,5 +1,6 @@
 import HallpassCrypto
 import HallpassJOSE
+import HallpassTestSupport
 import Testing
 
 /// One signer and a validator that trusts it, plus well-formed defaults that every rule test

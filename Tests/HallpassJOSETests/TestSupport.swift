@@ -2,34 +2,6 @@ import HallpassCrypto
 import HallpassJOSE
 import Testing
 
-/// Keys generated once per type and shared by the suites: RSA generation is slow, and no test
-/// here depends on having a key nobody else has used.
-enum SharedKeys {
-    private static let p256 = Result { () throws(CryptoError) in try PrivateKey.generate(.p256) }
-    private static let ed25519 = Result { () throws(CryptoError) in try PrivateKey.generate(.ed25519) }
-    private static let rsa = Result { () throws(CryptoError) in try PrivateKey.generate(.rsa) }
-    private static let otherP256 = Result { () throws(CryptoError) in try PrivateKey.generate(.p256) }
-    private static let otherEd25519 = Result { () throws(CryptoError) in try PrivateKey.generate(.ed25519) }
-    private static let otherRSA = Result { () throws(CryptoError) in try PrivateKey.generate(.rsa) }
-
-    static func key(_ type: KeyType) throws -> PrivateKey {
-        switch type {
-        case .p256: try p256.get()
-        case .ed25519: try ed25519.get()
-        case .rsa: try rsa.get()
-        }
-    }
-
-    /// A second key of `type`, different from ``key(_:)``.
-    static func other(_ type: KeyType) throws -> PrivateKey {
-        switch type {
-        case .p256: try otherP256.get()
-        case .ed25519: try otherEd25519.get()
-        case .rsa: try otherRSA.get()
-        }
-    }
-}
-
 /// Byte-level helpers for building tokens that `JWTSigner` would never produce.
 enum Craft {
     static func b64(_ text: String) -> String { Base64URL.encode(Array(text.utf8)) }

@@ -1,4 +1,5 @@
 import Foundation
+import HallpassCrypto
 import HallpassPasswords
 import HallpassTestSupport
 import Testing
@@ -93,7 +94,7 @@ struct PasswordHasherTests {
         var parsed = try Argon2idHash(phc: phc).hash
         parsed[0] ^= 0x01
         let parts = phc.split(separator: "$", omittingEmptySubsequences: false).map(String.init)
-        let tampered = (parts[0..<5] + [HallpassCryptoBase64.standard(parsed)]).joined(separator: "$")
+        let tampered = (parts[0..<5] + [UnpaddedBase64.standard.encode(parsed)]).joined(separator: "$")
         #expect(try !fast.verify("secret", against: tampered))
     }
 
@@ -115,12 +116,5 @@ struct PasswordHasherTests {
         let theirs = try #require(reply["cffi_hash"] as? String)
         #expect(try hasher.verify(password, against: theirs))
         #expect(try !hasher.verify(password + "x", against: theirs))
-    }
-}
-
-/// Standard-alphabet unpadded base64, as PHC strings carry it.
-enum HallpassCryptoBase64 {
-    static func standard(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
 }

@@ -24,23 +24,11 @@ public enum TestSupportError: Error, CustomStringConvertible {
 /// The socket is closed before the port is returned, so another process could take it in between;
 /// callers that start a server on it retry on a bind failure.
 public func freeLoopbackPort() throws -> Int {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
+    let fd = tcpSocket()
     guard fd >= 0 else { throw TestSupportError.noFreePort(errno: errno) }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard bound == 0 else { throw TestSupportError.noFreePort(errno: errno) }
+    var address = loopbackAddress(port: 0)
+    guard withSocketAddress(&address, { bind(fd, $0, $1) }) == 0 else { throw TestSupportError.noFreePort(errno: errno) }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -51,21 +39,34 @@ public func freeLoopbackPort() throws -> Int {
 
 /// Whether something accepts TCP connections on 127.0.0.1 at `port` right now.
 public func isAcceptingConnections(port: Int) -> Bool {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
+    let fd = tcpSocket()
     guard fd >= 0 else { return false }
     defer { close(fd) }
+    var address = loopbackAddress(port: port)
+    return withSocketAddress(&address) { connect(fd, $0, $1) } == 0
+}
+
+private func tcpSocket() -> Int32 {
+    #if canImport(Glibc)
+    socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+}
+
+private func loopbackAddress(port: Int) -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
+    return address
+}
+
+private func withSocketAddress(
+    _ address: inout sockaddr_in,
+    _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32
+) -> Int32 {
+    withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    return result == 0
 }
