@@ -9,16 +9,26 @@ let strictSwift: [SwiftSetting] = [
 
 let package = Package(
     name: "Hallpass",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "HallpassCrypto", targets: ["HallpassCrypto"]),
         .library(name: "HallpassJOSE", targets: ["HallpassJOSE"]),
         .library(name: "HallpassPasswords", targets: ["HallpassPasswords"]),
         .library(name: "HallpassRedis", targets: ["HallpassRedis"]),
+        .library(name: "HallpassStore", targets: ["HallpassStore"]),
+        .library(name: "HallpassHub", targets: ["HallpassHub"]),
+        .executable(name: "hallpass-hub", targets: ["hallpass-hub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries, each wrapped once, by exactly one Swift module.
@@ -69,6 +79,47 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(
+            name: "HallpassStore",
+            dependencies: [
+                "HallpassRedis",
+                "HallpassCrypto",
+                "HallpassJOSE",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "HallpassHub",
+            dependencies: [
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassCrypto",
+                "HallpassJOSE",
+                "HallpassPasswords",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // Executables.
+        .executableTarget(
+            name: "hallpass-hub",
+            dependencies: [
+                "HallpassHub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
 
         // Tests.
         .target(
@@ -100,6 +151,33 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassStoreTests",
+            dependencies: [
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassHubTests",
+            dependencies: [
+                "HallpassHub",
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassJOSE",
+                "HallpassCrypto",
+                "HallpassTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

@@ -28,6 +28,9 @@ public struct JWTValidator: Sendable {
         public var maximumTokenSize: Int
         /// Whether a token without `exp` is refused. Access tokens must expire.
         public var requiresExpiration: Bool
+        /// Whether `aud` must contain ``audience``. Only the issuer itself turns this off, when it
+        /// introspects tokens it issued to any of its clients; `aud` must still be present.
+        public var checksAudience: Bool = true
 
         /// The largest leeway a validator accepts: skew beyond a minute is a broken clock, not skew.
         public static let maximumLeeway: Double = 60
@@ -193,6 +196,12 @@ public struct JWTValidator: Sendable {
         if let tokenID = claims["jti"], tokenID.stringValue == nil { throw .malformed(.invalidMember("jti")) }
         guard case .string(let issuer)? = claims["iss"], Self.identical(issuer, configuration.issuer) else {
             throw .wrongIssuer
+        }
+        if !configuration.checksAudience {
+            switch claims["aud"] {
+            case .string?, .array?: return
+            default: throw .wrongAudience
+            }
         }
         switch claims["aud"] {
         case .string(let audience)?:

@@ -1,0 +1,102 @@
+import HallpassCrypto
+import HallpassStore
+public import HTTPTypes
+import Synchronization
+
+/// Authenticates the client of a token-endpoint request (RFC 6749 section 2.3): HTTP Basic
+/// (`client_secret_basic`), `client_secret_post`, or a public client naming itself with
+/// `client_id`. Using two methods at once is an error (section 2.3).
+struct ClientAuthenticator: Sendable {
+    let cache: ClientCache
+
+    func authenticate(headers: HTTPFields, form: FormBody, requireConfidential: Bool = false) async throws -> ClientRecord {
+        let basic = try Self.basicCredentials(headers)
+        let postedSecret = form["client_secret"]
+        let clientID: String
+        let secret: String?
+        if let basic {
+            guard postedSecret == nil else { throw OAuthError.invalidRequest("use one client authentication method, not two") }
+            if let posted = form["client_id"], posted != basic.id {
+                throw OAuthError.invalidRequest("client_id does not match the authenticated client")
+            }
+            clientID = basic.id
+            secret = basic.secret
+        } else if let posted = form["client_id"] {
+            clientID = posted
+            secret = postedSecret
+        } else {
+            throw OAuthError.invalidClient(basic: false)
+        }
+        guard let client = try await cache.client(id: clientID) else { throw OAuthError.invalidClient(basic: basic != nil) }
+        if client.isConfidential {
+            guard let secret, client.verifySecret(secret) else { throw OAuthError.invalidClient(basic: basic != nil) }
+        } else {
+            // A public client has no secret to present; one that presents one is confused.
+            guard secret == nil || secret == "" else { throw OAuthError.invalidClient(basic: basic != nil) }
+            if requireConfidential { throw OAuthError.invalidClient(basic: basic != nil) }
+        }
+        return client
+    }
+
+    /// The id and secret of an `Authorization: Basic` header; `nil` when there is none.
+    /// RFC 6749 section 2.3.1: both are form-urlencoded before base64.
+    static func basicCredentials(_ headers: HTTPFields) throws -> (id: String, secret: String)? {
+        guard let value = headers[.authorization] else { return nil }
+        guard value.count > 6, value.prefix(6).lowercased() == "basic " else { return nil }
+        let encoded = value.dropFirst(6).trimmingSpaces
+        guard let decoded = try? PaddedBase64.decode(encoded),
+            let text = String(validating: decoded, as: UTF8.self),
+            let colon = text.firstIndex(of: ":")
+        else { throw OAuthError.invalidClient(basic: true) }
+        guard let form = try? FormBody(parsing: Array("i=\(text[..<colon])&s=\(text[text.index(after: colon)...])".utf8)),
+            let id = form["i"]
+        else { throw OAuthError.invalidClient(basic: true) }
+        return (id, form["s"] ?? "")
+    }
+}
+
+/// Client registrations, cached briefly: every token request needs one, and they change
+/// rarely. A removed client stops working within the cache lifetime.
+final class ClientCache: Sendable {
+    private let store: HallpassStore
+    private let lifetime: Int64
+    private let entries = Mutex<[String: (client: ClientRecord?, expires: Int64)]>([:])
+
+    init(store: HallpassStore, lifetime: Int64) {
+        self.store = store
+        self.lifetime = lifetime
+    }
+
+    func client(id: String) async throws(StoreError) -> ClientRecord? {
+        guard HallpassStore.isValidClientID(id) else { return nil }
+        let now = store.clock()
+        if let hit = entries.withLock({ $0[id] }), hit.expires > now { return hit.client }
+        let client = try await store.client(id: id)
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[id] = (client, now + lifetime)
+        }
+        return client
+    }
+}
+
+/// Standard base64 with padding, as HTTP Basic uses it.
+enum PaddedBase64 {
+    static func decode(_ text: some StringProtocol) throws -> [UInt8] {
+        var trimmed = Substring(text)
+        while trimmed.hasSuffix("=") { trimmed = trimmed.dropLast() }
+        guard (text.utf8.count - trimmed.utf8.count) <= 2, text.utf8.count % 4 == 0 else {
+            throw UnpaddedBase64.DecodingError.invalidLength
+        }
+        return try UnpaddedBase64.standard.decode(trimmed)
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: Substring {
+        var text = Substring(self)
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return text
+    }
+}

@@ -1,0 +1,100 @@
+import HallpassJOSE
+import HallpassRedis
+import HallpassStore
+public import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The hub: builds the Hummingbird application that serves the OAuth 2.0 / OpenID Connect
+/// endpoints over the store.
+public enum Hub {
+    /// An application for `configuration`, ready to `runService()`.
+    ///
+    /// Nothing here touches Redis: a hub whose Redis is down starts anyway, answers `/readyz`
+    /// and every token request with 503, and recovers by itself when Redis comes back.
+    ///
+    /// - Parameter onServerRunning: Called with the bound port once the server listens (with
+    ///   port 0, the port the system picked).
+    public static func application(
+        configuration: HubConfiguration,
+        logger: Logger = Logger(label: "hallpass.hub"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        try configuration.validate()
+        let redisConfiguration: RedisConfiguration
+        do {
+            redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        } catch {
+            throw HubConfiguration.Problem.invalid("--redis: \(error)")
+        }
+        if configuration.keyEncryptionKey == nil {
+            logger.warning("no key-encryption key (--kek-file): signing keys are stored in Redis unencrypted")
+        }
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let store = HallpassStore(redis: redis)
+        let passwords = try PasswordVerifier(parameters: configuration.passwordParameters, threads: configuration.passwordHashingThreads)
+        let metrics = HubMetrics()
+        let services = HubServices(configuration: configuration, store: store, passwords: passwords, metrics: metrics, logger: logger)
+        let router = makeRouter(services)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hallpass-hub"),
+            services: [services.keyRing, Teardown(redis: redis, passwords: passwords)],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+
+    static func makeRouter(_ services: HubServices) -> Router<HubRequestContext> {
+        let router = Router(context: HubRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: services.metrics))
+        router.add(middleware: ErrorMiddleware(logger: services.logger))
+
+        let discovery = DiscoveryEndpoints(services: services)
+        router.get(RouterPath(Paths.discovery), use: discovery.discovery)
+        router.get(RouterPath(Paths.jwks), use: discovery.jwks)
+
+        let token = TokenEndpoint(services: services)
+        router.post(RouterPath(Paths.token), use: token.handle)
+
+        let state = TokenStateEndpoints(services: services)
+        router.post(RouterPath(Paths.revocation), use: state.revoke)
+        router.post(RouterPath(Paths.introspection), use: state.introspect)
+
+        let sessions = SessionEndpoints(services: services)
+        router.post(RouterPath(Paths.endSession), use: sessions.endSession)
+        router.get(RouterPath(Paths.userinfo), use: sessions.userinfo)
+        router.post(RouterPath(Paths.userinfo), use: sessions.userinfo)
+
+        router.get("/healthz") { _, _ in Reply.json(["status": "ok"], noStore: false) }
+        router.get("/readyz") { _, _ in
+            do {
+                try await services.store.ping()
+            } catch {
+                return Reply.json(["status": "unavailable", "store": "unreachable"], status: .serviceUnavailable)
+            }
+            guard services.keyRing.snapshot?.keys.signer != nil else {
+                return Reply.json(["status": "unavailable", "signing_key": "not loaded"], status: .serviceUnavailable)
+            }
+            return Reply.json(["status": "ok"], noStore: false)
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: services.metrics.exposition())))
+        }
+        return router
+    }
+}
+
+/// Closes the Redis client and the password threads when the application stops.
+private struct Teardown: Service {
+    let redis: RedisClient
+    let passwords: PasswordVerifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await redis.shutdown()
+        await passwords.shutdown()
+    }
+}

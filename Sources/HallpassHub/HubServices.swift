@@ -1,0 +1,55 @@
+import HallpassJOSE
+import HallpassStore
+import Logging
+
+/// What every endpoint shares: configuration, the store, keys, password hashing, metrics.
+final class HubServices: Sendable {
+    let configuration: HubConfiguration
+    let store: HallpassStore
+    let keyRing: KeyRing
+    let passwords: PasswordVerifier
+    let clients: ClientCache
+    let authenticator: ClientAuthenticator
+    let minter: TokenMinter
+    let metrics: HubMetrics
+    let logger: Logger
+
+    init(configuration: HubConfiguration, store: HallpassStore, passwords: PasswordVerifier, metrics: HubMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.keyRing = KeyRing(store: store, configuration: configuration, logger: logger)
+        self.passwords = passwords
+        self.clients = ClientCache(store: store, lifetime: configuration.clientCacheLifetime)
+        self.authenticator = ClientAuthenticator(cache: clients)
+        self.minter = TokenMinter(issuer: configuration.issuer, lifetime: configuration.accessTokenLifetime)
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The keys, or 503 while none are loaded.
+    func keys() throws -> KeyRing.Snapshot {
+        guard let snapshot = keyRing.snapshot else { throw OAuthError.signingUnavailable }
+        return snapshot
+    }
+
+    /// Verifies an access token this hub issued (for any client) and checks it against the
+    /// revocation state. Returns `nil` for anything invalid, expired or revoked.
+    func liveAccessToken(_ token: String) async throws -> VerifiedJWT? {
+        let snapshot = try keys()
+        guard let verified = try? snapshot.validator.validate(token),
+            let facts = Self.facts(of: verified)
+        else { return nil }
+        return try await store.isRevoked(facts) ? nil : verified
+    }
+
+    static func facts(of token: VerifiedJWT) -> AccessTokenFacts? {
+        let claims = token.claims
+        guard let jti = claims.tokenID, let sid = claims["sid"]?.stringValue, let sub = claims.subject,
+            let client = claims["client_id"]?.stringValue, let iat = claims["iat"]?.integerValue
+        else { return nil }
+        return AccessTokenFacts(tokenID: jti, sessionID: sid, userID: sub, clientID: client, issuedAt: iat)
+    }
+
+    /// Unix seconds.
+    var now: Int64 { store.clock() / 1000 }
+}

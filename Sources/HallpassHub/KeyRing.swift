@@ -1,0 +1,87 @@
+import HallpassCrypto
+import HallpassJOSE
+import HallpassStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The hub's copy of the signing keys, re-read from Redis in the background.
+///
+/// Every hub process shares the keys in Redis, so any hub verifies what any other signed.
+/// On first start (no key stored) one hub generates the key; if several race, one script
+/// decides and everyone loads the winner's. When Redis is down at start-up the ring stays
+/// empty, token endpoints answer 503, and the loader keeps trying.
+final class KeyRing: Service, Sendable {
+    private let store: HallpassStore
+    private let configuration: HubConfiguration
+    private let logger: Logger
+    private let current = Mutex<Snapshot?>(nil)
+
+    /// The keys in force and a validator for the hub's own access tokens, built once per load.
+    struct Snapshot: Sendable {
+        let keys: SigningKeySet
+        /// Validates access tokens this issuer signed for any of its clients.
+        let validator: JWTValidator
+    }
+
+    init(store: HallpassStore, configuration: HubConfiguration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The keys in force, or `nil` until they were loaded once.
+    var snapshot: Snapshot? { current.withLock { $0 } }
+
+    /// Loads the keys, generating the first one if there is none. Throws if Redis fails.
+    func reload() async throws(StoreError) {
+        var stored = try await store.signingKeys()
+        if stored.isEmpty {
+            let now = store.clock() / 1000
+            do {
+                let key = try StoredSigningKey.generate(
+                    algorithm: configuration.signingAlgorithm, kek: configuration.keyEncryptionKey, createdAt: now, activatesAt: now)
+                if try await store.addFirstSigningKey(key, actor: "hub") {
+                    logger.notice("generated the first signing key", metadata: ["kid": "\(key.keyID)", "alg": "\(key.algorithm)"])
+                }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                logger.error("could not generate a signing key", metadata: ["error": "\(error)"])
+            }
+            stored = try await store.signingKeys()
+        }
+        let set = SigningKeySet(stored: stored, kek: configuration.keyEncryptionKey, now: store.clock() / 1000)
+        var rules = JWTValidator.Configuration(issuer: configuration.issuer, audience: "")
+        rules.checksAudience = false
+        let snapshot = Snapshot(keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys))
+        let previous = current.withLock { state in
+            defer { state = snapshot }
+            return state?.keys
+        }
+        if previous?.jwks != set.jwks || previous?.signer?.keyID != set.signer?.keyID {
+            logger.info(
+                "signing keys loaded",
+                metadata: ["signing": "\(set.signer?.keyID ?? "none")", "published": "\(set.jwks.keys.compactMap(\.keyID))"])
+            for problem in set.problems { logger.error("\(problem)") }
+        }
+    }
+
+    func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            let delay: Duration
+            do {
+                try await reload()
+                delay = .seconds(configuration.keyReloadInterval)
+            } catch {
+                logger.warning("could not load signing keys; retrying", metadata: ["error": "\(error)"])
+                delay = .seconds(1)
+            }
+            try? await Task.sleep(for: delay)
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+}

@@ -1,0 +1,39 @@
+import HallpassJOSE
+import HallpassStore
+import Hummingbird
+
+/// End-session for API clients and userinfo; both authenticate with a bearer access token.
+struct SessionEndpoints: Sendable {
+    let services: HubServices
+
+    /// OIDC RP-Initiated Logout, API form: `POST` with `Authorization: Bearer <access token>`
+    /// ends the token's whole session, at every app.
+    func endSession(_ request: Request, context: HubRequestContext) async throws -> Response {
+        guard let token = request.bearerToken else { throw OAuthError.invalidToken("a bearer access token is required") }
+        guard let verified = try await services.liveAccessToken(token), let facts = HubServices.facts(of: verified) else {
+            throw OAuthError.invalidToken("the access token is invalid, expired or revoked")
+        }
+        if try await services.store.endSession(facts.sessionID, reason: "logout", actor: "user:" + facts.userID) != nil {
+            services.metrics.revocation("session")
+        }
+        return Reply.empty(.noContent)
+    }
+
+    /// OIDC Core section 5.3: the user's claims, as the token's scope allows.
+    func userinfo(_ request: Request, context: HubRequestContext) async throws -> Response {
+        guard let token = request.bearerToken else { throw OAuthError.invalidToken("a bearer access token is required") }
+        guard let verified = try await services.liveAccessToken(token), let facts = HubServices.facts(of: verified),
+            let user = try await services.store.user(id: facts.userID), !user.isDisabled
+        else {
+            throw OAuthError.invalidToken("the access token is invalid, expired or revoked")
+        }
+        let scopes = Set((verified.claims["scope"]?.stringValue ?? "").split(separator: " "))
+        var claims: [String: JSONValue] = ["sub": .string(user.id)]
+        if scopes.contains("profile") {
+            claims["preferred_username"] = .string(user.username)
+            if !user.name.isEmpty { claims["name"] = .string(user.name) }
+        }
+        if scopes.contains("email"), !user.email.isEmpty { claims["email"] = .string(user.email) }
+        return Reply.json(.object(claims))
+    }
+}

@@ -1,0 +1,93 @@
+import HallpassCrypto
+import HallpassJOSE
+import HallpassStore
+
+/// Builds and signs access tokens (RFC 9068) and ID tokens (OIDC Core).
+struct TokenMinter: Sendable {
+    let issuer: String
+    let lifetime: Int64
+
+    struct Subject {
+        var userID: String
+        var clientID: String
+        var sessionID: String
+        var scope: String
+        var authTime: Int64
+        /// The user's watermark: tokens must be issued strictly after it.
+        var notBefore: Int64
+    }
+
+    /// `iat` for a new token: now, but never at or before the user's watermark, since a
+    /// validator voids `iat <= nbf`; a login in the very second of a forced logout would
+    /// otherwise get a token that is void on arrival.
+    func issuedAt(now: Int64, notBefore: Int64) -> Int64 { max(now, notBefore + 1) }
+
+    func accessToken(for subject: Subject, signer: JWTSigner, now: Int64) throws -> (token: String, tokenID: String, expiresAt: Int64) {
+        let iat = issuedAt(now: now, notBefore: subject.notBefore)
+        let exp = iat + lifetime
+        let jti = try Identifiers.make()
+        let claims: [String: JSONValue] = [
+            "iss": .string(issuer),
+            "sub": .string(subject.userID),
+            "aud": .string(subject.clientID),
+            "exp": .integer(exp),
+            "iat": .integer(iat),
+            "jti": .string(jti),
+            "client_id": .string(subject.clientID),
+            "scope": .string(subject.scope),
+            "sid": .string(subject.sessionID),
+            "auth_time": .integer(subject.authTime),
+        ]
+        return (try signer.sign(claims: claims, type: "at+jwt"), jti, exp)
+    }
+
+    func idToken(for subject: Subject, user: UserRecord?, nonce: String?, signer: JWTSigner, now: Int64) throws -> String {
+        let iat = issuedAt(now: now, notBefore: subject.notBefore)
+        var claims: [String: JSONValue] = [
+            "iss": .string(issuer),
+            "sub": .string(subject.userID),
+            "aud": .string(subject.clientID),
+            "azp": .string(subject.clientID),
+            "exp": .integer(iat + lifetime),
+            "iat": .integer(iat),
+            "auth_time": .integer(subject.authTime),
+            "sid": .string(subject.sessionID),
+        ]
+        if let nonce { claims["nonce"] = .string(nonce) }
+        if let user {
+            let scopes = Set(subject.scope.split(separator: " "))
+            if scopes.contains("profile") {
+                claims["preferred_username"] = .string(user.username)
+                if !user.name.isEmpty { claims["name"] = .string(user.name) }
+            }
+            if scopes.contains("email"), !user.email.isEmpty { claims["email"] = .string(user.email) }
+        }
+        return try signer.sign(claims: claims, type: "JWT")
+    }
+}
+
+/// The scopes the hub grants.
+enum Scopes {
+    static let supported: Set<Substring> = ["openid", "profile", "email"]
+    static let defaultScope = "openid profile"
+
+    /// The requested scope, normalized (deduplicated, in request order), or an error naming
+    /// what is not supported.
+    static func parse(_ requested: String?) throws -> String {
+        guard let requested else { return defaultScope }
+        guard requested.utf8.count <= 1024 else { throw OAuthError.invalidScope("the scope is too long") }
+        var seen: Set<Substring> = []
+        var ordered: [Substring] = []
+        for scope in requested.split(separator: " ") {
+            guard supported.contains(scope) else { throw OAuthError.invalidScope("unsupported scope; supported: openid profile email") }
+            if seen.insert(scope).inserted { ordered.append(scope) }
+        }
+        guard !ordered.isEmpty else { return defaultScope }
+        return ordered.joined(separator: " ")
+    }
+
+    /// Whether every scope of `requested` is in `granted`.
+    static func isSubset(_ requested: String, of granted: String) -> Bool {
+        Set(requested.split(separator: " ")).isSubset(of: Set(granted.split(separator: " ")))
+    }
+}

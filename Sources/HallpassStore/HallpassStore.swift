@@ -1,0 +1,123 @@
+public import HallpassRedis
+import HallpassCrypto
+
+/// The one owner of Hallpass's Redis state, used by the hub, the ops CLI and the validator.
+///
+/// Every multi-key change is one Lua script from ``Scripts``; key names come from
+/// ``StoreSchema``. Methods throw ``StoreError``; ``StoreError/unavailable(_:)`` means Redis
+/// could not be reached and nothing is known to have changed.
+public struct HallpassStore: Sendable {
+    /// The Redis client all calls go through.
+    public let redis: RedisClient
+    /// How many entries each event stream keeps (approximately: trimming is lazy).
+    public var eventsPerStream: Int
+    /// The clock, in Unix milliseconds; tests move it.
+    public var clock: @Sendable () -> Int64
+
+    /// The longest access-token lifetime a hub may issue (s). Revocation records are kept this
+    /// long plus ``clockSkewAllowance`` after the revocation, and then expire with the tokens
+    /// they cover, so Redis memory stays bounded whatever hub or CLI wrote them.
+    public static let maximumAccessTokenLifetime: Int64 = 3600
+    /// The clock skew a validator may allow when checking `exp` (s).
+    public static let clockSkewAllowance: Int64 = 60
+
+    /// A store over `redis`.
+    public init(redis: RedisClient, eventsPerStream: Int = 10_000, clock: @escaping @Sendable () -> Int64 = Self.wallClockMilliseconds) {
+        self.redis = redis
+        self.eventsPerStream = eventsPerStream
+        self.clock = clock
+    }
+
+    /// Unix time in milliseconds.
+    @Sendable public static func wallClockMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// When revocation records written now may be dropped (Unix ms).
+    var revocationRecordsExpire: Int64 {
+        clock() + (Self.maximumAccessTokenLifetime + Self.clockSkewAllowance) * 1000
+    }
+
+    // MARK: Plumbing
+
+    func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws(StoreError) -> RedisValue {
+        do {
+            return try await redis.evalScript(script, keys: keys, arguments: arguments)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    func send(_ command: RedisCommand) async throws(StoreError) -> RedisValue {
+        do {
+            return try await redis.send(command)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    func pipeline(_ commands: [RedisCommand]) async throws(StoreError) -> [RedisValue] {
+        let results: [Result<RedisValue, RedisError>]
+        do {
+            results = try await redis.pipeline(commands)
+        } catch {
+            throw StoreError(error)
+        }
+        var values: [RedisValue] = []
+        values.reserveCapacity(results.count)
+        for result in results {
+            switch result {
+            case .success(let value): values.append(value)
+            case .failure(let error): throw StoreError(error)
+            }
+        }
+        return values
+    }
+
+    /// Whether Redis answers, for readiness checks.
+    public func ping() async throws(StoreError) {
+        do {
+            try await redis.ping()
+        } catch {
+            throw StoreError(error)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a Redis hash reply (`HGETALL`) into a dictionary of strings.
+func hashFields(_ value: RedisValue) -> [String: String] {
+    guard let items = value.array else { return [:] }
+    var fields: [String: String] = [:]
+    var index = 0
+    while index + 1 < items.count {
+        if let key = items[index].string {
+            fields[key] = items[index + 1].string ?? ""
+        }
+        index += 2
+    }
+    return fields
+}
+
+/// Reads a Redis hash reply into raw byte values.
+func hashBytes(_ value: RedisValue) -> [String: [UInt8]] {
+    guard let items = value.array else { return [:] }
+    var fields: [String: [UInt8]] = [:]
+    var index = 0
+    while index + 1 < items.count {
+        if let key = items[index].string {
+            fields[key] = items[index + 1].bytes ?? []
+        }
+        index += 2
+    }
+    return fields
+}

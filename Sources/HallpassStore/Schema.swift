@@ -1,0 +1,81 @@
+/// The Redis key schema: every key Hallpass writes is named here and nowhere else.
+///
+/// Every key of one user (the user record, their session index, their sessions and the
+/// revocation records and event stream those sessions write to) carries the same hash tag, so
+/// on a Redis Cluster they share one hash slot and each multi-key change stays one atomic
+/// script. Users are spread over ``shardCount`` tags by the first character of their id; the
+/// ids of a user's sessions begin with the same character, so a session id alone names its
+/// shard. Everything not owned by one user (usernames, clients, signing keys, policy, revoked
+/// access-token ids, login throttles) lives under the global tag.
+///
+/// ```
+/// hp:{hN}:u:<uid>      hash   user: username, name, email, PHC hash, disabled, policy, nbf
+/// hp:{hN}:us:<uid>     zset   the user's sessions, scored by absolute expiry (ms)
+/// hp:{hN}:s:<sid>      hash   one session and its grants, expiring when the session does
+/// hp:{hN}:rs           zset   ended sessions, scored by when their last token expires (ms)
+/// hp:{hN}:rg           zset   revoked grants "<sid> <client> <revokedAt>", same scoring
+/// hp:{hN}:nbf          zset   per-user "not before" watermarks (s), trimmed as they lapse
+/// hp:{hN}:ev           stream the shard's events (bounded)
+/// hp:{hg}:names        hash   lowercased username -> uid
+/// hp:{hg}:c:<client>   hash   client registration
+/// hp:{hg}:clients      set    client ids
+/// hp:{hg}:keys         hash   kid -> signing key record (JSON, private key sealed)
+/// hp:{hg}:policy       hash   global policy overrides set by the ops CLI
+/// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry (ms)
+/// hp:{hg}:th:<kind>:<digest> string  login throttle counters
+/// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
+/// ```
+public enum StoreSchema {
+    /// How many user shards (hash tags) there are.
+    public static let shardCount = 16
+
+    /// The key prefix of one shard: `hp:{hN}:`.
+    public static func shardPrefix(_ shard: Int) -> String {
+        "hp:{h\(String(shard, radix: 16))}:"
+    }
+
+    /// The key prefix for global keys.
+    public static let globalPrefix = "hp:{hg}:"
+
+    /// The shard an identifier belongs to, from its first character; `nil` for an identifier
+    /// that is not one of ours (not lowercase base32).
+    public static func shard(of identifier: some StringProtocol) -> Int? {
+        guard let first = identifier.utf8.first, let index = Identifiers.alphabetIndex(first) else { return nil }
+        return index % shardCount
+    }
+
+    /// The prefix of the shard `identifier` belongs to.
+    static func prefix(of identifier: some StringProtocol) -> String? {
+        shard(of: identifier).map(shardPrefix)
+    }
+
+    /// Every event stream, shards first, then the global one.
+    public static var eventStreams: [String] {
+        (0..<shardCount).map { shardPrefix($0) + "ev" } + [globalPrefix + "ev"]
+    }
+
+    /// Every stream of ended sessions, one per shard.
+    public static var endedSessionSets: [String] { (0..<shardCount).map { shardPrefix($0) + "rs" } }
+    /// Every set of revoked grants, one per shard.
+    public static var revokedGrantSets: [String] { (0..<shardCount).map { shardPrefix($0) + "rg" } }
+    /// Every set of user watermarks, one per shard.
+    public static var notBeforeSets: [String] { (0..<shardCount).map { shardPrefix($0) + "nbf" } }
+    /// The set of revoked access-token ids.
+    public static let revokedTokenIDs = globalPrefix + "rj"
+
+    static func user(_ uid: String, prefix: String) -> String { prefix + "u:" + uid }
+    static func userSessions(_ uid: String, prefix: String) -> String { prefix + "us:" + uid }
+    static func session(_ sid: String, prefix: String) -> String { prefix + "s:" + sid }
+    static func endedSessions(prefix: String) -> String { prefix + "rs" }
+    static func revokedGrants(prefix: String) -> String { prefix + "rg" }
+    static func notBefore(prefix: String) -> String { prefix + "nbf" }
+    static func events(prefix: String) -> String { prefix + "ev" }
+
+    static let usernames = globalPrefix + "names"
+    static let clients = globalPrefix + "clients"
+    static func client(_ id: String) -> String { globalPrefix + "c:" + id }
+    static let signingKeys = globalPrefix + "keys"
+    static let policy = globalPrefix + "policy"
+    static let globalEvents = globalPrefix + "ev"
+    static func throttle(_ kind: String, _ digest: String) -> String { globalPrefix + "th:" + kind + ":" + digest }
+}

@@ -1,0 +1,268 @@
+import HallpassRedis
+
+/// Every Lua script Hallpass runs; each multi-key change is one of them, so it is atomic.
+///
+/// Conventions: `ARGV[1]` is the key prefix of the shard (`hp:{hN}:`), from which a script
+/// names the keys it finds by reading (the sessions of a user); every such key shares the
+/// declared keys' hash tag, so on a cluster they live in the same slot. Times are Unix
+/// milliseconds unless a name says seconds. Every change appends its event to the shard's
+/// stream in the same script, so no change is committed without its event.
+enum Scripts {
+    /// Helpers shared by the scripts below, prepended to each.
+    static let prelude = #"""
+    local prefix = ARGV[1]
+    local function event(maxlen, kind, user, sid, client, actor, detail)
+      redis.call('XADD', prefix .. 'ev', 'MAXLEN', '~', maxlen, '*',
+        'type', kind, 'user', user or '', 'sid', sid or '', 'client', client or '',
+        'actor', actor or '', 'detail', detail or '')
+    end
+    -- Drops revocation records whose tokens have all expired; keeps memory bounded.
+    local function trim(key, now)
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. now)
+    end
+    local function grants(skey)
+      local out = {}
+      for _, field in ipairs(redis.call('HKEYS', skey)) do
+        if string.sub(field, 1, 2) == 'g:' then out[#out + 1] = string.sub(field, 3) end
+      end
+      return out
+    end
+    -- Ends one session: deletes it, records it as ended until its last access token has
+    -- expired, and logs the event. Returns 1 if the session was live.
+    local function end_session(sid, uid, now, until_ms, maxlen, reason, actor)
+      local skey = prefix .. 's:' .. sid
+      local clients = table.concat(grants(skey), ' ')
+      local existed = redis.call('DEL', skey)
+      redis.call('ZREM', prefix .. 'us:' .. uid, sid)
+      if existed == 1 then
+        redis.call('ZADD', prefix .. 'rs', until_ms, sid)
+        trim(prefix .. 'rs', now)
+        event(maxlen, 'session_ended', uid, sid, clients, actor, reason)
+      end
+      return existed
+    end
+    -- The user's live sessions; index entries of sessions that expired are dropped.
+    local function live_sessions(uid)
+      local index = prefix .. 'us:' .. uid
+      local live = {}
+      for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+        if redis.call('EXISTS', prefix .. 's:' .. sid) == 1 then
+          live[#live + 1] = sid
+        else
+          redis.call('ZREM', index, sid)
+        end
+      end
+      return live
+    end
+    """#
+
+    static func script(_ body: String) -> RedisScript { RedisScript(prelude + "\n" + body) }
+
+    /// Creates a user. KEYS: user. ARGV: prefix, maxlen, uid, username, name, email, phc,
+    /// created (s), actor. Returns 1, or 0 if the id is taken.
+    static let createUser = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+    redis.call('HSET', KEYS[1], 'n', ARGV[4], 'name', ARGV[5], 'email', ARGV[6], 'phc', ARGV[7],
+      'dis', '0', 'nbf', '0', 'ct', ARGV[8])
+    event(ARGV[2], 'user_created', ARGV[3], '', '', ARGV[9], ARGV[4])
+    return 1
+    """#)
+
+    /// Starts a session after the password was verified, enforcing the single-login policy.
+    /// KEYS: user, user's sessions, new session. ARGV: prefix, maxlen, uid, sid, client,
+    /// grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
+    /// end of revocation records), actor, ip.
+    /// Returns {'ok', nbf, ended sids...}, {'session_exists'}, {'disabled'} or {'no_user'}.
+    static let startSession = script(#"""
+    local uid, sid, client = ARGV[3], ARGV[4], ARGV[5]
+    local now, abs, idle = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+    local user = redis.call('HMGET', KEYS[1], 'n', 'dis', 'pol', 'nbf')
+    if not user[1] then return {'no_user'} end
+    if user[2] == '1' then return {'disabled'} end
+    local policy = user[3]
+    if not policy or policy == '' then policy = ARGV[12] end
+    local live = live_sessions(uid)
+    if policy == 'deny-new' and #live > 0 then
+      event(ARGV[2], 'login_refused', uid, '', client, ARGV[14], 'session_exists')
+      return {'session_exists'}
+    end
+    local reply = {'ok', user[4] or '0'}
+    if policy == 'newest-wins' then
+      for _, other in ipairs(live) do
+        end_session(other, uid, now, ARGV[13], ARGV[2], 'single_login', ARGV[14])
+        reply[#reply + 1] = other
+      end
+    end
+    redis.call('HSET', KEYS[3], 'u', uid, 'at', math.floor(now / 1000), 'seen', now, 'abs', abs,
+      'idle', idle, 'ip', ARGV[15], 'g:' .. client, ARGV[6], 'r:' .. client, ARGV[7],
+      'sc:' .. client, ARGV[8])
+    redis.call('PEXPIREAT', KEYS[3], math.min(abs, now + idle))
+    redis.call('ZADD', KEYS[2], abs, sid)
+    redis.call('PEXPIREAT', KEYS[2], abs, 'GT')
+    if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIREAT', KEYS[2], abs) end
+    event(ARGV[2], 'login', uid, sid, client, ARGV[14], ARGV[15])
+    return reply
+    """#)
+
+    /// Rotates a refresh token. KEYS: session. ARGV: prefix, maxlen, client, grant id,
+    /// presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
+    /// Returns {'rotated', uid, auth_time, scope, nbf}, {'replayed', uid, auth_time, scope, nbf,
+    /// sealed}, {'reuse', uid} or {'invalid'}.
+    static let rotateRefreshToken = script(#"""
+    local client = ARGV[3]
+    local now, grace = tonumber(ARGV[8]), tonumber(ARGV[9])
+    local s = redis.call('HMGET', KEYS[1], 'u', 'g:' .. client, 'r:' .. client, 'p:' .. client,
+      't:' .. client, 'x:' .. client, 'abs', 'idle', 'at', 'sc:' .. client)
+    if not s[1] or s[2] ~= ARGV[4] then return {'invalid'} end
+    local uid = s[1]
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    local user = redis.call('HMGET', prefix .. 'u:' .. uid, 'n', 'dis', 'nbf')
+    if not user[1] or user[2] == '1' then
+      end_session(sid, uid, now, ARGV[10], ARGV[2], 'user_disabled', ARGV[11])
+      return {'invalid'}
+    end
+    if ARGV[5] == s[3] then
+      redis.call('HSET', KEYS[1], 'p:' .. client, s[3], 't:' .. client, now, 'x:' .. client, ARGV[7],
+        'r:' .. client, ARGV[6], 'seen', now)
+      redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[7]), now + tonumber(s[8])))
+      event(ARGV[2], 'refresh', uid, sid, client, ARGV[11], '')
+      return {'rotated', uid, s[9], s[10], user[3] or '0'}
+    end
+    if ARGV[5] == s[4] and now - tonumber(s[5]) <= grace then
+      return {'replayed', uid, s[9], s[10], user[3] or '0', s[6]}
+    end
+    event(ARGV[2], 'refresh_reuse_detected', uid, sid, client, ARGV[11], '')
+    end_session(sid, uid, now, ARGV[10], ARGV[2], 'refresh_reuse', ARGV[11])
+    return {'reuse', uid}
+    """#)
+
+    /// Ends one session. KEYS: session. ARGV: prefix, maxlen, now, until, reason, actor.
+    /// Returns {1, uid} if it was live, {0} otherwise.
+    static let endSession = script(#"""
+    local uid = redis.call('HGET', KEYS[1], 'u')
+    if not uid then return {0} end
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    end_session(sid, uid, tonumber(ARGV[3]), ARGV[4], ARGV[2], ARGV[5], ARGV[6])
+    return {1, uid}
+    """#)
+
+    /// Ends every session of a user; optionally disables the user, and optionally raises the
+    /// user's "not before" watermark so every token issued until now is void.
+    /// KEYS: user, user's sessions. ARGV: prefix, maxlen, uid, now, until, reason, actor,
+    /// watermark (s, or 0 for none), disable ('1', '0' to enable, '' to leave), trim (s).
+    /// Returns the number of sessions ended, or -1 if the user does not exist.
+    static let endUserSessions = script(#"""
+    local uid, now = ARGV[3], tonumber(ARGV[4])
+    if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+    if ARGV[9] ~= '' then
+      redis.call('HSET', KEYS[1], 'dis', ARGV[9])
+      event(ARGV[2], ARGV[9] == '1' and 'user_disabled' or 'user_enabled', uid, '', '', ARGV[7], '')
+    end
+    local ended = 0
+    if ARGV[9] ~= '0' then
+      for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+        ended = ended + end_session(sid, uid, now, ARGV[5], ARGV[2], ARGV[6], ARGV[7])
+      end
+      redis.call('DEL', KEYS[2])
+    end
+    if ARGV[8] ~= '0' then
+      redis.call('HSET', KEYS[1], 'nbf', ARGV[8])
+      redis.call('ZADD', prefix .. 'nbf', ARGV[8], uid)
+      redis.call('ZREMRANGEBYSCORE', prefix .. 'nbf', '-inf', '(' .. ARGV[10])
+      event(ARGV[2], 'user_tokens_revoked', uid, '', '', ARGV[7], ARGV[8])
+    end
+    return ended
+    """#)
+
+    /// Revokes one client's grant in a session (RFC 7009 with a refresh token); the session
+    /// ends with its last grant. KEYS: session. ARGV: prefix, maxlen, client, grant id,
+    /// presented verifier, now, until, revoked at (s), actor.
+    /// Returns {1, uid, session ended 0/1} or {0} when the token names no live grant.
+    static let revokeGrant = script(#"""
+    local client = ARGV[3]
+    local s = redis.call('HMGET', KEYS[1], 'u', 'g:' .. client, 'r:' .. client, 'p:' .. client)
+    if not s[1] or s[2] ~= ARGV[4] then return {0} end
+    if ARGV[5] ~= s[3] and ARGV[5] ~= s[4] then return {0} end
+    local uid, now = s[1], tonumber(ARGV[6])
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    redis.call('HDEL', KEYS[1], 'g:' .. client, 'r:' .. client, 'p:' .. client, 't:' .. client,
+      'x:' .. client, 'sc:' .. client)
+    redis.call('HSET', KEYS[1], 'w:' .. client, ARGV[8])
+    redis.call('ZADD', prefix .. 'rg', ARGV[7], sid .. ' ' .. client .. ' ' .. ARGV[8])
+    trim(prefix .. 'rg', now)
+    event(ARGV[2], 'grant_revoked', uid, sid, client, ARGV[9], ARGV[8])
+    if #grants(KEYS[1]) == 0 then
+      end_session(sid, uid, now, ARGV[7], ARGV[2], 'last_grant_revoked', ARGV[9])
+      return {1, uid, 1}
+    end
+    return {1, uid, 0}
+    """#)
+
+    /// Sets fields of a user and logs why. KEYS: user. ARGV: prefix, maxlen, uid, event type,
+    /// actor, detail, then field/value pairs. Returns 0 if the user does not exist.
+    static let updateUser = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+    if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+    event(ARGV[2], ARGV[4], ARGV[3], '', '', ARGV[5], ARGV[6])
+    return 1
+    """#)
+
+    /// Writes a global record and logs it. KEYS: the record (hash). ARGV: prefix, maxlen, event
+    /// type, actor, detail, mode ('set', 'setnx-any' = only if the hash is empty, 'replace',
+    /// 'delete'), then field/value pairs. Returns 1 if written.
+    static let writeGlobal = script(#"""
+    local mode = ARGV[6]
+    if mode == 'setnx-any' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+    if mode == 'delete' then
+      if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+    else
+      if mode == 'replace' then redis.call('DEL', KEYS[1]) end
+      redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+    end
+    event(ARGV[2], ARGV[3], '', '', '', ARGV[4], ARGV[5])
+    return 1
+    """#)
+
+    /// Revokes one access token by `jti`. KEYS: revoked ids. ARGV: prefix, maxlen, jti, until,
+    /// now, actor, user, sid, client. Returns 1 if newly revoked.
+    static let revokeTokenID = script(#"""
+    local added = redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[4], ARGV[3])
+    trim(KEYS[1], tonumber(ARGV[5]))
+    event(ARGV[2], 'token_revoked', ARGV[7], ARGV[8], ARGV[9], ARGV[6], ARGV[3])
+    return added
+    """#)
+
+    /// Reserves a login attempt against the throttles, or reports the lockout.
+    /// KEYS: per-username counter, per-ip counter. ARGV: prefix, user limit, ip limit, window (ms).
+    /// Returns {0, retry after ms} when locked, {1, 0} when the attempt is reserved; a reserved
+    /// attempt counts as a failure until ``releaseLoginAttempt`` takes it back.
+    static let reserveLoginAttempt = script(#"""
+    for i, limit in ipairs({tonumber(ARGV[2]), tonumber(ARGV[3])}) do
+      local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+      if count >= limit then
+        local ttl = redis.call('PTTL', KEYS[i])
+        if ttl < 0 then ttl = tonumber(ARGV[4]); redis.call('PEXPIRE', KEYS[i], ttl) end
+        return {0, ttl}
+      end
+    end
+    for i = 1, 2 do
+      if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+    end
+    return {1, 0}
+    """#)
+
+    /// Takes back a reserved attempt that turned out not to be a failed password: the
+    /// username's counter resets, the address's goes down by one. KEYS: as above.
+    static let releaseLoginAttempt = script(#"""
+    redis.call('DEL', KEYS[1])
+    if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+    return 1
+    """#)
+
+    /// Logs an event without other changes (a failed login). ARGV: prefix, maxlen, type, user,
+    /// sid, client, actor, detail. KEYS: the stream.
+    static let appendEvent = script(#"""
+    event(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+    return 1
+    """#)
+}

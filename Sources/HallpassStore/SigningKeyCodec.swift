@@ -1,0 +1,29 @@
+import HallpassJOSE
+
+/// The stored form of a ``StoredSigningKey``: one JSON object per key, field `kid` of the
+/// signing-key hash.
+enum SigningKeyCodec {
+    static func encode(_ key: StoredSigningKey) -> String {
+        var object: [String: JSONValue] = [
+            "alg": .string(key.algorithm),
+            "jwk": .string(key.publicJWK),
+            "private": .string(key.privateKey),
+            "sealed": .bool(key.isSealed),
+            "created": .integer(key.createdAt),
+            "activates": .integer(key.activatesAt),
+        ]
+        if let retires = key.retiresAt { object["retires"] = .integer(retires) }
+        return JSONValue.object(object).serializedString
+    }
+
+    static func decode(kid: String, _ text: String) -> StoredSigningKey? {
+        guard let json = try? JSONParser.parse(Array(text.utf8)), let object = json.objectValue,
+            let algorithm = object["alg"]?.stringValue, let jwk = object["jwk"]?.stringValue,
+            let privateKey = object["private"]?.stringValue, let sealed = object["sealed"]?.boolValue,
+            let created = object["created"]?.integerValue, let activates = object["activates"]?.integerValue
+        else { return nil }
+        return StoredSigningKey(
+            keyID: kid, algorithm: algorithm, publicJWK: jwk, privateKey: privateKey, isSealed: sealed,
+            createdAt: created, activatesAt: activates, retiresAt: object["retires"]?.integerValue)
+    }
+}

@@ -1,0 +1,46 @@
+public import HallpassRedis
+
+/// Why a store operation failed.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Redis could not be reached or did not answer in time; the operation may be retried.
+    /// A hub answers 503.
+    case unavailable(RedisError)
+    /// Redis answered with an error (a wrong key type, a script error).
+    case failed(RedisError)
+    /// A stored record does not have the shape Hallpass writes.
+    case corruptRecord(String)
+    /// The thing to create exists already.
+    case conflict(String)
+    /// The thing to change does not exist.
+    case notFound(String)
+    /// An argument was refused before anything was written.
+    case invalidArgument(String)
+
+    init(_ error: any Error) {
+        switch error {
+        case let error as StoreError:
+            self = error
+        case let error as RedisError:
+            switch error {
+            case .server, .unexpectedReply: self = .failed(error)
+            case .invalidURL, .connectionFailed, .connectTimedOut, .authenticationFailed, .commandTimedOut,
+                .connectionClosed, .unavailable, .protocolError:
+                self = .unavailable(error)
+            }
+        default:
+            self = .failed(.unexpectedReply("\(error)"))
+        }
+    }
+
+    /// A sentence for logs and the ops CLI.
+    public var description: String {
+        switch self {
+        case .unavailable(let error): "the store is unavailable: \(error)"
+        case .failed(let error): "the store refused the operation: \(error)"
+        case .corruptRecord(let detail): "a stored record is malformed: \(detail)"
+        case .conflict(let detail): detail
+        case .notFound(let detail): detail
+        case .invalidArgument(let detail): detail
+        }
+    }
+}

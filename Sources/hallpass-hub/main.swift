@@ -1,0 +1,114 @@
+public import ArgumentParser
+import HallpassHub
+public import HallpassJOSE
+public import HallpassStore
+import Hummingbird
+public import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `hallpass-hub`: the login service. Every flag has an environment variable; the flag wins.
+struct HubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hallpass-hub",
+        abstract: "Hallpass single-sign-on hub: OAuth 2.0 / OpenID Connect over Redis.")
+
+    @Option(help: "Redis URL, redis://user:pass@host:port/db (env HALLPASS_REDIS_URL; default redis://127.0.0.1:6379/0).")
+    var redis: String?
+    @Option(help: "Listen address (env HALLPASS_HOST; default 127.0.0.1).")
+    var host: String?
+    @Option(help: "Listen port (env HALLPASS_PORT; default 8400).")
+    var port: Int?
+    @Option(help: "Issuer URL (env HALLPASS_ISSUER; default http://HOST:PORT).")
+    var issuer: String?
+    @Option(help: "File with the 64-hex-digit key that encrypts signing keys at rest (env HALLPASS_KEK_FILE).")
+    var kekFile: String?
+    @Option(help: "Access- and ID-token lifetime, seconds (env HALLPASS_ACCESS_TOKEN_TTL; default 300).")
+    var accessTokenTtl: Int64?
+    @Option(help: "Refresh grace window, seconds (env HALLPASS_REFRESH_GRACE; default 10).")
+    var refreshGrace: Int64?
+    @Option(help: "Session idle timeout, seconds (env HALLPASS_IDLE_TIMEOUT; default 1800).")
+    var idleTimeout: Int64?
+    @Option(help: "Session absolute timeout, seconds (env HALLPASS_ABSOLUTE_TIMEOUT; default 36000).")
+    var absoluteTimeout: Int64?
+    @Option(help: "Default single-login policy: newest-wins, deny-new or off (env HALLPASS_SINGLE_LOGIN; default newest-wins).")
+    var singleLogin: SingleLoginPolicy?
+    @Option(help: "Algorithm of the first signing key: ES256, EdDSA or RS256 (env HALLPASS_ALG; default ES256).")
+    var alg: JWSAlgorithm?
+    @Option(help: "Failed logins allowed per username per window (env HALLPASS_LOGIN_ATTEMPTS_PER_USER; default 5).")
+    var loginAttemptsPerUser: Int?
+    @Option(help: "Failed logins allowed per client address per window (env HALLPASS_LOGIN_ATTEMPTS_PER_ADDRESS; default 50).")
+    var loginAttemptsPerAddress: Int?
+    @Option(help: "Login throttle window, seconds (env HALLPASS_LOGIN_WINDOW; default 300).")
+    var loginWindow: Int64?
+    @Option(help: "Threads for Argon2id (env HALLPASS_PASSWORD_THREADS; default: the number of cores).")
+    var passwordThreads: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env HALLPASS_LOG_LEVEL; default info).")
+    var logLevel: Logger.Level?
+
+    func run() async throws {
+        var logger = Logger(label: "hallpass.hub")
+        let level = try pick(logLevel, "HALLPASS_LOG_LEVEL", .info) { Logger.Level(rawValue: $0) }
+        logger.logLevel = level
+
+        var configuration = HubConfiguration()
+        configuration.redisURL = try pick(redis, "HALLPASS_REDIS_URL", configuration.redisURL) { $0 }
+        configuration.host = try pick(host, "HALLPASS_HOST", configuration.host) { $0 }
+        configuration.port = try pick(port, "HALLPASS_PORT", configuration.port) { Int($0) }
+        configuration.issuer = try pick(issuer, "HALLPASS_ISSUER", "http://\(configuration.host):\(configuration.port)") { $0 }
+        configuration.accessTokenLifetime = try pick(accessTokenTtl, "HALLPASS_ACCESS_TOKEN_TTL", 300) { Int64($0) }
+        configuration.refreshGrace = try pick(refreshGrace, "HALLPASS_REFRESH_GRACE", 10) { Int64($0) }
+        configuration.sessionTimeouts = SessionTimeouts(
+            idle: try pick(idleTimeout, "HALLPASS_IDLE_TIMEOUT", 1800) { Int64($0) },
+            absolute: try pick(absoluteTimeout, "HALLPASS_ABSOLUTE_TIMEOUT", 36000) { Int64($0) })
+        configuration.singleLoginPolicy = try pick(singleLogin, "HALLPASS_SINGLE_LOGIN", .newestWins) { SingleLoginPolicy(rawValue: $0) }
+        configuration.signingAlgorithm = try pick(alg, "HALLPASS_ALG", .es256) { JWSAlgorithm(rawValue: $0) }
+        configuration.loginThrottle = LoginThrottle(
+            perUsername: try pick(loginAttemptsPerUser, "HALLPASS_LOGIN_ATTEMPTS_PER_USER", 5) { Int($0) },
+            perAddress: try pick(loginAttemptsPerAddress, "HALLPASS_LOGIN_ATTEMPTS_PER_ADDRESS", 50) { Int($0) },
+            window: try pick(loginWindow, "HALLPASS_LOGIN_WINDOW", 300) { Int64($0) })
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        configuration.passwordHashingThreads = try pick(passwordThreads, "HALLPASS_PASSWORD_THREADS", max(1, cores)) { Int($0) }
+        if let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map({ String(cString: $0) }), !path.isEmpty {
+            do {
+                let loaded = try KeyEncryptionKeyFile.load(path: path)
+                if loaded.exposed {
+                    logger.warning("the key-encryption key file is readable by group or others; chmod 600 it", metadata: ["path": "\(path)"])
+                }
+                configuration.keyEncryptionKey = loaded.key
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let (host, issuerURL, log) = (configuration.host, configuration.issuer, logger)
+        let app = try Hub.application(configuration: configuration, logger: logger) { port in
+            log.notice("hallpass-hub listening", metadata: ["address": "\(host):\(port)", "issuer": "\(issuerURL)"])
+        }
+        try await app.runService()
+    }
+
+    /// The flag if given, else the environment variable if set, else the default; a value
+    /// that does not parse is a usage error naming the flag.
+    private func pick<Value>(_ flag: Value?, _ variable: String, _ fallback: Value, _ parse: (String) -> Value?) throws -> Value {
+        if let flag { return flag }
+        guard let raw = getenv(variable) else { return fallback }
+        let text = String(cString: raw)
+        guard let value = parse(text) else { throw ValidationError("\(variable)=\(text) is not a valid value") }
+        return value
+    }
+}
+
+extension SingleLoginPolicy: ExpressibleByArgument {}
+extension JWSAlgorithm: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+await HubCommand.main()
