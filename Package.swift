@@ -170,6 +170,7 @@ let package = Package(
             name: "HallpassHubTests",
             dependencies: [
                 "HallpassHub",
+                "HallpassPasswords",
                 "HallpassStore",
                 "HallpassRedis",
                 "HallpassJOSE",
@@ -177,6 +178,8 @@ let package = Package(
                 "HallpassTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

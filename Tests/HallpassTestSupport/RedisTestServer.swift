@@ -153,6 +153,10 @@ public final class SharedRedis: Sendable {
 /// A sendable, printable wrapper for a start-up failure.
 public struct TestSupportErrorBox: Error, CustomStringConvertible, Sendable {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 // Read only from the process's exit handler, which runs once, after all tests.
