@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "HallpassBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Hallpass", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -25,6 +25,8 @@ let package = Package(
                 .product(name: "HallpassCrypto", package: "Hallpass"),
                 .product(name: "HallpassJOSE", package: "Hallpass"),
                 .product(name: "HallpassRedis", package: "Hallpass"),
+                .product(name: "HallpassStore", package: "Hallpass"),
+                .product(name: "HallpassPasswords", package: "Hallpass"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -3,6 +3,8 @@
 //   hallpass-bench crypto                      JWS sign/verify per algorithm beside raw OpenSSL (C)
 //   hallpass-bench redis --redis URL           GET round trips from concurrent tasks on one connection
 //   hallpass-bench all --redis URL             both
+//   hallpass-bench argon2 [--threads N]        Argon2id verifications/s (the password-login ceiling)
+//   hallpass-bench seed-hub --redis URL        a user and a client for ops/bench hub
 import HallpassCrypto
 import HallpassJOSE
 import HallpassRedis
@@ -154,12 +156,17 @@ case "crypto":
     try runCrypto()
 case "redis":
     try await runRedis()
+case "seed-hub":
+    try await seedHub(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0")
+case "argon2":
+    try runArgon2(threads: Int(option("--threads") ?? "2") ?? 2, seconds: Double(option("--seconds") ?? "10") ?? 10)
 case "all", nil:
     try runCrypto()
     print("")
     try await runRedis()
 default:
-    print("usage: hallpass-bench [crypto | redis --redis URL [--tasks N] [--seconds S] | all --redis URL]")
+    print("usage: hallpass-bench [crypto | redis --redis URL [--tasks N] [--seconds S] | all --redis URL"
+        + " | argon2 [--threads N] | seed-hub --redis URL]")
     exit(2)
 }
 

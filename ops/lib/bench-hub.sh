@@ -1,0 +1,80 @@
+# ops/bench hub: load on one release hub and its Redis on loopback, with wrk on the same box.
+# Sourced by ops/bench after common.sh. Prints requests/s, p50/p99 latency and the CPU that
+# the hub and Redis each used, for refresh grants, introspections and password logins.
+
+bench_hub() {
+    local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=512
+    ensure_system_packages wrk curl bc
+    log "building hallpass-hub and hallpass-bench (release)"
+    swift build -c release --product hallpass-hub
+    swift build -c release --package-path Benchmarks --product hallpass-bench
+    local hub_bin bench_bin
+    hub_bin="$(swift build -c release --show-bin-path)/hallpass-hub"
+    bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/hallpass-bench"
+
+    RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")
+    HUB_PID=
+    trap '[ -n "$HUB_PID" ] && kill "$HUB_PID" 2>/dev/null; stop_redis; rm -rf "$RUN_DIR"' EXIT
+    # As ops/run configures it: AOF on (fsync every second), no eviction.
+    start_redis "$RUN_DIR/redis" --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ''
+    local redis_url="redis://127.0.0.1:${REDIS_PORT}/0" port
+    port=$(free_port)
+    openssl rand -hex 32 > "$RUN_DIR/kek" && chmod 600 "$RUN_DIR/kek"
+    "$hub_bin" --redis "$redis_url" --port "$port" --kek-file "$RUN_DIR/kek" --log-level warning \
+        > "$RUN_DIR/hub.log" 2>&1 &
+    HUB_PID=$!
+    local base="http://127.0.0.1:${port}" waited
+    for waited in $(seq 1 200); do
+        curl -fs "$base/readyz" >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    curl -fs "$base/readyz" >/dev/null || { log "hub did not become ready: $(tail -5 "$RUN_DIR/hub.log")"; return 1; }
+
+    eval "$("$bench_bin" seed-hub --redis "$redis_url")"
+    export BENCH_USER BENCH_PASSWORD
+    BENCH_BASIC=$(printf '%s:%s' "$BENCH_CLIENT" "$BENCH_SECRET" | base64 -w0)
+    export BENCH_BASIC
+
+    log "opening $sessions sessions (password logins) for the refresh pool"
+    seq "$sessions" | xargs -P 4 -I{} curl -fs -u "$BENCH_CLIENT:$BENCH_SECRET" "$base/oauth2/token" \
+        -d grant_type=password -d "username=$BENCH_USER" -d "password=$BENCH_PASSWORD" \
+        | grep -o '"refresh_token":"[^"]*"' | cut -d'"' -f4 > "$RUN_DIR/refresh-tokens"
+    BENCH_TOKEN=$(curl -fs -u "$BENCH_CLIENT:$BENCH_SECRET" "$base/oauth2/token" \
+        -d grant_type=password -d "username=$BENCH_USER" -d "password=$BENCH_PASSWORD" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
+    export BENCH_TOKEN
+    log "$(wc -l < "$RUN_DIR/refresh-tokens") refresh tokens ready"
+
+    printf '\nhub and Redis on loopback, wrk -t%s -c%s -d%ss on the same %s-core machine\n' \
+        "$threads" "$connections" "$duration" "$(nproc)"
+    printf '%-16s %10s %9s %9s %9s %10s %10s %8s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" errors
+    run_wrk refresh "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/refresh.lua -- "$RUN_DIR/refresh-tokens" "$threads"
+    run_wrk introspect "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/introspect.lua
+    run_wrk login "$base" "$duration" 8 "$threads" Benchmarks/wrk/login.lua
+    printf '\n'
+    "$bench_bin" argon2 --threads "$(nproc)" --seconds 5
+}
+
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+# run_wrk NAME BASE DURATION CONNECTIONS THREADS SCRIPT [-- ARGS...]
+run_wrk() {
+    local name=$1 base=$2 duration=$3 connections=$4 threads=$5 script=$6
+    shift 6
+    local hub_before redis_before hub_after redis_after out
+    hub_before=$(cpu_seconds "$HUB_PID"); redis_before=$(cpu_seconds "$REDIS_PID")
+    out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1)
+    hub_after=$(cpu_seconds "$HUB_PID"); redis_after=$(cpu_seconds "$REDIS_PID")
+    echo "$out" > "$RUN_DIR/wrk-$name.txt"
+    local rps p50 p99 non2xx errors
+    rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
+    p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
+    p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+    non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }'); non2xx=${non2xx:-0}
+    errors=$(echo "$out" | awk '/Socket errors/ { print $0 }' | grep -o '[0-9]\+' | paste -sd+ | bc 2>/dev/null); errors=${errors:-0}
+    printf '%-16s %10s %9s %9s %9s %9.0f%% %9.0f%% %8s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
+        "$(echo "($hub_after - $hub_before) * 100 / $duration" | bc -l)" \
+        "$(echo "($redis_after - $redis_before) * 100 / $duration" | bc -l)" "$errors"
+}
