@@ -176,7 +176,7 @@ func runHub(
     let app = try Hub.application(configuration: configuration, logger: quietLogger) { port in
         continuation.yield(port)
     }
-    let client = RedisClient(configuration: try RedisConfiguration(url: redis.url), logger: quietLogger)
+    let client = try testRedisClient(url: redis.url)
     defer { Task { await client.shutdown() } }
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
@@ -233,6 +233,16 @@ func withAddressedHub(
             continue
         }
     }
+}
+
+/// A Redis client for a test's own reads and writes. Its timeouts are generous: on a machine
+/// whose two cores are shared with other builds a local connect can take seconds, and a test's
+/// setup step timing out would fail the test for a reason it does not test.
+func testRedisClient(url: String) throws -> RedisClient {
+    var configuration = try RedisConfiguration(url: url)
+    configuration.connectTimeout = .seconds(20)
+    configuration.commandTimeout = .seconds(20)
+    return RedisClient(configuration: configuration, logger: quietLogger)
 }
 
 /// Polls `condition` every 20 ms for up to `seconds`.

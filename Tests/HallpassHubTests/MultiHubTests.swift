@@ -45,7 +45,7 @@ struct MultiHubTests {
         arguments: [SingleLoginPolicy.newestWins, .denyNew])
     func racingLoginsAtTwoProcesses(policy: SingleLoginPolicy) async throws {
         let redis = try await RedisTestServer.start()
-        let client = RedisClient(configuration: try RedisConfiguration(url: redis.url), logger: quietLogger)
+        let client = try testRedisClient(url: redis.url)
         let store = HallpassStore(redis: client)
         var processes: [HubProcess] = []
         do {

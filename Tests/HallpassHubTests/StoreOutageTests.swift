@@ -1,3 +1,4 @@
+import HallpassHub
 import HallpassRedis
 import HallpassStore
 import HallpassTestSupport
@@ -49,6 +50,33 @@ struct StoreOutageTests {
         await redis.stop()
     }
 
+    @Test("a hub started while Redis is down starts anyway (healthz 200, readyz and tokens 503) and begins serving when Redis comes up")
+    func startWithoutRedis() async throws {
+        let redis = try await RedisTestServer.start()
+        await redis.kill()
+        do {
+            try await runHub(HubConfiguration.forTests(redis: redis), redis: redis, waitForReadiness: false) { hub in
+                #expect(try await hub.get("/healthz").status == 200)
+                #expect(try await hub.get("/readyz").status == 503)
+                let login = try await hub.login("fay", password: "pw-fay-1", client: "api", secret: "whatever")
+                expectError(login, status: 503, code: "temporarily_unavailable")
+                #expect(try await hub.get(HubPath.jwks).status == 503)
+                #expect(try await hub.get(HubPath.discovery).status == 200)
+
+                try await redis.restart()
+                try await waitUntil("the hub to become ready") { try await hub.get("/readyz").status == 200 }
+                try await hub.addUser("fay", password: "pw-fay-1")
+                let secret = try #require(try await hub.addClient("api"))
+                let tokens = try await hub.loginTokens("fay", password: "pw-fay-1", client: "api", secret: secret)
+                #expect(try await hub.isActive(tokens.access, client: "api", secret: secret))
+            }
+        } catch {
+            await redis.stop()
+            throw error
+        }
+        await redis.stop()
+    }
+
     @Test("Redis busy running a long script: token requests are 503, not 500, and recover when it ends")
     func redisBusy() async throws {
         try await withHub { hub in
@@ -56,7 +84,7 @@ struct StoreOutageTests {
             let secret = try #require(try await hub.addClient("api"))
             let tokens = try await hub.loginTokens("abby", password: "pw-abby-1", client: "api", secret: secret)
 
-            let admin = RedisClient(configuration: try RedisConfiguration(url: hub.redis.url), logger: quietLogger)
+            let admin = try testRedisClient(url: hub.redis.url)
             _ = try await admin.send(RedisCommand("CONFIG", "SET", "busy-reply-threshold", "50"))
             let scripted = try await admin.makeDedicatedConnection()
             // A script that never ends by itself; SCRIPT KILL stops it (it wrote nothing).
