@@ -120,6 +120,20 @@ struct IntrospectionTests {
         }
     }
 
+    @Test("an ID token is not an access token: introspection says inactive and userinfo refuses it")
+    func idTokenIsNotAnAccessToken() async throws {
+        try await withHub { hub in
+            try await hub.addUser("vera", password: "pw-vera-1")
+            let secret = try #require(try await hub.addClient("api"))
+            let tokens = try await hub.loginTokens("vera", password: "pw-vera-1", client: "api", secret: secret, scope: "openid")
+            let idToken = try #require(tokens.reply.string("id_token"))
+            #expect(try await hub.isActive(idToken, client: "api", secret: secret) == false)
+            expectError(try await hub.userinfo(bearer: idToken), status: 401, code: "invalid_token")
+            expectError(try await hub.logout(bearer: idToken), status: 401, code: "invalid_token")
+            #expect(try await hub.isActive(tokens.access, client: "api", secret: secret))
+        }
+    }
+
     @Test("a live access token is active with sub, client_id, scope, exp and sid")
     func liveAccessToken() async throws {
         try await withHub { hub in
