@@ -103,6 +103,33 @@ struct BadInputTests {
         }
     }
 
+    @Test("client_secret_post works; Basic and client_secret_post together are invalid_request; a public client with a secret is invalid_client")
+    func clientAuthenticationMethods() async throws {
+        try await withHub { hub in
+            try await hub.addUser("carl", password: Self.password)
+            let secret = try #require(try await hub.addClient("api"))
+            try await hub.addClient("spa", confidential: false)
+            let login = [("grant_type", "password"), ("username", "carl"), ("password", Self.password)]
+
+            let posted = try await hub.post(HubPath.token, form: login + [("client_id", "api"), ("client_secret", secret)])
+            #expect(posted.status == 200, "\(posted.text)")
+
+            let both = try await hub.post(HubPath.token, form: login + [("client_secret", secret)], basic: ("api", secret))
+            expectError(both, status: 400, code: "invalid_request")
+            #expect(!both.text.contains(secret))
+
+            let wrongPosted = try await hub.post(HubPath.token, form: login + [("client_id", "api"), ("client_secret", "nope")])
+            expectError(wrongPosted, status: 401, code: "invalid_client")
+            // No Authorization header was used, so no Basic challenge.
+            #expect(wrongPosted.header("WWW-Authenticate") == nil)
+
+            let publicWithSecret = try await hub.post(HubPath.token, form: login + [("client_id", "spa"), ("client_secret", "x")])
+            expectError(publicWithSecret, status: 401, code: "invalid_client")
+            let publicClient = try await hub.post(HubPath.token, form: login + [("client_id", "spa")])
+            #expect(publicClient.status == 200, "\(publicClient.text)")
+        }
+    }
+
     @Test("an unknown path is 404 JSON and a wrong method is a 4xx JSON error")
     func unknownPathsAndMethods() async throws {
         try await withHub { hub in
