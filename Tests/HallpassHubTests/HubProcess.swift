@@ -53,7 +53,15 @@ final class HubProcess: @unchecked Sendable {
             try process.run()
             try? handle.close()
             let hub = HubProcess(process: process, port: port, log: log)
-            if try await hub.waitUntilReady() { return hub }
+            let ready: Bool
+            do {
+                ready = try await hub.waitUntilReady()
+            } catch {
+                // Cancelled (the other hub of an `async let` pair failed): leave nothing behind.
+                await hub.stop()
+                throw error
+            }
+            if ready { return hub }
             failures.append(hub.logTail())
             await hub.stop()
         }
