@@ -1,6 +1,6 @@
 import HallpassCrypto
 import HallpassStore
-public import HTTPTypes
+import HTTPTypes
 import Synchronization
 
 /// Authenticates the client of a token-endpoint request (RFC 6749 section 2.3): HTTP Basic
@@ -42,9 +42,13 @@ struct ClientAuthenticator: Sendable {
     /// RFC 6749 section 2.3.1: both are form-urlencoded before base64.
     static func basicCredentials(_ headers: HTTPFields) throws -> (id: String, secret: String)? {
         guard let value = headers[.authorization] else { return nil }
-        guard value.count > 6, value.prefix(6).lowercased() == "basic " else { return nil }
-        let encoded = value.dropFirst(6).trimmingSpaces
-        guard let decoded = try? PaddedBase64.decode(encoded),
+        // The scheme is case-insensitive (RFC 9110 section 11.1). A bare `Basic` with no
+        // credentials is still an attempt at Basic, which RFC 6749 section 5.2 answers with
+        // 401 and a Basic challenge, like any other malformed one.
+        let scheme = value.prefix { $0 != " " }
+        guard scheme.lowercased() == "basic" else { return nil }
+        let encoded = value.dropFirst(scheme.count).trimmingSpaces
+        guard !encoded.isEmpty, let decoded = try? PaddedBase64.decode(encoded),
             let text = String(validating: decoded, as: UTF8.self),
             let colon = text.firstIndex(of: ":")
         else { throw OAuthError.invalidClient(basic: true) }

@@ -32,6 +32,15 @@ final class HubServices: Sendable {
         return snapshot
     }
 
+    /// The signer for new tokens, or 503 while there is none: the keys are not loaded yet, or
+    /// the active key does not unseal with this hub's key-encryption key. Grants call this
+    /// before changing anything, so a hub that cannot answer with tokens starts no session
+    /// (which could end the user's others) and rotates no refresh token.
+    func signer() throws -> JWTSigner {
+        guard let signer = try keys().keys.signer else { throw OAuthError.signingUnavailable }
+        return signer
+    }
+
     /// Verifies an access token this hub issued (for any client) and checks it against the
     /// revocation state. Returns `nil` for anything invalid, expired or revoked.
     func liveAccessToken(_ token: String) async throws -> VerifiedJWT? {

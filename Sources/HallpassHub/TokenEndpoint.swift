@@ -34,6 +34,8 @@ struct TokenEndpoint: Sendable {
             throw OAuthError.invalidRequest("username and password are required")
         }
         let scope = try Scopes.parse(form["scope"])
+        // Fail before the session starts if no token can be signed (see `HubServices.signer()`).
+        _ = try services.signer()
         let store = services.store
         // Over-long input is answered like a wrong password, after the same work, so neither
         // length nor timing says which usernames exist.
@@ -88,7 +90,7 @@ struct TokenEndpoint: Sendable {
         }
         // Fail before rotating if no token can be signed: a rotation whose answer is lost
         // would leave the client holding a rotated token.
-        _ = try services.keys()
+        _ = try services.signer()
         let outcome = try await services.store.rotate(
             token, clientID: client.id, grace: services.configuration.refreshGrace * 1000, actor: address)
         let grant: RefreshGrant
@@ -127,8 +129,7 @@ struct TokenEndpoint: Sendable {
     // MARK: response
 
     private func tokenResponse(subject: TokenMinter.Subject, refreshToken: RefreshToken, user: UserRecord?) throws -> Response {
-        let signer = try services.keys().keys.signer
-        guard let signer else { throw OAuthError.signingUnavailable }
+        let signer = try services.signer()
         let now = services.now
         let access = try services.minter.accessToken(for: subject, signer: signer, now: now)
         var body: [String: JSONValue] = [

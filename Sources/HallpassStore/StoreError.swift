@@ -22,6 +22,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             self = error
         case let error as RedisError:
             switch error {
+            case .server(let message) where Self.isTransient(serverError: message):
+                self = .unavailable(error)
             case .server, .unexpectedReply: self = .failed(error)
             case .invalidURL, .connectionFailed, .connectTimedOut, .authenticationFailed, .commandTimedOut,
                 .connectionClosed, .unavailable, .protocolError:
@@ -30,6 +32,16 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         default:
             self = .failed(.unexpectedReply("\(error)"))
         }
+    }
+
+    /// Error replies with which Redis refuses a command it did not run, because of its own
+    /// state rather than the command: loading the dataset after a restart (`LOADING`), a long
+    /// script holding it (`BUSY`), a failover or cluster resharding under way (`MASTERDOWN`,
+    /// `READONLY`, `TRYAGAIN`, `CLUSTERDOWN`). Nothing changed, and the same command will work
+    /// once the condition passes, so these are `unavailable` (a hub answers 503), not `failed`.
+    static func isTransient(serverError message: String) -> Bool {
+        let code = message.prefix { $0 != " " }
+        return ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"].contains(code)
     }
 
     /// A sentence for logs and the ops CLI.

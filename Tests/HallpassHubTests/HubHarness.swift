@@ -42,11 +42,12 @@ struct HubFixture: Sendable {
     /// `POST path` with a form body; Basic auth when `basic` is given.
     func post(
         _ path: String, form: [(String, String)], basic: (String, String)? = nil, bearer: String? = nil,
-        contentType: String = "application/x-www-form-urlencoded", rawBody: [UInt8]? = nil
+        contentType: String = "application/x-www-form-urlencoded", rawBody: [UInt8]? = nil, headers: [(String, String)] = []
     ) async throws -> HTTPReply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let (id, secret) = basic {
             let pair = "\(formEncode(id)):\(formEncode(secret))"
             request.headers.add(name: "Authorization", value: "Basic " + Data(pair.utf8).base64EncodedString())
@@ -59,7 +60,12 @@ struct HubFixture: Sendable {
 
     /// `GET path`, with a bearer token when given.
     func get(_ path: String, bearer: String? = nil) async throws -> HTTPReply {
-        var request = HTTPClientRequest(url: path.hasPrefix("http") ? path : baseURL + path)
+        try await Self.plainGet(path.hasPrefix("http") ? path : baseURL + path, bearer: bearer)
+    }
+
+    /// `GET url`, with a bearer token when given.
+    static func plainGet(_ url: String, bearer: String? = nil) async throws -> HTTPReply {
+        var request = HTTPClientRequest(url: url)
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer " + bearer) }
         return try await HTTPReply(HTTPClient.shared.execute(request, timeout: .seconds(30)))
     }
@@ -131,40 +137,67 @@ func withHub(
     } else {
         redis = try await RedisTestServer.start()
     }
-    var configuration = HubConfiguration()
-    configuration.host = "127.0.0.1"
-    configuration.port = 0
-    configuration.redisURL = redis.url
-    configuration.passwordParameters = HubFixture.fastPasswords
-    configuration.passwordHashingThreads = 2
+    var configuration = HubConfiguration.forTests(redis: redis)
     configure(&configuration)
-    try await runHub(configuration, redis: redis) { fixture in
-        try await body(fixture)
+    do {
+        try await runHub(configuration, redis: redis) { fixture in
+            try await body(fixture)
+        }
+    } catch {
+        // A failed test must not leave its redis-server running.
+        if existing == nil { await redis.stop() }
+        throw error
     }
     if existing == nil { await redis.stop() }
 }
 
+extension HubConfiguration {
+    /// A hub on a port the system picks, over `redis`, hashing with cheap Argon2id parameters.
+    static func forTests(redis: RedisTestServer) -> HubConfiguration {
+        var configuration = HubConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.redisURL = redis.url
+        configuration.passwordParameters = HubFixture.fastPasswords
+        configuration.passwordHashingThreads = 2
+        return configuration
+    }
+}
+
 /// Runs a hub with `configuration` while `body` runs.
+///
+/// - Parameter waitForReadiness: Whether to wait until `/readyz` answers 200 (the hub reaches
+///   Redis and can sign) before `body`; without it, only until the server answers `/healthz`.
 func runHub(
-    _ configuration: HubConfiguration, redis: RedisTestServer, _ body: @Sendable (HubFixture) async throws -> Void
+    _ configuration: HubConfiguration, redis: RedisTestServer, waitForReadiness: Bool = true,
+    _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let app = try Hub.application(configuration: configuration, logger: quietLogger) { port in
         continuation.yield(port)
     }
-    let client = RedisClient(configuration: try RedisConfiguration(url: redis.url), logger: quietLogger)
+    let client = try testRedisClient(url: redis.url)
     defer { Task { await client.shutdown() } }
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+        group.addTask {
+            // A hub that fails to start (its port is taken) ends the stream, so the wait below
+            // fails instead of hanging.
+            defer { continuation.finish() }
+            try await app.runService(gracefulShutdownSignals: [])
+        }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestSupportErrorBox(description: "hub did not start") }
-        var issuer = configuration
-        issuer.port = port
+        guard let port = await iterator.next() else { throw HubDidNotStart() }
+        var running = configuration
+        running.port = port
         let fixture = HubFixture(
             baseURL: "http://127.0.0.1:\(port)", port: port, redis: redis, store: HallpassStore(redis: client),
-            configuration: configuration)
+            configuration: running)
         // The first start generates the signing key in the background; wait until it signs.
-        try await waitUntil("hub ready") { try await fixture.get("/readyz").status == 200 }
+        if waitForReadiness {
+            try await waitUntil("hub ready") { try await fixture.get("/readyz").status == 200 }
+        } else {
+            try await waitUntil("hub serving") { try await fixture.get("/healthz").status == 200 }
+        }
         do {
             try await body(fixture)
         } catch {
@@ -173,6 +206,43 @@ func runHub(
         }
         group.cancelAll()
     }
+}
+
+/// The hub's server did not come up (typically: its port was taken).
+struct HubDidNotStart: Error, CustomStringConvertible {
+    var description: String { "hub did not start" }
+}
+
+/// Like ``withHub(configure:redis:_:)``, but the hub listens on a port chosen up front and its
+/// issuer is its real address, so the URLs in discovery work for an outside client. Tries
+/// another port if the chosen one is taken before the hub binds it.
+func withAddressedHub(
+    configure: (inout HubConfiguration) -> Void = { _ in },
+    _ body: @Sendable (HubFixture) async throws -> Void
+) async throws {
+    for attempt in 1...3 {
+        let port = try freeLoopbackPort()
+        do {
+            try await withHub(configure: { configuration in
+                configure(&configuration)
+                configuration.port = port
+                configuration.issuer = "http://127.0.0.1:\(port)"
+            }, body)
+            return
+        } catch is HubDidNotStart where attempt < 3 {
+            continue
+        }
+    }
+}
+
+/// A Redis client for a test's own reads and writes. Its timeouts are generous: on a machine
+/// whose two cores are shared with other builds a local connect can take seconds, and a test's
+/// setup step timing out would fail the test for a reason it does not test.
+func testRedisClient(url: String) throws -> RedisClient {
+    var configuration = try RedisConfiguration(url: url)
+    configuration.connectTimeout = .seconds(20)
+    configuration.commandTimeout = .seconds(20)
+    return RedisClient(configuration: configuration, logger: quietLogger)
 }
 
 /// Polls `condition` every 20 ms for up to `seconds`.

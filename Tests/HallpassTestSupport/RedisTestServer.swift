@@ -2,9 +2,14 @@ public import Foundation
 
 /// A real `redis-server` that a test starts on a free loopback port, in a data directory of its own.
 ///
-/// Tests that need to stop or restart Redis start a private one with ``start(password:)``;
+/// Tests that need to stop or restart Redis start a private one with ``start(password:durable:)``;
 /// tests that only need *a* Redis use ``shared``, which is the server `ops/test` started
 /// (`HALLPASS_TEST_REDIS_URL`) or, when run outside it, one started for this test process.
+///
+/// By default nothing is persisted, so a ``kill()`` and ``restart()`` come back empty. A
+/// `durable` server writes an append-only file and fsyncs it before every reply
+/// (`appendfsync always`), so whatever a client saw acknowledged survives a ``kill()``, as on a
+/// production Redis with AOF; that is what "sessions survive a Redis restart" needs to be shown.
 public final class RedisTestServer: @unchecked Sendable {
     // Mutable state is only touched under `lock`.
     private let lock = NSLock()
@@ -12,6 +17,8 @@ public final class RedisTestServer: @unchecked Sendable {
     public let port: Int
     public let password: String?
     public let directory: URL
+    /// Whether acknowledged writes survive ``kill()`` and ``restart()``.
+    public let isDurable: Bool
     private let executable: URL
 
     /// The `redis://` URL of this server, with the default user's password when one is set.
@@ -20,19 +27,21 @@ public final class RedisTestServer: @unchecked Sendable {
         return "redis://127.0.0.1:\(port)/0"
     }
 
-    private init(port: Int, password: String?, directory: URL, executable: URL) {
+    private init(port: Int, password: String?, directory: URL, isDurable: Bool, executable: URL) {
         self.port = port
         self.password = password
         self.directory = directory
+        self.isDurable = isDurable
         self.executable = executable
     }
 
-    /// Starts a private server. Call ``stop()`` when done.
-    public static func start(password: String? = nil) async throws -> RedisTestServer {
-        try await onBlockingThread { try startBlocking(password: password) }
+    /// Starts a private server; with `durable`, one whose data survives ``kill()`` (see the
+    /// type's notes). Call ``stop()`` when done.
+    public static func start(password: String? = nil, durable: Bool = false) async throws -> RedisTestServer {
+        try await onBlockingThread { try startBlocking(password: password, durable: durable) }
     }
 
-    static func startBlocking(password: String?) throws -> RedisTestServer {
+    static func startBlocking(password: String?, durable: Bool = false) throws -> RedisTestServer {
         let executable = try findExecutable("redis-server")
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -40,7 +49,8 @@ public final class RedisTestServer: @unchecked Sendable {
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("hallpass-redis-\(port)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let server = RedisTestServer(port: port, password: password, directory: directory, executable: executable)
+            let server = RedisTestServer(
+                port: port, password: password, directory: directory, isDurable: durable, executable: executable)
             do {
                 try server.launch()
                 return server
@@ -55,7 +65,8 @@ public final class RedisTestServer: @unchecked Sendable {
     /// The Redis every test may share: keys must then be unique to the test.
     public static let shared: SharedRedis = SharedRedis()
 
-    /// Starts the server process again on the same port and data directory (after ``kill()``).
+    /// Starts the server process again on the same port and data directory (after ``kill()``);
+    /// a durable server comes back with its data, any other empty.
     public func restart() async throws {
         try await onBlockingThread { try self.launch() }
     }
@@ -92,10 +103,10 @@ public final class RedisTestServer: @unchecked Sendable {
             "--bind", "127.0.0.1",
             "--dir", directory.path,
             "--save", "",
-            "--appendonly", "no",
             "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
+        arguments += isDurable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let password { arguments += ["--requirepass", password] }
         let child = Process()
         child.executableURL = executable

@@ -12,6 +12,11 @@ import Darwin
 #endif
 
 /// `hallpass-hub`: the login service. Every flag has an environment variable; the flag wins.
+///
+/// The entry point is `@main` rather than a top-level `await HubCommand.main()` in
+/// `main.swift`: in top-level code that call resolves to `ParsableCommand`'s synchronous
+/// `main()`, which refuses an async root command, so the hub never started.
+@main
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallpass-hub",
@@ -110,5 +115,3 @@ struct HubCommand: AsyncParsableCommand {
 extension SingleLoginPolicy: ExpressibleByArgument {}
 extension JWSAlgorithm: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-
-await HubCommand.main()

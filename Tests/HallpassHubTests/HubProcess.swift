@@ -1,0 +1,108 @@
+import Foundation
+import HallpassTestSupport
+
+/// The real `hallpass-hub` executable, run as a child process on a free loopback port.
+///
+/// ``stop()`` ends it; should a test fail before that, `deinit` kills it, so no hub outlives
+/// the test process.
+final class HubProcess: @unchecked Sendable {
+    // `process` is set once in `init` and only signalled afterwards.
+    private let process: Process
+    let port: Int
+    let log: URL
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The executable `swift build` put next to the tests: `<package>/.build/debug/hallpass-hub`.
+    static func executable(file: StaticString = #filePath) throws -> URL {
+        // This file is <package>/Tests/HallpassHubTests/HubProcess.swift.
+        let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/debug/hallpass-hub")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw TestSupportErrorBox(description: "\(binary.path) is missing: build with `swift build --build-tests` first")
+        }
+        return binary
+    }
+
+    private init(process: Process, port: Int, log: URL) {
+        self.process = process
+        self.port = port
+        self.log = log
+    }
+
+    /// Starts a hub over `redisURL` with `arguments` added to `--redis`, `--port` and
+    /// `--issuer` (`issuer`, else the hub's own address), and waits until its `/readyz` answers
+    /// 200. Retries on another port if the chosen one was taken in the meantime.
+    static func start(
+        redisURL: String, issuer: String? = nil, arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws -> HubProcess {
+        let executable = try executable()
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let port = try freeLoopbackPort()
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("hallpass-hub-\(port)-\(UUID().uuidString.prefix(8)).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["--redis", redisURL, "--port", "\(port)", "--issuer", issuer ?? "http://127.0.0.1:\(port)"] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            try? handle.close()
+            let hub = HubProcess(process: process, port: port, log: log)
+            let ready: Bool
+            do {
+                ready = try await hub.waitUntilReady()
+            } catch {
+                // Cancelled (the other hub of an `async let` pair failed): leave nothing behind.
+                await hub.stop()
+                throw error
+            }
+            if ready { return hub }
+            failures.append(hub.logTail())
+            await hub.stop()
+        }
+        throw TestSupportErrorBox(description: "hallpass-hub did not start:\n" + failures.joined(separator: "\n---\n"))
+    }
+
+    /// Polls `/readyz` until 200 (true) or the process exits or 20 s pass (false).
+    private func waitUntilReady() async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, process.isRunning {
+            if let reply = try? await fixtureless(get: "/readyz"), reply.status == 200 { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    private func fixtureless(get path: String) async throws -> HTTPReply {
+        try await HubFixture.plainGet(baseURL + path)
+    }
+
+    /// The end of the process's log, for failure messages.
+    func logTail() -> String {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return String(text.suffix(2000))
+    }
+
+    /// Stops the hub: SIGTERM, then SIGKILL if it has not exited within 5 s. Removes the log.
+    func stop() async {
+        let process = self.process
+        _ = try? await onBlockingThread {
+            guard process.isRunning else { return }
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: log)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
