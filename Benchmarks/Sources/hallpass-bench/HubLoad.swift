@@ -4,6 +4,7 @@ import Dispatch
 import HallpassPasswords
 import HallpassRedis
 import HallpassStore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -32,18 +33,16 @@ func runArgon2(threads: Int, seconds: Double) throws {
     let phc = try hasher.hash("bench-password-1")
     let deadline = nowNanoseconds() + seconds * 1e9
     let start = nowNanoseconds()
-    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
-    counts.initialize(repeating: 0)
-    defer { counts.deallocate() }
-    DispatchQueue.concurrentPerform(iterations: threads) { index in
+    let counted = Mutex(0)
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in
         var count = 0
         while nowNanoseconds() < deadline {
             _ = try? hasher.verify("bench-password-1", against: phc)
             count += 1
         }
-        counts[index] = count
+        counted.withLock { $0 += count }
     }
     let elapsed = (nowNanoseconds() - start) / 1e9
-    let total = counts.reduce(0, +)
+    let total = counted.withLock { $0 }
     print("Argon2id \(hasher.parameters), \(threads) threads: \(format2(Double(total) / elapsed)) verifications/s")
 }
