@@ -160,6 +160,8 @@ let package = Package(
             dependencies: [
                 "HallpassStore",
                 "HallpassRedis",
+                "HallpassCrypto",
+                "HallpassJOSE",
                 "HallpassTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -21,7 +21,7 @@
 /// hp:{hg}:clients      set    client ids
 /// hp:{hg}:keys         hash   kid -> signing key record (JSON, private key sealed)
 /// hp:{hg}:policy       hash   global policy overrides set by the ops CLI
-/// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry (ms)
+/// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry + skew (ms)
 /// hp:{hg}:th:<kind>:<digest> string  login throttle counters
 /// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
 /// ```

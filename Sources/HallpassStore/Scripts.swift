@@ -7,9 +7,16 @@ import HallpassRedis
 /// declared keys' hash tag, so on a cluster they live in the same slot. Times are Unix
 /// milliseconds unless a name says seconds. Every change appends its event to the shard's
 /// stream in the same script, so no change is committed without its event.
+///
+/// Every script starts with a `#!lua` shebang (Redis 7 script flags, none set). Without one,
+/// Redis runs a script in compatibility mode, which lets it touch keys of several hash slots
+/// as long as the node holds them all, so a schema mistake would pass every test and fail
+/// only once a real cluster put the slots on different nodes. With it, a cluster node refuses
+/// any script whose keys span slots, at once.
 enum Scripts {
     /// Helpers shared by the scripts below, prepended to each.
     static let prelude = #"""
+    #!lua
     local prefix = ARGV[1]
     local function event(maxlen, kind, user, sid, client, actor, detail)
       redis.call('XADD', prefix .. 'ev', 'MAXLEN', '~', maxlen, '*',
@@ -224,12 +231,20 @@ enum Scripts {
     """#)
 
     /// Revokes one access token by `jti`. KEYS: revoked ids. ARGV: prefix, maxlen, jti, until,
-    /// now, actor, user, sid, client. Returns 1 if newly revoked.
+    /// now, actor, user, sid, client. Returns 1 if newly revoked, 0 if it already was.
+    ///
+    /// Lapsed records are trimmed first, so a `jti` whose record lapsed counts as new. A record
+    /// is only ever extended (`GT`): revoking again with an earlier expiry must not shorten it.
+    /// `ZADD`'s own count cannot tell "new" from "extended" (`CH` counts both), hence `ZSCORE`.
     static let revokeTokenID = script(#"""
-    local added = redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[4], ARGV[3])
-    trim(KEYS[1], tonumber(ARGV[5]))
+    local now = tonumber(ARGV[5])
+    trim(KEYS[1], now)
+    local known = redis.call('ZSCORE', KEYS[1], ARGV[3])
+    -- A token already past its expiry needs no record.
+    if tonumber(ARGV[4]) >= now then redis.call('ZADD', KEYS[1], 'GT', ARGV[4], ARGV[3]) end
     event(ARGV[2], 'token_revoked', ARGV[7], ARGV[8], ARGV[9], ARGV[6], ARGV[3])
-    return added
+    if known then return 0 end
+    return 1
     """#)
 
     /// Reserves a login attempt against the throttles, or reports the lockout.

@@ -1,5 +1,5 @@
 import HallpassRedis
-public import HallpassCrypto
+import HallpassCrypto
 
 /// How long sessions live.
 public struct SessionTimeouts: Sendable, Hashable {

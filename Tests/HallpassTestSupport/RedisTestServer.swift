@@ -2,7 +2,8 @@ public import Foundation
 
 /// A real `redis-server` that a test starts on a free loopback port, in a data directory of its own.
 ///
-/// Tests that need to stop or restart Redis start a private one with ``start(password:durable:)``;
+/// Tests that need to stop or restart Redis start a private one with
+/// ``start(password:durable:arguments:)``;
 /// tests that only need *a* Redis use ``shared``, which is the server `ops/test` started
 /// (`HALLPASS_TEST_REDIS_URL`) or, when run outside it, one started for this test process.
 ///
@@ -19,6 +20,8 @@ public final class RedisTestServer: @unchecked Sendable {
     public let directory: URL
     /// Whether acknowledged writes survive ``kill()`` and ``restart()``.
     public let isDurable: Bool
+    /// Extra `redis-server` arguments, such as `--cluster-enabled yes`.
+    public let arguments: [String]
     private let executable: URL
 
     /// The `redis://` URL of this server, with the default user's password when one is set.
@@ -27,21 +30,26 @@ public final class RedisTestServer: @unchecked Sendable {
         return "redis://127.0.0.1:\(port)/0"
     }
 
-    private init(port: Int, password: String?, directory: URL, isDurable: Bool, executable: URL) {
+    private init(port: Int, password: String?, directory: URL, isDurable: Bool, arguments: [String], executable: URL) {
         self.port = port
         self.password = password
         self.directory = directory
         self.isDurable = isDurable
+        self.arguments = arguments
         self.executable = executable
     }
 
     /// Starts a private server; with `durable`, one whose data survives ``kill()`` (see the
-    /// type's notes). Call ``stop()`` when done.
-    public static func start(password: String? = nil, durable: Bool = false) async throws -> RedisTestServer {
-        try await onBlockingThread { try startBlocking(password: password, durable: durable) }
+    /// type's notes); with `arguments` added to its command line (relative paths in them, such
+    /// as a cluster config file, land in the server's own data directory). Call ``stop()`` when
+    /// done.
+    public static func start(password: String? = nil, durable: Bool = false, arguments: [String] = []) async throws
+        -> RedisTestServer
+    {
+        try await onBlockingThread { try startBlocking(password: password, durable: durable, arguments: arguments) }
     }
 
-    static func startBlocking(password: String?, durable: Bool = false) throws -> RedisTestServer {
+    static func startBlocking(password: String?, durable: Bool = false, arguments: [String] = []) throws -> RedisTestServer {
         let executable = try findExecutable("redis-server")
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -50,7 +58,8 @@ public final class RedisTestServer: @unchecked Sendable {
                 .appendingPathComponent("hallpass-redis-\(port)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisTestServer(
-                port: port, password: password, directory: directory, isDurable: durable, executable: executable)
+                port: port, password: password, directory: directory, isDurable: durable, arguments: arguments,
+                executable: executable)
             do {
                 try server.launch()
                 return server
@@ -108,22 +117,34 @@ public final class RedisTestServer: @unchecked Sendable {
         ]
         arguments += isDurable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let password { arguments += ["--requirepass", password] }
+        arguments += self.arguments
         let child = Process()
         child.executableURL = executable
         child.arguments = arguments
         child.standardOutput = FileHandle.nullDevice
         child.standardError = FileHandle.nullDevice
+        let logFile = directory.appendingPathComponent("redis.log")
+        let readyBefore = Self.readyLines(in: logFile)
         try child.run()
         lock.withLock { process = child }
-        // Wait for the port to accept connections (at most ~5 s).
+        // Wait (at most ~5 s) for this server's own log to say it is ready and for the port to
+        // accept connections. The port alone proves nothing: when two tests are handed the same
+        // free port, the second server fails to bind while the first one answers for it. The
+        // count tells this launch's line from a previous one's (``restart()`` keeps the log).
         for _ in 0..<500 {
-            if isAcceptingConnections(port: port) { return }
+            if Self.readyLines(in: logFile) > readyBefore, isAcceptingConnections(port: port) { return }
             if !child.isRunning { break }
             Thread.sleep(forTimeInterval: 0.01)
         }
-        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         killBlocking()
         throw TestSupportError.serverDidNotStart("redis-server on port \(port): \(log.suffix(400))")
+    }
+
+    /// How many times the log at `file` says a server became ready.
+    private static func readyLines(in file: URL) -> Int {
+        guard let log = try? String(contentsOf: file, encoding: .utf8) else { return 0 }
+        return log.components(separatedBy: "Ready to accept connections").count - 1
     }
 
     deinit {

@@ -1,0 +1,213 @@
+import Foundation
+import HallpassCrypto
+import HallpassJOSE
+import HallpassRedis
+import Testing
+
+@testable import HallpassStore
+
+@Suite("Signing keys")
+struct SigningKeyTests {
+    /// Signs a token with `signer` and validates it against `jwks`, as a member app would.
+    func signsVerifiably(_ signer: JWTSigner, jwks: JWKSet) throws {
+        let now = Int64(wallClockSeconds())
+        let token = try signer.sign(claims: [
+            "iss": "http://127.0.0.1:8400", "aud": "notes", "sub": "u", "exp": .integer(now + 300),
+        ])
+        let validator = JWTValidator(
+            configuration: .init(issuer: "http://127.0.0.1:8400", audience: "notes"), keys: try VerificationKeys(jwks: jwks))
+        let verified = try validator.validate(token)
+        #expect(verified.keyID == signer.keyID)
+    }
+
+    @Test(arguments: JWSAlgorithm.allCases)
+    func aKeyGeneratedWithoutAKEKHoldsItsPrivateKeyAsPEMAndSigns(_ algorithm: JWSAlgorithm) throws {
+        let key = try StoredSigningKey.generate(algorithm: algorithm, kek: nil, createdAt: 100, activatesAt: 200)
+        #expect(key.algorithm == algorithm.rawValue)
+        #expect(!key.isSealed)
+        #expect(key.privateKey.hasPrefix("-----BEGIN PRIVATE KEY-----"))
+        #expect(key.createdAt == 100)
+        #expect(key.activatesAt == 200)
+        #expect(key.retiresAt == nil)
+        let jwk = try key.jwk()
+        #expect(jwk.keyID == key.keyID)
+        #expect(jwk.thumbprint == key.keyID)
+
+        let signer = try key.signer(kek: nil)
+        #expect(signer.keyID == key.keyID)
+        #expect(signer.algorithm == algorithm)
+        try signsVerifiably(signer, jwks: JWKSet(keys: [jwk]))
+        // A KEK given for an unsealed key is not needed and does no harm.
+        #expect(try key.signer(kek: SymmetricKey.generate()).keyID == key.keyID)
+    }
+
+    @Test(arguments: JWSAlgorithm.allCases)
+    func aSealedKeyOpensOnlyWithItsKEK(_ algorithm: JWSAlgorithm) throws {
+        let kek = SymmetricKey.generate()
+        let key = try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: 100, activatesAt: 100)
+        #expect(key.isSealed)
+        #expect(!key.privateKey.contains("PRIVATE KEY"))
+        #expect(!key.privateKey.contains("-----"))
+        #expect((try? UnpaddedBase64.standard.decode(key.privateKey)) != nil)
+
+        try signsVerifiably(try key.signer(kek: kek), jwks: JWKSet(keys: [try key.jwk()]))
+        #expect(throws: SigningKeyError.wrongKEK(keyID: key.keyID)) { try key.signer(kek: SymmetricKey.generate()) }
+        #expect(throws: SigningKeyError.sealedWithoutKEK(keyID: key.keyID)) { try key.signer(kek: nil) }
+
+        // The seal is bound to its key id: moved into another record it does not open.
+        var moved = key
+        moved.keyID = "another-kid"
+        #expect(throws: SigningKeyError.wrongKEK(keyID: "another-kid")) { try moved.signer(kek: kek) }
+        var damaged = key
+        damaged.privateKey = "not base64 !"
+        #expect(throws: SigningKeyError.self) { try damaged.signer(kek: kek) }
+    }
+
+    @Test func theKeySetSignsWithTheNewestActivatedKeyAndPublishesAnnouncedButNotRetiredKeys() throws {
+        let now: Int64 = 1_000_000
+        let retired = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now - 9000, activatesAt: now - 9000)
+        var retiredKey = retired
+        retiredKey.retiresAt = now - 1
+        var retiring = try StoredSigningKey.generate(algorithm: .edDSA, kek: nil, createdAt: now - 5000, activatesAt: now - 5000)
+        retiring.retiresAt = now + 3600
+        let current = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now - 200, activatesAt: now - 100)
+        let announced = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now - 10, activatesAt: now + 600)
+
+        let set = SigningKeySet(stored: [announced, retiredKey, current, retiring], kek: nil, now: now)
+
+        #expect(set.signer?.keyID == current.keyID)
+        #expect(Set(set.jwks.keys.compactMap(\.keyID)) == [retiring.keyID, current.keyID, announced.keyID])
+        #expect(set.problems.isEmpty)
+        let signer = try #require(set.signer)
+        try signsVerifiably(signer, jwks: set.jwks)
+
+        // Once the announced key's time comes, it signs; the retiring key goes at its time.
+        let later = SigningKeySet(stored: [announced, retiredKey, current, retiring], kek: nil, now: now + 3600)
+        #expect(later.signer?.keyID == announced.keyID)
+        #expect(Set(later.jwks.keys.compactMap(\.keyID)) == [current.keyID, announced.keyID])
+    }
+
+    @Test func aSealedSignerWithoutItsKEKIsReportedAndStillPublished() throws {
+        let key = try StoredSigningKey.generate(algorithm: .es256, kek: SymmetricKey.generate(), createdAt: 1, activatesAt: 1)
+        let set = SigningKeySet(stored: [key], kek: nil, now: 10)
+        #expect(set.signer == nil)
+        #expect(set.problems == [.sealedWithoutKEK(keyID: key.keyID)])
+        #expect(set.jwks.keys.compactMap(\.keyID) == [key.keyID])
+    }
+
+    @Test func storedKeysRoundTripAndUpdate() async throws {
+        try await withStore { fixture async throws in
+            #expect(try await fixture.store.signingKeys().isEmpty)
+            let kek = SymmetricKey.generate()
+            var first = try StoredSigningKey.generate(algorithm: .es256, kek: kek, createdAt: 10, activatesAt: 10)
+            #expect(try await fixture.store.addFirstSigningKey(first, actor: "hub"))
+            #expect(try await fixture.store.signingKeys() == [first])
+
+            let second = try StoredSigningKey.generate(algorithm: .rs256, kek: nil, createdAt: 20, activatesAt: 30)
+            first.retiresAt = 4000
+            try await fixture.store.saveSigningKeys([second, first], event: "key_rotated", actor: "cli:root")
+            #expect(try await fixture.store.signingKeys() == [first, second])
+            #expect(try await fixture.store.addFirstSigningKey(second, actor: "hub") == false)
+            _ = try await fixture.store.signingKeys().first?.signer(kek: kek)
+
+            _ = try await fixture.raw("HSET", "hp:{hg}:keys", "broken", "{}")
+            #expect(await storeError { try await fixture.store.signingKeys() }?.kind == "corruptRecord")
+        }
+    }
+
+    @Test func tenHubsRacingToStoreTheFirstKeyStoreExactlyOne() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            var candidates: [StoredSigningKey] = []
+            for _ in 0..<10 {
+                candidates.append(try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: 1, activatesAt: 1))
+            }
+            let results = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for key in candidates {
+                    group.addTask { (key.keyID, try await store.addFirstSigningKey(key, actor: "hub")) }
+                }
+                var results: [(String, Bool)] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            let winners = results.filter(\.1).map(\.0)
+            #expect(winners.count == 1)
+            #expect(try await store.signingKeys().map(\.keyID) == winners)
+            #expect(try await store.recentEvents(count: 100).filter { $0.type == "key_added" }.count == 1)
+        }
+    }
+}
+
+@Suite("Key-encryption key file")
+struct KeyEncryptionKeyFileTests {
+    static let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+    /// Writes `content` to a fresh file with `permissions` and runs `body` with its path.
+    func withFile(_ content: String, permissions: Int = 0o600, _ body: (String) throws -> Void) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallpass-kek-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("kek").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(content.utf8)))
+        try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: path)
+        try body(path)
+    }
+
+    @Test func aValidFileLoadsTheKeyItHolds() throws {
+        // As `openssl rand -hex 32 > kek` writes it: with a trailing newline.
+        try withFile(Self.hex + "\n") { path throws in
+            let loaded = try KeyEncryptionKeyFile.load(path: path)
+            #expect(!loaded.exposed)
+            // SymmetricKey has no bytes to compare; a seal with one must open with the other.
+            let sealed = try AES256GCM.seal(Array("probe".utf8), using: loaded.key, authenticating: [])
+            #expect(try AES256GCM.open(sealed, using: try SymmetricKey(hex: Self.hex), authenticating: []) == Array("probe".utf8))
+        }
+        try withFile(Self.hex.uppercased()) { path throws in
+            _ = try KeyEncryptionKeyFile.load(path: path)
+        }
+    }
+
+    @Test(arguments: [0o640, 0o604, 0o644, 0o660, 0o666])
+    func aFileOthersCanReadIsFlaggedAsExposed(_ permissions: Int) throws {
+        try withFile(Self.hex, permissions: permissions) { path throws in
+            #expect(try KeyEncryptionKeyFile.load(path: path).exposed)
+        }
+    }
+
+    @Test(arguments: [0o600, 0o400])
+    func anOwnerOnlyFileIsNotExposed(_ permissions: Int) throws {
+        try withFile(Self.hex, permissions: permissions) { path throws in
+            #expect(try KeyEncryptionKeyFile.load(path: path).exposed == false)
+        }
+    }
+
+    @Test(arguments: [
+        "",
+        "not a key",
+        String(hex.dropLast()),
+        hex + "0",
+        "ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8=",  // the same key in base64
+        String(hex.dropLast()) + "g",
+        hex + "\n" + hex,
+        String(repeating: " ", count: 300) + hex,  // longer than any key file
+    ])
+    func malformedContentIsRefused(_ content: String) throws {
+        try withFile(content) { path throws in
+            #expect(throws: KeyEncryptionKeyFile.Problem.malformed(path: path)) { try KeyEncryptionKeyFile.load(path: path) }
+        }
+    }
+
+    @Test func aMissingFileOrADirectoryIsUnreadable() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("hallpass-no-such-\(UUID().uuidString)").path
+        #expect(throws: KeyEncryptionKeyFile.Problem.unreadable(path: missing, errno: ENOENT)) {
+            try KeyEncryptionKeyFile.load(path: missing)
+        }
+        let directory = FileManager.default.temporaryDirectory.path
+        #expect(throws: KeyEncryptionKeyFile.Problem.unreadable(path: directory, errno: EISDIR)) {
+            try KeyEncryptionKeyFile.load(path: directory)
+        }
+        let problem = KeyEncryptionKeyFile.Problem.unreadable(path: missing, errno: ENOENT)
+        #expect(problem.description.contains(missing))
+        #expect(problem.description.contains("No such file"))
+    }
+}
