@@ -1,12 +1,17 @@
 import CoreMetrics
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The hub's metrics, in its own Prometheus registry (no global state, so several hubs can
 /// run in one test process).
 final class HubMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    // Metric handles by label and dimensions: building one goes through the registry's lock
+    // and name sanitizing, too much to repeat on every request.
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -20,30 +25,44 @@ final class HubMetrics: Sendable {
     }
 
     func request(endpoint: String, method: String, status: Int, duration: Duration) {
-        Counter(
-            label: "hallpass_http_requests_total",
-            dimensions: [("endpoint", endpoint), ("method", method), ("status", String(status))], factory: factory
-        ).increment()
-        Timer(label: "hallpass_http_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        counter("hallpass_http_requests_total", [("endpoint", endpoint), ("method", method), ("status", String(status))])
+            .increment()
+        let key = endpoint
+        let timer = timers.withLock { timers in
+            if let timer = timers[key] { return timer }
+            let timer = CoreMetrics.Timer(label: "hallpass_http_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
+            timers[key] = timer
+            return timer
+        }
+        timer.recordNanoseconds(duration.nanoseconds)
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        let key = dimensions.reduce(label) { $0 + "|" + $1.0 + "=" + $1.1 }
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
+        }
     }
 
     /// `result`: success, bad_credentials, throttled, session_exists, disabled.
     func login(_ result: String) {
-        Counter(label: "hallpass_logins_total", dimensions: [("result", result)], factory: factory).increment()
+        counter("hallpass_logins_total", [("result", result)]).increment()
     }
 
     /// `result`: rotated, replayed, reuse_detected, invalid.
     func refresh(_ result: String) {
-        Counter(label: "hallpass_refreshes_total", dimensions: [("result", result)], factory: factory).increment()
+        counter("hallpass_refreshes_total", [("result", result)]).increment()
         if result == "reuse_detected" {
-            Counter(label: "hallpass_refresh_reuse_detections_total", factory: factory).increment()
+            counter("hallpass_refresh_reuse_detections_total").increment()
         }
     }
 
     /// `kind`: grant, access_token, session.
     func revocation(_ kind: String) {
-        Counter(label: "hallpass_revocations_total", dimensions: [("kind", kind)], factory: factory).increment()
+        counter("hallpass_revocations_total", [("kind", kind)]).increment()
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }

@@ -45,7 +45,7 @@ final class HubServices: Sendable {
     /// revocation state. Returns `nil` for anything invalid, expired or revoked.
     func liveAccessToken(_ token: String) async throws -> VerifiedJWT? {
         let snapshot = try keys()
-        guard let verified = try? snapshot.validator.validate(token),
+        guard let verified = try? snapshot.validate(token),
             let facts = Self.facts(of: verified)
         else { return nil }
         return try await store.isRevoked(facts) ? nil : verified

@@ -22,6 +22,13 @@ final class KeyRing: Service, Sendable {
         let keys: SigningKeySet
         /// Validates access tokens this issuer signed for any of its clients.
         let validator: JWTValidator
+        /// Earlier verdicts of ``validator`` on exact token bytes.
+        let verified: VerifiedTokenCache
+
+        /// Validates one of the hub's access tokens (any audience).
+        func validate(_ token: String) throws(JWTError) -> VerifiedJWT {
+            try verified.validate(token, with: validator)
+        }
     }
 
     init(store: HallpassStore, configuration: HubConfiguration, logger: Logger) {
@@ -54,12 +61,17 @@ final class KeyRing: Service, Sendable {
         let set = SigningKeySet(stored: stored, kek: configuration.keyEncryptionKey, now: store.clock() / 1000)
         var rules = JWTValidator.Configuration(issuer: configuration.issuer, audience: "")
         rules.checksAudience = false
-        let snapshot = Snapshot(keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys))
-        let previous = current.withLock { state in
-            defer { state = snapshot }
-            return state?.keys
+        let snapshot = Snapshot(
+            keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys), verified: VerifiedTokenCache())
+        // Same keys as before: keep the old snapshot, and with it the cache of verified tokens.
+        let changed = current.withLock { state in
+            guard let previous = state?.keys, previous.jwks == set.jwks, previous.signer?.keyID == set.signer?.keyID else {
+                state = snapshot
+                return true
+            }
+            return false
         }
-        if previous?.jwks != set.jwks || previous?.signer?.keyID != set.signer?.keyID {
+        if changed {
             logger.info(
                 "signing keys loaded",
                 metadata: ["signing": "\(set.signer?.keyID ?? "none")", "published": "\(set.jwks.keys.compactMap(\.keyID))"])

@@ -24,7 +24,7 @@ struct TokenStateEndpoints: Sendable {
             return Reply.empty()
         }
         let snapshot = try services.keys()
-        guard let verified = try? snapshot.validator.validate(token), let facts = HubServices.facts(of: verified) else {
+        guard let verified = try? snapshot.validate(token), let facts = HubServices.facts(of: verified) else {
             return Reply.empty()
         }
         guard facts.clientID == client.id else {
