@@ -1,4 +1,4 @@
-public import HallpassCrypto
+import HallpassCrypto
 
 /// What happens when a user who already has a live session logs in again.
 public enum SingleLoginPolicy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
