@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HallpassStore", targets: ["HallpassStore"]),
         .library(name: "HallpassHub", targets: ["HallpassHub"]),
         .executable(name: "hallpass-hub", targets: ["hallpass-hub"]),
+        .executable(name: "hallpass", targets: ["hallpass"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -120,6 +121,20 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "hallpass",
+            dependencies: [
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassPasswords",
+                "HallpassCrypto",
+                "HallpassJOSE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "ops/hallpass",
+            swiftSettings: strictSwift
+        ),
 
         // Tests.
         .target(
@@ -183,6 +198,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassCLITests",
+            dependencies: [
+                "HallpassStore",
+                "HallpassJOSE",
+                "HallpassRedis",
+                "HallpassPasswords",
+                "HallpassTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

@@ -1,0 +1,86 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The root command. Each command group lives in a file of its own (`Users.swift`,
+/// `Clients.swift`, ...) and is listed here.
+struct Hallpass: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hallpass",
+        abstract: "Hallpass ops CLI: manage users and clients directly in Redis.",
+        discussion: """
+            Talks to Redis through the same code the hub uses, so it works while no hub runs, \
+            and hubs see every change at once. Exit status: 0 on success, 1 when an action is \
+            refused or fails (the reason is one line on stderr), 2 on bad usage.
+            """,
+        subcommands: [Users.self, Clients.self])
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try Self.missingSubcommand(Self.self)
+    }
+
+    /// A command group run without a subcommand is bad usage: its help on stderr, exit 2.
+    static func missingSubcommand(_ group: any ParsableCommand.Type) throws -> Never {
+        Console.writeError(helpMessage(for: group))
+        throw ExitCode(2)
+    }
+
+    /// Prints what ArgumentParser has to say about `error` and returns the exit status:
+    /// help on stdout with 0, usage errors on stderr with 2, anything else on stderr with 1.
+    static func report(_ error: any Error) -> Int32 {
+        let code = exitCode(for: error)
+        if code == .success {
+            let text = fullMessage(for: error)
+            if !text.isEmpty { print(text) }
+            return 0
+        }
+        if code == .validationFailure {
+            Console.writeError(fullMessage(for: error))
+            return 2
+        }
+        let text = message(for: error)
+        if !text.isEmpty { Console.error(text) }
+        return code.rawValue == 0 ? 1 : code.rawValue
+    }
+}
+
+/// Options every command takes, before or after the command name.
+///
+/// Declared with `@OptionGroup` in the root and in every leaf command; ArgumentParser decodes
+/// them once and hands the same values to each.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Redis URL, redis://user:pass@host:port/db (env HALLPASS_REDIS_URL; default redis://127.0.0.1:6379/0).",
+        valueName: "url"))
+    var redis: String?
+
+    @Flag(help: "Print one JSON document instead of a table.")
+    var json = false
+
+    /// The Redis URL: the flag, else `HALLPASS_REDIS_URL`, else the default.
+    var redisURL: String {
+        if let redis { return redis }
+        if let value = getenv("HALLPASS_REDIS_URL"), value.pointee != 0 { return String(cString: value) }
+        return "redis://127.0.0.1:6379/0"
+    }
+
+    /// Who the event log names as the cause of a change: `cli:` and the login name.
+    static var actor: String {
+        let variables: [String] = ["USER", "LOGNAME"]
+        var name = variables.lazy.compactMap { getenv($0).map { String(cString: $0) } }.first { !$0.isEmpty }
+        if name == nil, let entry = getpwuid(geteuid()), let login = entry.pointee.pw_name {
+            name = String(cString: login)
+        }
+        let printable = (name ?? "").unicodeScalars.filter { $0.value > 0x20 && $0.value != 0x7F }
+        let login = String(String.UnicodeScalarView(printable.prefix(64)))
+        return "cli:" + (login.isEmpty ? "unknown" : login)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import HallpassRedis
+import HallpassStore
+import Logging
+
+/// The store a command works on: a ``HallpassRedis/RedisClient`` for `--redis` and the
+/// ``HallpassStore/HallpassStore`` over it, shut down when the command is done.
+///
+/// Every command that touches Redis goes through ``run(_:_:)``, which also turns store errors
+/// into the one-line reasons the CLI prints.
+struct StoreConnection {
+    let store: HallpassStore
+    let configuration: RedisConfiguration
+
+    /// Connects lazily (on the first command) to the Redis `options` name, runs `body`, and
+    /// shuts the client down on every path.
+    ///
+    /// - Throws: `ValidationError` (exit 2) for a malformed URL; ``CLIFailure`` (exit 1) when
+    ///   Redis cannot be reached or refuses; whatever `body` throws otherwise.
+    static func run<Value>(
+        _ options: GlobalOptions, _ body: (StoreConnection) async throws -> Value
+    ) async throws -> Value {
+        var configuration: RedisConfiguration
+        do {
+            configuration = try RedisConfiguration(url: options.redisURL)
+        } catch {
+            throw ValidationError("--redis: \(error)")
+        }
+        // An admin may reach Redis over a slow link; the hub's 2 s suits a server, not a person.
+        configuration.connectTimeout = .seconds(5)
+        // Connection-state logs would break the one-line-on-stderr rule; failures reach the
+        // user through the errors instead.
+        let redis = RedisClient(
+            configuration: configuration,
+            logger: Logger(label: "hallpass.cli.redis", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let connection = StoreConnection(store: HallpassStore(redis: redis), configuration: configuration)
+        do {
+            let result = try await body(connection)
+            await redis.shutdown()
+            return result
+        } catch let error as StoreError {
+            await redis.shutdown()
+            throw connection.failure(error)
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+    }
+
+    /// The reason to print for a store error.
+    func failure(_ error: StoreError) -> CLIFailure {
+        switch error {
+        case .unavailable(let cause):
+            // NIO's connect errors are long; the common one deserves a short sentence.
+            if case .connectionFailed(let detail) = cause, detail.contains("Connection refused") {
+                CLIFailure("cannot reach Redis at \(configuration.redactedURL): connection refused")
+            } else {
+                CLIFailure("cannot reach Redis at \(configuration.redactedURL): \(cause)")
+            }
+        case .failed(let cause):
+            CLIFailure("Redis at \(configuration.redactedURL) refused the operation: \(cause)")
+        case .corruptRecord, .conflict, .notFound, .invalidArgument:
+            CLIFailure(error.description)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import HallpassJOSE
+import HallpassPasswords
+import HallpassStore
+
+/// `hallpass users ...`. Still to come (issue 5): `passwd`, `disable`, `enable`.
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users",
+        abstract: "Add and list users.",
+        subcommands: [Add.self, List.self])
+
+    func run() async throws {
+        try Hallpass.missingSubcommand(Self.self)
+    }
+}
+
+extension Users {
+    /// `users add USER [--password-stdin] [--name NAME] [--email EMAIL]`
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add",
+            abstract: "Create a user.",
+            discussion: """
+                Without --password-stdin, prompts twice for the password on the terminal, with \
+                echo off. The password is hashed with Argon2id (OWASP parameters); only the hash \
+                is stored. With --json, prints {"id": ..., "username": ...}; the id is the `sub` \
+                of the user's tokens.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp(
+            "Login name: 1-64 characters of A-Z a-z 0-9 . _ @ + -, matched without regard to case.",
+            valueName: "user"))
+        var user: String
+
+        @Flag(help: "Read the password as one line from standard input instead of prompting.")
+        var passwordStdin = false
+
+        @Option(help: "Display name.")
+        var name: String?
+
+        @Option(help: "E-mail address.")
+        var email: String?
+
+        func validate() throws {
+            guard HallpassStore.isValidUsername(user) else {
+                throw ValidationError("'\(user)' is not a valid username: use 1-64 characters of A-Z a-z 0-9 . _ @ + -, not starting with -")
+            }
+            if let name {
+                guard name.utf8.count <= 256, !name.unicodeScalars.contains(where: Self.isControl) else {
+                    throw ValidationError("--name: at most 256 bytes, no control characters")
+                }
+            }
+            if let email, !email.isEmpty {
+                let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+                guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+                    !email.unicodeScalars.contains(where: { Self.isControl($0) || $0 == " " })
+                else {
+                    throw ValidationError("--email: '\(email)' is not an e-mail address")
+                }
+            }
+        }
+
+        static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        }
+
+        func run() async throws {
+            let (user, fromStdin) = (self.user, passwordStdin)
+            try await StoreConnection.run(global) { connection in
+                // Before asking for a password: Redis answers and the name is free.
+                if try await connection.store.user(named: user) != nil {
+                    throw CLIFailure("user \(user) exists")
+                }
+                let phc = try await Blocking.run { () throws -> String in
+                    var password = fromStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt(for: user)
+                    defer { PasswordInput.wipe(&password) }
+                    do {
+                        return try PasswordHasher(parameters: .owasp).hash(String(decoding: password, as: UTF8.self))
+                    } catch {
+                        throw CLIFailure("cannot hash the password: \(error)")
+                    }
+                }
+                let record = try await connection.store.createUser(
+                    username: user, passwordHash: phc, name: name ?? "", email: email ?? "", actor: GlobalOptions.actor)
+                if global.json {
+                    Console.json(["id": .string(record.id), "username": .string(record.username)])
+                } else {
+                    print("created user \(record.username) (id \(record.id))")
+                }
+            }
+        }
+    }
+
+    /// `users list`
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List every user, ordered by username.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let users = try await StoreConnection.run(global) { try await $0.store.users() }
+            if global.json {
+                Console.json(.array(users.map(Self.json)))
+                return
+            }
+            guard !users.isEmpty else {
+                Console.note("no users")
+                return
+            }
+            var table = Table("USERNAME", "ID", "NAME", "EMAIL", "STATUS", "SINGLE-LOGIN", "CREATED")
+            for user in users {
+                table.add(
+                    user.username, user.id, user.name, user.email, user.isDisabled ? "disabled" : "active",
+                    user.singleLoginPolicy?.rawValue ?? "default", Console.timestamp(user.createdAt))
+            }
+            table.print()
+        }
+
+        /// A user as `users list --json` prints it; never the password hash.
+        static func json(_ user: UserRecord) -> JSONValue {
+            [
+                "id": .string(user.id),
+                "username": .string(user.username),
+                "name": .string(user.name),
+                "email": .string(user.email),
+                "disabled": .bool(user.isDisabled),
+                "single_login": user.singleLoginPolicy.map { .string($0.rawValue) } ?? .null,
+                "created_at": .integer(user.createdAt),
+            ]
+        }
+    }
+}
