@@ -39,18 +39,26 @@ free_port() {
 
 # start_redis DIR [extra redis-server args...]: starts redis-server on a free loopback port with
 # its own data directory and sets REDIS_PORT, REDIS_PID and REDIS_DIR. Stop it with stop_redis.
+# With START_REDIS_PORT set, uses that port instead (one attempt).
 start_redis() {
     REDIS_DIR=$1; shift
     mkdir -p "$REDIS_DIR"
-    local attempt
-    for attempt in 1 2 3 4 5; do
-        REDIS_PORT=$(free_port)
+    local attempt attempts=5
+    [ -n "${START_REDIS_PORT:-}" ] && attempts=1
+    for attempt in $(seq 1 "$attempts"); do
+        REDIS_PORT=${START_REDIS_PORT:-$(free_port)}
+        rm -f "$REDIS_DIR/redis.pid"
         redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
             --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null
-        local waited
+        local waited pid reply
         for waited in $(seq 1 100); do
-            if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || redis-cli -p "$REDIS_PORT" ping 2>&1 | grep -q NOAUTH; then
-                REDIS_PID=$(cat "$REDIS_DIR/redis.pid")
+            pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)
+            reply=$(redis-cli -p "$REDIS_PORT" info server 2>&1 | tr -d '\r' || true)
+            # Ours only if the server answering on the port is the process we started (a
+            # server that demands a password says NOAUTH instead of its process id).
+            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+                { grep -qx "process_id:$pid" <<<"$reply" || grep -q NOAUTH <<<"$reply"; }; then
+                REDIS_PID=$pid
                 log "redis-server ${REDIS_PID} on 127.0.0.1:${REDIS_PORT} (data in ${REDIS_DIR})"
                 return 0
             fi
