@@ -8,7 +8,10 @@ import Logging
 import Testing
 
 /// Runs the built `hallpass` binary against a private `redis-server`, the way an admin does.
-@Suite("Ops CLI: users and clients")
+///
+/// Serialized: each test starts a `redis-server` and child processes that hash with Argon2id;
+/// run all at once, on two cores, they starve the timing-sensitive suites running alongside.
+@Suite("Ops CLI: users and clients", .serialized)
 struct CLITests {
     @Test("users add --password-stdin --json prints {id, username}; the store holds an OWASP Argon2id hash of the line")
     func usersAdd() async throws {
