@@ -203,6 +203,10 @@ struct CLITests {
                 try CLIFixture.binary(), ["--redis", cli.redis.url, "--json", "users", "list"],
                 environment: ["HALLPASS_REDIS_URL": "redis://127.0.0.1:1/0"])
             #expect(flagWins.status == 0, "\(flagWins.standardError)")
+            let malformed = try await runProcess(
+                try CLIFixture.binary(), ["users", "list"], environment: ["HALLPASS_REDIS_URL": "http://127.0.0.1:6379"])
+            #expect(malformed.status == 2)
+            #expect(malformed.standardError.contains("HALLPASS_REDIS_URL"), "\(malformed.standardError)")
         }
     }
 

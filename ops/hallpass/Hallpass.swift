@@ -65,11 +65,13 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
 
-    /// The Redis URL: the flag, else `HALLPASS_REDIS_URL`, else the default.
-    var redisURL: String {
-        if let redis { return redis }
-        if let value = getenv("HALLPASS_REDIS_URL"), value.pointee != 0 { return String(cString: value) }
-        return "redis://127.0.0.1:6379/0"
+    /// The Redis URL and where it came from: the flag, else `HALLPASS_REDIS_URL`, else the default.
+    var redisURL: (url: String, source: String) {
+        if let redis { return (redis, "--redis") }
+        if let value = getenv("HALLPASS_REDIS_URL"), value.pointee != 0 {
+            return (String(cString: value), "HALLPASS_REDIS_URL")
+        }
+        return ("redis://127.0.0.1:6379/0", "the default Redis URL")
     }
 
     /// Who the event log names as the cause of a change: `cli:` and the login name.

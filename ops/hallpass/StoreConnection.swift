@@ -21,10 +21,11 @@ struct StoreConnection {
         _ options: GlobalOptions, _ body: (StoreConnection) async throws -> Value
     ) async throws -> Value {
         var configuration: RedisConfiguration
+        let (url, source) = options.redisURL
         do {
-            configuration = try RedisConfiguration(url: options.redisURL)
+            configuration = try RedisConfiguration(url: url)
         } catch {
-            throw ValidationError("--redis: \(error)")
+            throw ValidationError("\(source): \(error)")
         }
         // An admin may reach Redis over a slow link; the hub's 2 s suits a server, not a person.
         configuration.connectTimeout = .seconds(5)
