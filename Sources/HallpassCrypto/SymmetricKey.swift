@@ -46,8 +46,8 @@ public struct SymmetricKey: Sendable {
         bytes.reserveCapacity(Self.byteCount)
         var index = start
         while index < end {
-            guard let high = Self.hexValue(text[index]) else { throw .invalidKeyHexCharacter(offset: index) }
-            guard let low = Self.hexValue(text[index + 1]) else { throw .invalidKeyHexCharacter(offset: index + 1) }
+            guard let high = PercentEncoding.hexValue(text[index]) else { throw .invalidKeyHexCharacter(offset: index) }
+            guard let low = PercentEncoding.hexValue(text[index + 1]) else { throw .invalidKeyHexCharacter(offset: index + 1) }
             bytes.append(high << 4 | low)
             index += 2
         }
@@ -70,15 +70,6 @@ public struct SymmetricKey: Sendable {
     private static func isASCIIWhitespace(_ byte: UInt8) -> Bool {
         // Space, then \t \n \v \f \r (0x09...0x0d): what `isspace` accepts in the C locale.
         byte == 0x20 || (0x09...0x0d).contains(byte)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

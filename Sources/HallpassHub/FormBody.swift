@@ -1,3 +1,5 @@
+import HallpassCrypto
+
 /// A strict `application/x-www-form-urlencoded` body (RFC 6749 section 3.2 and appendix B).
 ///
 /// RFC 6749 section 3.1: "Request and response parameters MUST NOT be included more than
@@ -28,38 +30,8 @@ struct FormBody: Sendable {
     }
 
     private static func decode(_ encoded: some Collection<UInt8>) throws(Failure) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(encoded.count)
-        var index = encoded.startIndex
-        while index != encoded.endIndex {
-            let byte = encoded[index]
-            switch byte {
-            case UInt8(ascii: "+"):
-                bytes.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                let high = encoded.index(after: index)
-                guard high != encoded.endIndex else { throw .malformedEncoding }
-                let low = encoded.index(after: high)
-                guard low != encoded.endIndex, let h = hexValue(encoded[high]), let l = hexValue(encoded[low]) else {
-                    throw .malformedEncoding
-                }
-                bytes.append(h << 4 | l)
-                index = low
-            default:
-                bytes.append(byte)
-            }
-            index = encoded.index(after: index)
-        }
+        guard let bytes = PercentEncoding.decode(encoded, plusIsSpace: true) else { throw .malformedEncoding }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
         return text
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -1,3 +1,5 @@
+import HallpassCrypto
+
 /// Where and how to connect to Redis.
 ///
 /// Printing a configuration (``description``, `String(reflecting:)`, `dump`) never shows the
@@ -161,35 +163,13 @@ public struct RedisConfiguration: Sendable {
     }
 
     private static func percentDecoded(_ text: Substring, part: String) throws(RedisError) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(Self.hexValue),
-                let low = iterator.next().flatMap(Self.hexValue)
-            else {
-                throw RedisError.invalidURL("malformed percent escape in the \(part)")
-            }
-            bytes.append(high << 4 | low)
+        guard let bytes = PercentEncoding.decode(text.utf8, plusIsSpace: false) else {
+            throw RedisError.invalidURL("malformed percent escape in the \(part)")
         }
-        let decoded = String(decoding: bytes, as: UTF8.self)
-        guard decoded.utf8.elementsEqual(bytes) else {
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
             throw RedisError.invalidURL("the \(part) is not valid UTF-8 once percent-decoded")
         }
         return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Escapes everything but RFC 3986 unreserved characters, so the user name reads back as itself.
