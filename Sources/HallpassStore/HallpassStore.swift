@@ -94,21 +94,7 @@ import Musl
 import Darwin
 #endif
 
-/// Reads a Redis hash reply (`HGETALL`) into a dictionary of strings.
-func hashFields(_ value: RedisValue) -> [String: String] {
-    guard let items = value.array else { return [:] }
-    var fields: [String: String] = [:]
-    var index = 0
-    while index + 1 < items.count {
-        if let key = items[index].string {
-            fields[key] = items[index + 1].string ?? ""
-        }
-        index += 2
-    }
-    return fields
-}
-
-/// Reads a Redis hash reply into raw byte values.
+/// Reads a Redis hash reply (`HGETALL`) into raw byte values.
 func hashBytes(_ value: RedisValue) -> [String: [UInt8]] {
     guard let items = value.array else { return [:] }
     var fields: [String: [UInt8]] = [:]
@@ -120,4 +106,10 @@ func hashBytes(_ value: RedisValue) -> [String: [UInt8]] {
         index += 2
     }
     return fields
+}
+
+/// Reads a Redis hash reply into strings (values that are not UTF-8 are repaired, never
+/// dropped: Hallpass only writes UTF-8 there).
+func hashFields(_ value: RedisValue) -> [String: String] {
+    hashBytes(value).mapValues { String(decoding: $0, as: UTF8.self) }
 }

@@ -5,8 +5,6 @@ public import HallpassCrypto
 /// Base32 never begins with `-`, so no identifier or secret can be mistaken for a command-line
 /// option, and it survives URLs, forms and shells without escaping.
 public enum Identifiers {
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
-
     static func alphabetIndex(_ byte: UInt8) -> Int? {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"): Int(byte - UInt8(ascii: "a"))

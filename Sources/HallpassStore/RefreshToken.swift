@@ -14,6 +14,9 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
     /// The grant within the session.
     public let grantID: String
     let secret: [UInt8]
+    /// The token as the client receives it. Stored, since the verifier, the seal and the
+    /// response all need it on every refresh.
+    public let encoded: String
 
     static let secretByteCount = 32
     static let grantIDByteCount = 10
@@ -31,6 +34,7 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
         self.sessionID = sessionID
         self.grantID = grantID
         self.secret = secret
+        self.encoded = sessionID + "." + grantID + "." + Base32.encode(secret)
     }
 
     /// Parses a presented token; `nil` for anything not shaped like one of ours.
@@ -44,9 +48,6 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
         else { return nil }
         self.init(sessionID: String(parts[0]), grantID: String(parts[1]), secret: secret)
     }
-
-    /// The token as the client receives it.
-    public var encoded: String { sessionID + "." + grantID + "." + Base32.encode(secret) }
 
     /// The successor of this token: same session and grant, a fresh secret.
     public func successor() throws(CryptoError) -> RefreshToken {
