@@ -15,21 +15,34 @@ public enum PercentEncoding {
     ///
     /// - Parameter plusIsSpace: Whether `+` means a space, as in form bodies (but not in URLs).
     public static func decode(_ encoded: some Sequence<UInt8>, plusIsSpace: Bool) -> [UInt8]? {
+        let contiguous = encoded.withContiguousStorageIfAvailable { decode($0, plusIsSpace: plusIsSpace) }
+        if let contiguous { return contiguous }
+        return Array(encoded).withUnsafeBufferPointer { decode($0, plusIsSpace: plusIsSpace) }
+    }
+
+    /// The bytes `encoded` stands for, or `nil` if a `%` is not followed by two hex digits.
+    ///
+    /// The concrete form the generic one funnels into: form bodies are decoded on every token
+    /// request, and a generic loop over an unspecialized collection costs a witness call a byte.
+    public static func decode(_ encoded: UnsafeBufferPointer<UInt8>, plusIsSpace: Bool) -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(encoded.underestimatedCount)
-        var iterator = encoded.makeIterator()
-        while let byte = iterator.next() {
+        bytes.reserveCapacity(encoded.count)
+        var index = 0
+        while index < encoded.count {
+            let byte = encoded[index]
             switch byte {
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                    return nil
-                }
+                guard index + 2 < encoded.count, let high = hexValue(encoded[index + 1]), let low = hexValue(encoded[index + 2])
+                else { return nil }
                 bytes.append(high << 4 | low)
+                index += 3
+                continue
             case UInt8(ascii: "+") where plusIsSpace:
                 bytes.append(UInt8(ascii: " "))
             default:
                 bytes.append(byte)
             }
+            index += 1
         }
         return bytes
     }

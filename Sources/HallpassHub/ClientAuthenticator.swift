@@ -49,13 +49,18 @@ struct ClientAuthenticator: Sendable {
         guard scheme.lowercased() == "basic" else { return nil }
         let encoded = value.dropFirst(scheme.count).trimmingSpaces
         guard !encoded.isEmpty, let decoded = try? PaddedBase64.decode(encoded),
-            let text = String(validating: decoded, as: UTF8.self),
-            let colon = text.firstIndex(of: ":")
+            let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
+            let id = Self.formDecoded(decoded[..<colon]),
+            let secret = Self.formDecoded(decoded[(colon + 1)...])
         else { throw OAuthError.invalidClient(basic: true) }
-        guard let form = try? FormBody(parsing: Array("i=\(text[..<colon])&s=\(text[text.index(after: colon)...])".utf8)),
-            let id = form["i"]
-        else { throw OAuthError.invalidClient(basic: true) }
-        return (id, form["s"] ?? "")
+        return (id, secret)
+    }
+
+    /// One form-urlencoded, UTF-8 half of a Basic credential.
+    private static func formDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            PercentEncoding.decode(buffer, plusIsSpace: true).flatMap { String(validating: $0, as: UTF8.self) }
+        }
     }
 }
 

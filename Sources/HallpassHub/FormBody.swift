@@ -15,12 +15,27 @@ struct FormBody: Sendable {
     }
 
     init(parsing bytes: some Collection<UInt8>) throws(Failure) {
-        for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = try Self.decode(parts[0])
-            let value = parts.count > 1 ? try Self.decode(parts[1]) : ""
-            guard values[name] == nil else { throw .repeated(name) }
-            values[name] = value
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in Result { () throws(Failure) in try Self(parsing: buffer) } }
+            ?? Array(bytes).withUnsafeBufferPointer { buffer in Result { () throws(Failure) in try Self(parsing: buffer) } }
+        self = try parsed.get()
+    }
+
+    /// Parses contiguous bytes: the form every request body takes, so the loop runs over
+    /// plain memory rather than through a collection's witness table.
+    init(parsing bytes: UnsafeBufferPointer<UInt8>) throws(Failure) {
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+            if end > start {
+                let pair = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                let equals = pair.firstIndex(of: UInt8(ascii: "="))
+                let name = try Self.decode(UnsafeBufferPointer(rebasing: pair[..<(equals ?? pair.count)]))
+                var value = ""
+                if let equals { value = try Self.decode(UnsafeBufferPointer(rebasing: pair[(equals + 1)...])) }
+                guard values[name] == nil else { throw .repeated(name) }
+                values[name] = value
+            }
+            start = end + 1
         }
     }
 
@@ -29,7 +44,12 @@ struct FormBody: Sendable {
         return value
     }
 
-    private static func decode(_ encoded: some Collection<UInt8>) throws(Failure) -> String {
+    private static func decode(_ encoded: UnsafeBufferPointer<UInt8>) throws(Failure) -> String {
+        // Most names and values (tokens, grant types, ids) need no decoding at all.
+        if !encoded.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            guard let text = String(validating: encoded, as: UTF8.self) else { throw .notUTF8 }
+            return text
+        }
         guard let bytes = PercentEncoding.decode(encoded, plusIsSpace: true) else { throw .malformedEncoding }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
         return text

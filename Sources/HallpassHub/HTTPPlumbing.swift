@@ -54,7 +54,9 @@ extension Request {
         }
         let buffer = try await body.collect(upTo: limit)
         do {
-            return try FormBody(parsing: buffer.readableBytesView)
+            return try buffer.withUnsafeReadableBytes { raw in
+                Result { () throws(FormBody.Failure) in try FormBody(parsing: raw.assumingMemoryBound(to: UInt8.self)) }
+            }.get()
         } catch .repeated(let name) {
             throw OAuthError.invalidRequest("parameter \(name.prefix(64)) appears more than once")
         } catch .notUTF8 {

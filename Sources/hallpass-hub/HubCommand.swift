@@ -56,6 +56,7 @@ struct HubCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
 
     func run() async throws {
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "hallpass.hub")
         let level = try pick(logLevel, "HALLPASS_LOG_LEVEL", .info) { Logger.Level(rawValue: $0) }
         logger.logLevel = level
