@@ -1,5 +1,6 @@
 public import Hallpass
 public import Hummingbird
+import HTTPTypes
 
 /// A request context that can carry the caller's ``Hallpass/Identity``. Conform your app's
 /// context to it, or use ``HallpassRequestContext``.

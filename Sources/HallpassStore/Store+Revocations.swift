@@ -162,6 +162,7 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible 
         sequence = parts.count > 1 ? UInt64(parts[1]) ?? 0 : 0
     }
 
+    /// Numeric order: milliseconds first, then the sequence.
     public static func < (a: StreamID, b: StreamID) -> Bool {
         (a.milliseconds, a.sequence) < (b.milliseconds, b.sequence)
     }

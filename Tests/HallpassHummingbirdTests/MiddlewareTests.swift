@@ -8,6 +8,7 @@ import HallpassStore
 import HallpassTestSupport
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import Logging
 import Testing
 
@@ -32,7 +33,7 @@ struct MiddlewareTests {
             userID: user.id, clientID: "notes", scope: "openid notes:read", timeouts: SessionTimeouts(), defaultPolicy: .off,
             actor: "test", remoteAddress: "127.0.0.1")
         else { throw TestSupportErrorBox(description: "login") }
-        func token(_ overrides: [String: JSONValue] = [:], signer: JWTSigner? = nil) throws -> String {
+        @Sendable func token(_ overrides: [String: JSONValue] = [:], signer: JWTSigner? = nil) throws -> String {
             var claims: [String: JSONValue] = [
                 "iss": .string(Self.issuer), "sub": .string(user.id), "aud": "notes", "exp": .integer(now + 300),
                 "iat": .integer(now), "jti": .string(hexString(try SecureRandom.bytes(count: 16))), "client_id": "notes",

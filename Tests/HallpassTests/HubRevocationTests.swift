@@ -39,7 +39,7 @@ struct HubRevocationTests {
         let port = try #require(await iterator.next())
         let base = "http://127.0.0.1:\(port)"
 
-        func post(_ path: String, _ form: String, bearer: String? = nil) async throws -> (Int, JSONValue?) {
+        @Sendable func post(_ path: String, _ form: String, bearer: String? = nil) async throws -> (Int, JSONValue?) {
             var request = HTTPClientRequest(url: base + path)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -53,7 +53,7 @@ struct HubRevocationTests {
             let body = try await response.body.collect(upTo: 1 << 20)
             return (Int(response.status.code), try? JSONParser.parse(Array(buffer: body)))
         }
-        func login() async throws -> String {
+        @Sendable func login() async throws -> String {
             var answer: (Int, JSONValue?) = (0, nil)
             try await waitUntil("hub login", seconds: 30) {
                 answer = try await post("/oauth2/token", "grant_type=password&username=bob&password=pw-bob-1&scope=openid")

@@ -73,9 +73,10 @@ struct MalformedTokenTests {
         missingSID["sid"] = nil
         cases.append(("sid missing", try fixture.signer.sign(claims: missingSID), .malformed("")))
 
+        let allCases = cases
         try await running(try fixture.validator()) { validator in
             #expect(refusal(validator, good) == nil)
-            for (name, token, expected) in cases {
+            for (name, token, expected) in allCases {
                 let found = refusal(validator, token)
                 if case .malformed = expected {
                     guard case .malformed = found else {

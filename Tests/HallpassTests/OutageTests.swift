@@ -10,13 +10,15 @@ struct OutageTests {
     func outageAndRecovery() async throws {
         let fixture = try await ValidatorFixture.start(durable: true)
         defer { Task { await fixture.stop() } }
-        var sessions: [StartedSession] = []
-        var tokens: [String] = []
+        var started: [StartedSession] = []
+        var minted: [String] = []
         for _ in 0..<4 {
             let session = try await fixture.login()
-            sessions.append(session)
-            tokens.append(try fixture.token(session: session.sessionID, jti: "outage-\(sessions.count)"))
+            started.append(session)
+            minted.append(try fixture.token(session: session.sessionID, jti: "outage-\(started.count)"))
         }
+        let sessions = started
+        let tokens = minted
         let closed = try fixture.validator { $0.stalenessBound = .milliseconds(500) }
         let open = try fixture.validator {
             $0.stalenessBound = .milliseconds(500)

@@ -59,9 +59,10 @@ struct ValidatorFixture: Sendable {
         jti: String? = nil, extra: [String: JSONValue] = [:], signer: JWTSigner? = nil
     ) throws -> String {
         let now = issuedAt ?? HallpassStore.wallClockMilliseconds() / 1000
+        let tokenID = try jti ?? hexString(SecureRandom.bytes(count: 16))
         var claims: [String: JSONValue] = [
             "iss": .string(Self.issuer), "sub": .string(userID), "aud": .string(client), "exp": .integer(now + lifetime),
-            "iat": .integer(now), "jti": .string(jti ?? hexString(try SecureRandom.bytes(count: 16))),
+            "iat": .integer(now), "jti": .string(tokenID),
             "client_id": .string(client), "scope": "openid notes:read", "sid": .string(session), "auth_time": .integer(now),
             "preferred_username": "alice",
         ]
