@@ -83,9 +83,11 @@ extension HallpassStore {
     }
 
     /// Whether a reader whose last applied events are `positions` can resume tailing the
-    /// streams from there: `false` when a stream was trimmed past its position (entries it has
-    /// not seen were deleted) or lost (Redis came back without its data, or was flushed), in
-    /// which case it must take a new ``revocationSnapshot(on:)``.
+    /// streams from there: `false` when a stream may have been trimmed past its position (its
+    /// oldest entry is newer than the position while newer entries exist, or entries after it
+    /// were deleted) or lost (missing, or its last id is older than the position: Redis came
+    /// back without its data, or was flushed), in which case it must take a new
+    /// ``revocationSnapshot(on:)``. Uses `XINFO STREAM` (Redis 7).
     public static func canResumeEvents(after positions: [String: String], on connection: RedisConnection) async throws(StoreError) -> Bool {
         let streams = StoreSchema.eventStreams
         let commands = streams.map { RedisCommand("XINFO", "STREAM", $0) }
@@ -99,10 +101,24 @@ extension HallpassStore {
             case .failure(let error):
                 throw StoreError(error)
             case .success(let reply):
-                let fields = hashFields(reply)
-                let last = StreamID(fields["last-generated-id"] ?? "0-0")
-                let deleted = StreamID(fields["max-deleted-entry-id"] ?? "0-0")
+                // RESP2: a flat list of name, value; `first-entry` is [id, fields] or nil.
+                var fields: [String: RedisValue] = [:]
+                let items = reply.array ?? []
+                var index = 0
+                while index + 1 < items.count {
+                    if let name = items[index].string { fields[name] = items[index + 1] }
+                    index += 2
+                }
+                let last = StreamID(fields["last-generated-id"]?.string ?? "0-0")
+                let deleted = StreamID(fields["max-deleted-entry-id"]?.string ?? "0-0")
                 if last < seen || deleted > seen { return false }
+                if last == seen { continue }
+                // Entries after ours exist. If the oldest one left is past ours, those between
+                // may have been trimmed (XTRIM and MAXLEN do not move max-deleted-entry-id);
+                // the exact case (it is the very next one) is not told apart: a new snapshot
+                // is always correct.
+                guard let first = fields["first-entry"]?.array?.first?.string.map(StreamID.init) else { return false }
+                if first > seen { return false }
             }
         }
         return true
