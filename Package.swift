@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "HallpassRedis", targets: ["HallpassRedis"]),
         .library(name: "HallpassStore", targets: ["HallpassStore"]),
         .library(name: "HallpassHub", targets: ["HallpassHub"]),
+        .library(name: "Hallpass", targets: ["Hallpass"]),
+        .library(name: "HallpassHummingbird", targets: ["HallpassHummingbird"]),
         .executable(name: "hallpass-hub", targets: ["hallpass-hub"]),
         .executable(name: "hallpass", targets: ["hallpass"]),
     ],
@@ -110,6 +112,29 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // What member apps link: the validator (no web framework) and its Hummingbird middleware.
+        .target(
+            name: "Hallpass",
+            dependencies: [
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassJOSE",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "HallpassHummingbird",
+            dependencies: [
+                "Hallpass",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // Executables.
         .executableTarget(
             name: "hallpass-hub",
@@ -198,6 +223,41 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassTests",
+            dependencies: [
+                "Hallpass",
+                "HallpassHub",
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassJOSE",
+                "HallpassCrypto",
+                "HallpassPasswords",
+                "HallpassTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassHummingbirdTests",
+            dependencies: [
+                "Hallpass",
+                "HallpassHummingbird",
+                "HallpassStore",
+                "HallpassRedis",
+                "HallpassJOSE",
+                "HallpassCrypto",
+                "HallpassTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

@@ -9,6 +9,8 @@ let package = Package(
     dependencies: [
         .package(name: "Hallpass", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Only for comparison: the validator's cold and hot paths beside jwt-kit's verify.
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // The baseline: OpenSSL called from plain C, the way `openssl speed` would, so the
@@ -27,6 +29,8 @@ let package = Package(
                 .product(name: "HallpassRedis", package: "Hallpass"),
                 .product(name: "HallpassStore", package: "Hallpass"),
                 .product(name: "HallpassPasswords", package: "Hallpass"),
+                .product(name: "Hallpass", package: "Hallpass"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

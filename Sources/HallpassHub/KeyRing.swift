@@ -23,7 +23,7 @@ final class KeyRing: Service, Sendable {
         /// Validates access tokens this issuer signed for any of its clients.
         let validator: JWTValidator
         /// Earlier verdicts of ``validator`` on exact token bytes.
-        let verified: VerifiedTokenCache
+        let verified: VerifiedTokenCache<VerifiedJWT>
 
         /// Validates one of the hub's access tokens (any audience).
         func validate(_ token: String) throws(JWTError) -> VerifiedJWT {
@@ -62,7 +62,7 @@ final class KeyRing: Service, Sendable {
         var rules = JWTValidator.Configuration(issuer: configuration.issuer, audience: "")
         rules.checksAudience = false
         let snapshot = Snapshot(
-            keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys), verified: VerifiedTokenCache())
+            keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys), verified: VerifiedTokenCache<VerifiedJWT>())
         // Same keys as before: keep the old snapshot, and with it the cache of verified tokens.
         let changed = current.withLock { state in
             guard let previous = state?.keys, previous.jwks == set.jwks, previous.signer?.keyID == set.signer?.keyID else {

@@ -63,6 +63,17 @@ public enum StoreSchema {
     /// The set of revoked access-token ids.
     public static let revokedTokenIDs = globalPrefix + "rj"
 
+    /// The Redis 7 ACL rules of the validators' user: read-only access to the revocation
+    /// records, the event streams and the signing keys, and only the commands a validator
+    /// sends (`XREAD`, `XREVRANGE`, `XINFO STREAM`, `ZRANGE`, `HGETALL`, `PING`, `SELECT`). No
+    /// write command, no other key. Use as `ACL SETUSER <name> on ><password> <rules>`.
+    ///
+    /// The keys hash holds private keys too, sealed under the key-encryption key, which
+    /// validators never have; run hubs with a key-encryption key (`ops/run` does).
+    public static let validatorACLRules =
+        "resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall"
+        + " %R~hp:*:rs %R~hp:*:rg %R~hp:*:nbf %R~hp:*:ev %R~hp:{hg}:rj %R~hp:{hg}:keys"
+
     static func user(_ uid: String, prefix: String) -> String { prefix + "u:" + uid }
     static func userSessions(_ uid: String, prefix: String) -> String { prefix + "us:" + uid }
     static func session(_ sid: String, prefix: String) -> String { prefix + "s:" + sid }

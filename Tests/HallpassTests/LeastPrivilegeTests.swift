@@ -1,0 +1,63 @@
+import Foundation
+import Hallpass
+import HallpassRedis
+import HallpassStore
+import HallpassTestSupport
+import Testing
+
+@Suite("Validator: works as the read-only ACL user, which cannot write", .serialized)
+struct LeastPrivilegeTests {
+    @Test("the validator user (StoreSchema.validatorACLRules) runs a validator that sees revocations, and every write or other read is refused")
+    func validatorUser() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let password = "validator-test-password"
+        let set = try await fixture.redis.send(RedisCommand(
+            "ACL", arguments: ["SETUSER", "hallpass-validator", "reset", "on", ">" + password]
+                + StoreSchema.validatorACLRules.split(separator: " ").map(String.init)))
+        #expect(set.string == "OK")
+        let url = "redis://hallpass-validator:\(password)@127.0.0.1:\(fixture.server.port)/0"
+
+        let session = try await fixture.login()
+        let token = try fixture.token(session: session.sessionID)
+        try await running(try fixture.validator(url: url)) { validator in
+            #expect(refusal(validator, token) == nil)
+            try await fixture.store.endSession(session.sessionID, reason: "logout", actor: "test")
+            try await waitUntil("revocation seen by the ACL user") { refusal(validator, token) == .revoked(.session) }
+        }
+
+        let restricted = try testRedisClient(url: url)
+        defer { Task { await restricted.shutdown() } }
+        let prefix = StoreSchema.shardPrefix(StoreSchema.shard(of: fixture.userID) ?? 0)
+        let forbidden: [RedisCommand] = [
+            RedisCommand("SET", "hp:{hg}:x", "1"),
+            RedisCommand("ZADD", StoreSchema.revokedTokenIDs, 1, "x"),
+            RedisCommand("ZREM", StoreSchema.revokedTokenIDs, "x"),
+            RedisCommand("XADD", StoreSchema.eventStreams.last ?? "", "*", "type", "forged"),
+            RedisCommand("DEL", prefix + "rs"),
+            RedisCommand("HSET", "hp:{hg}:keys", "kid", "x"),
+            RedisCommand("HGETALL", prefix + "u:" + fixture.userID),
+            RedisCommand("HGETALL", "hp:{hg}:names"),
+            RedisCommand("EVAL", "return redis.call('DEL', KEYS[1])", 1, "hp:{hg}:keys"),
+            RedisCommand("FLUSHALL"),
+            RedisCommand("CONFIG", "SET", "maxmemory", "1"),
+            RedisCommand("KEYS", "*"),
+        ]
+        for command in forbidden {
+            await #expect(throws: RedisError.self, "\(command) must be refused") {
+                _ = try await restricted.send(command)
+            }
+        }
+        // And what it needs still works.
+        #expect(try await restricted.send(RedisCommand("HGETALL", "hp:{hg}:keys")).array?.isEmpty == false)
+    }
+
+    @Test("ops/lib/common.sh creates the validator user with exactly the schema's rules")
+    func opsUsesTheSchemaRules() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let common = try String(contentsOf: root.appendingPathComponent("ops/lib/common.sh"), encoding: .utf8)
+        #expect(common.contains(StoreSchema.validatorACLRules))
+        let design = try String(contentsOf: root.appendingPathComponent("docs/DESIGN.md"), encoding: .utf8)
+        #expect(design.contains(StoreSchema.validatorACLRules))
+    }
+}

@@ -1,0 +1,153 @@
+import Hallpass
+import HallpassJOSE
+import HallpassRedis
+import HallpassStore
+import HallpassTestSupport
+import Testing
+
+@Suite("Validator: revocations made through the store reach a running validator", .serialized)
+struct RevocationMirrorTests {
+    @Test("a valid token is accepted with its identity, and a second call is served from the cache")
+    func acceptsValidToken() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let session = try await fixture.login()
+        let token = try fixture.token(session: session.sessionID)
+        try await running(try fixture.validator()) { validator in
+            let identity = try validator.validate(token)
+            #expect(identity.subject == fixture.userID)
+            #expect(identity.username == "alice")
+            #expect(identity.sessionID == session.sessionID)
+            #expect(identity.clientID == ValidatorFixture.audience)
+            #expect(identity.scopes == ["openid", "notes:read"])
+            #expect(identity.hasScope("notes:read"))
+            #expect(identity.expiresAt > wallClockSeconds())
+            #expect(try validator.validate(token) == identity)
+            #expect(validator.status == .current)
+        }
+    }
+
+    @Test("ended session, revoked jti, revoked grant, user watermark, single-login eviction and refresh reuse are each rejected without a restart")
+    func everyRevocationKind() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        try await running(try fixture.validator()) { validator in
+            // Session ended (logout).
+            let ended = try await fixture.login()
+            let endedToken = try fixture.token(session: ended.sessionID)
+            #expect(refusal(validator, endedToken) == nil)
+            try await fixture.store.endSession(ended.sessionID, reason: "logout", actor: "test")
+            try await waitUntil("session revocation") { refusal(validator, endedToken) == .revoked(.session) }
+
+            // One jti.
+            let live = try await fixture.login()
+            let jtiToken = try fixture.token(session: live.sessionID, jti: "jti-revoked-1")
+            let sibling = try fixture.token(session: live.sessionID, jti: "jti-kept-1")
+            #expect(refusal(validator, jtiToken) == nil)
+            try await fixture.store.revokeTokenID("jti-revoked-1", expiresAt: nil, actor: "test")
+            try await waitUntil("jti revocation") { refusal(validator, jtiToken) == .revoked(.token) }
+            #expect(refusal(validator, sibling) == nil)
+
+            // One client's grant (RFC 7009 with a refresh token); the session has a second grant? No:
+            // the session ends with its last grant, so both the grant and the session void it.
+            let granted = try await fixture.login()
+            let grantToken = try fixture.token(session: granted.sessionID, issuedAt: wallClockSecondsInt() - 5)
+            #expect(refusal(validator, grantToken) == nil)
+            _ = try await fixture.store.revokeGrant(granted.refreshToken, clientID: ValidatorFixture.audience, actor: "test")
+            try await waitUntil("grant revocation") {
+                if case .revoked = refusal(validator, grantToken) { return true }
+                return false
+            }
+
+            // Refresh-token reuse ends the session.
+            let rotating = try await fixture.login()
+            let rotatingToken = try fixture.token(session: rotating.sessionID)
+            guard case .rotated = try await fixture.store.rotate(rotating.refreshToken, clientID: ValidatorFixture.audience, grace: 0, actor: "test") else {
+                Issue.record("first rotation")
+                return
+            }
+            #expect(refusal(validator, rotatingToken) == nil)
+            try await Task.sleep(for: .milliseconds(5))
+            let reuse = try await fixture.store.rotate(rotating.refreshToken, clientID: ValidatorFixture.audience, grace: 0, actor: "test")
+            guard case .reuseDetected = reuse else {
+                Issue.record("reuse not detected: \(reuse)")
+                return
+            }
+            try await waitUntil("refresh reuse") { refusal(validator, rotatingToken) == .revoked(.session) }
+
+            // Single login, newest wins: a new login ends the older session.
+            let older = try await fixture.login()
+            let olderToken = try fixture.token(session: older.sessionID)
+            #expect(refusal(validator, olderToken) == nil)
+            let newer = try await fixture.login(policy: .newestWins)
+            #expect(newer.endedSessions.contains(older.sessionID))
+            try await waitUntil("single-login eviction") { refusal(validator, olderToken) == .revoked(.session) }
+            let newerToken = try fixture.token(session: newer.sessionID, issuedAt: wallClockSecondsInt() - 2)
+            #expect(refusal(validator, newerToken) == nil)
+
+            // The user's watermark (forced logout that voids every token issued so far).
+            _ = try await fixture.store.endSessions(ofUser: fixture.userID, reason: "admin", actor: "test", revokeIssuedTokens: true)
+            // A token of a session the store never recorded is caught by the watermark alone.
+            let unrecorded = try fixture.token(session: "aaaaaaaaaaaaaaaaaaaaaaaaaa", issuedAt: wallClockSecondsInt() - 2)
+            try await waitUntil("user watermark") { refusal(validator, unrecorded) == .revoked(.user) }
+            try await waitUntil("user's session") { refusal(validator, newerToken) != nil }
+        }
+    }
+
+    @Test("a grant revocation voids only tokens issued before it, in its own session and client")
+    func grantRevocationIsScoped() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        try await running(try fixture.validator()) { validator in
+            let session = try await fixture.login()
+            // Another session of the same user, through another client.
+            let other = try await fixture.login(client: "other")
+            let before = try fixture.token(session: session.sessionID, issuedAt: wallClockSecondsInt() - 10)
+            let otherToken = try fixture.token(session: other.sessionID, issuedAt: wallClockSecondsInt() - 10)
+            _ = try await fixture.store.revokeGrant(session.refreshToken, clientID: ValidatorFixture.audience, actor: "test")
+            try await waitUntil("grant revocation") {
+                if case .revoked = refusal(validator, before) { return true }
+                return false
+            }
+            // Another session of the same user and client is untouched.
+            #expect(refusal(validator, otherToken) == nil)
+        }
+    }
+
+    @Test("a validator started after revocations sees them in its snapshot")
+    func startedAfterRevocation() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let ended = try await fixture.login()
+        let endedToken = try fixture.token(session: ended.sessionID)
+        try await fixture.store.endSession(ended.sessionID, reason: "logout", actor: "test")
+        let live = try await fixture.login()
+        let revokedJTI = try fixture.token(session: live.sessionID, jti: "gone")
+        try await fixture.store.revokeTokenID("gone", expiresAt: wallClockSecondsInt() + 300, actor: "test")
+        let kept = try fixture.token(session: live.sessionID)
+        try await running(try fixture.validator()) { validator in
+            #expect(refusal(validator, endedToken) == .revoked(.session))
+            #expect(refusal(validator, revokedJTI) == .revoked(.token))
+            #expect(refusal(validator, kept) == nil)
+        }
+    }
+
+    @Test("a key added after start is loaded on the key event; an unknown kid is refused and asks for a reload")
+    func keyReload() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let session = try await fixture.login()
+        try await running(try fixture.validator()) { validator in
+            let now = wallClockSecondsInt()
+            let key = try StoredSigningKey.generate(algorithm: .edDSA, kek: nil, createdAt: now, activatesAt: now)
+            let newSigner = try key.signer(kek: nil)
+            let token = try fixture.token(session: session.sessionID, signer: newSigner)
+            #expect(refusal(validator, token) == .unknownKey)
+            let stored = try await fixture.store.signingKeys()
+            try await fixture.store.saveSigningKeys(stored + [key], event: "key_rotated", actor: "test")
+            try await waitUntil("new key") { refusal(validator, token) == nil }
+        }
+    }
+}
+
+func wallClockSecondsInt() -> Int64 { HallpassStore.wallClockMilliseconds() / 1000 }

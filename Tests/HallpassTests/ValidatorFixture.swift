@@ -1,0 +1,133 @@
+import Foundation
+import Hallpass
+import HallpassCrypto
+import HallpassJOSE
+import HallpassRedis
+import HallpassStore
+import HallpassTestSupport
+import Logging
+import Testing
+
+let quietLogger: Logger = {
+    var logger = Logger(label: "hallpass.validator.test")
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// A private `redis-server` with a signing key and a user, a store over it, and helpers to
+/// start sessions, mint the hub's access tokens and run validators.
+struct ValidatorFixture: Sendable {
+    static let issuer = "http://127.0.0.1:8400"
+    static let audience = "notes"
+
+    let server: RedisTestServer
+    let redis: RedisClient
+    let store: HallpassStore
+    let signer: JWTSigner
+    let userID: String
+
+    /// Starts Redis (durable when asked), stores an ES256 key (or `algorithm`) and creates a user.
+    static func start(durable: Bool = false, algorithm: JWSAlgorithm = .es256) async throws -> ValidatorFixture {
+        let server = try await RedisTestServer.start(durable: durable)
+        let redis = try testRedisClient(url: server.url)
+        let store = HallpassStore(redis: redis)
+        let now = HallpassStore.wallClockMilliseconds() / 1000
+        let key = try StoredSigningKey.generate(algorithm: algorithm, kek: nil, createdAt: now, activatesAt: now)
+        _ = try await store.addFirstSigningKey(key, actor: "test")
+        let user = try await store.createUser(username: "alice", passwordHash: "$argon2id$unused", actor: "test")
+        return ValidatorFixture(
+            server: server, redis: redis, store: store, signer: try key.signer(kek: nil), userID: user.id)
+    }
+
+    func stop() async {
+        await redis.shutdown()
+        await server.stop()
+    }
+
+    /// A new session of the user for `client`; returns its id and first refresh token.
+    func login(client: String = ValidatorFixture.audience, policy: SingleLoginPolicy = .off) async throws -> StartedSession {
+        let outcome = try await store.startSession(
+            userID: userID, clientID: client, scope: "openid notes:read", timeouts: SessionTimeouts(), defaultPolicy: policy,
+            actor: "test", remoteAddress: "127.0.0.1")
+        guard case .started(let started) = outcome else { throw TestSupportErrorBox(description: "login: \(outcome)") }
+        return started
+    }
+
+    /// An access token as the hub mints it (RFC 9068 claims), with overrides.
+    func token(
+        session: String, client: String = ValidatorFixture.audience, issuedAt: Int64? = nil, lifetime: Int64 = 300,
+        jti: String? = nil, extra: [String: JSONValue] = [:], signer: JWTSigner? = nil
+    ) throws -> String {
+        let now = issuedAt ?? HallpassStore.wallClockMilliseconds() / 1000
+        let tokenID = try jti ?? hexString(SecureRandom.bytes(count: 16))
+        var claims: [String: JSONValue] = [
+            "iss": .string(Self.issuer), "sub": .string(userID), "aud": .string(client), "exp": .integer(now + lifetime),
+            "iat": .integer(now), "jti": .string(tokenID),
+            "client_id": .string(client), "scope": "openid notes:read", "sid": .string(session), "auth_time": .integer(now),
+            "preferred_username": "alice",
+        ]
+        for (name, value) in extra { claims[name] = value }
+        return try (signer ?? self.signer).sign(claims: claims)
+    }
+
+    /// A validator of this fixture's Redis (or `url`), configured by `configure`.
+    func validator(
+        url: String? = nil, configure: (inout HallpassValidator.Configuration) -> Void = { _ in }
+    ) throws -> HallpassValidator {
+        var configuration = HallpassValidator.Configuration(issuer: Self.issuer, audience: Self.audience, redisURL: url ?? server.url)
+        configuration.connectTimeout = .seconds(10)
+        configure(&configuration)
+        return try HallpassValidator(configuration: configuration, logger: quietLogger)
+    }
+}
+
+/// Runs `validator` while `body` runs; waits until it is current first.
+func running<T: Sendable>(
+    _ validator: HallpassValidator, _ body: @Sendable (HallpassValidator) async throws -> T
+) async throws -> T {
+    let task = Task { try await validator.run() }
+    defer { task.cancel() }
+    let current = await validator.waitUntilCurrent(timeout: .seconds(20))
+    try #require(current, "validator became current")
+    let result = try await body(validator)
+    task.cancel()
+    _ = try? await task.value
+    return result
+}
+
+/// A Redis client for a test's own reads and writes, with generous timeouts (the machine is shared).
+func testRedisClient(url: String) throws -> RedisClient {
+    var configuration = try RedisConfiguration(url: url)
+    configuration.connectTimeout = .seconds(20)
+    configuration.commandTimeout = .seconds(20)
+    return RedisClient(configuration: configuration, logger: quietLogger)
+}
+
+/// Polls `condition` every 2 ms for up to `seconds`.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw TestSupportErrorBox(description: "timed out waiting for \(what)")
+}
+
+/// The error `validate` throws, or `nil` when it accepts.
+func refusal(_ validator: HallpassValidator, _ token: String) -> ValidationError? {
+    do {
+        _ = try validator.validate(token)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// HMAC-SHA-256 (RFC 2104), to forge the HS256 tokens a validator must refuse.
+func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    var block = key.count > 64 ? Digest.sha256(key) : key
+    block += [UInt8](repeating: 0, count: 64 - block.count)
+    let inner = Digest.sha256(block.map { $0 ^ 0x36 } + message)
+    return Digest.sha256(block.map { $0 ^ 0x5c } + inner)
+}
