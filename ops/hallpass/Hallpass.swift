@@ -13,13 +13,15 @@ import Darwin
 struct Hallpass: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallpass",
-        abstract: "Hallpass ops CLI: manage users and clients directly in Redis.",
+        abstract: "Hallpass ops CLI: users, clients, sessions, revocation, policy, signing keys and the event log.",
         discussion: """
             Talks to Redis through the same code the hub uses, so it works while no hub runs, \
             and hubs see every change at once. Exit status: 0 on success, 1 when an action is \
             refused or fails (the reason is one line on stderr), 2 on bad usage.
             """,
-        subcommands: [Users.self, Clients.self])
+        subcommands: [
+            Users.self, Clients.self, Sessions.self, Logout.self, Tokens.self, Policy.self, Keys.self, Events.self,
+        ])
 
     @OptionGroup var global: GlobalOptions
 
