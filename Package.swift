@@ -139,7 +139,11 @@ let package = Package(
         // Tests.
         .target(
             name: "HallpassTestSupport",
-            dependencies: ["HallpassCrypto"],
+            dependencies: [
+                "HallpassCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/HallpassTestSupport",
             swiftSettings: strictSwift
         ),
@@ -206,6 +210,9 @@ let package = Package(
             name: "HallpassCLITests",
             dependencies: [
                 "HallpassStore",
+                "HallpassCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "HallpassJOSE",
                 "HallpassRedis",
                 "HallpassPasswords",
