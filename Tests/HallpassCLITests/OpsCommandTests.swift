@@ -61,8 +61,9 @@ struct OpsCommandTests {
             #expect(table.standardOutput.contains("ops-test/1.0 (second)"))
 
             // sessions revoke: that session's refresh token dies; the other session lives.
-            let firstSID = try #require(try await cli.store.sessions(ofUser: try #require(try await cli.store.user(named: "alice")).id)
-                .first { $0.userAgent.contains("first") }?.id)
+            let alice = try #require(try await cli.store.user(named: "alice"))
+            let aliceSessions = try await cli.store.sessions(ofUser: alice.id)
+            let firstSID = try #require(aliceSessions.first(where: { $0.userAgent.contains("first") })?.id)
             let revoked = try document(try await cli.run(["--json", "sessions", "revoke", firstSID]))
             #expect(revoked == ["sid": .string(firstSID), "user": "alice", "ended": true])
             #expect(try await hub.refresh(firstRefresh, client: "api", secret: secret).status == 400)
@@ -219,9 +220,10 @@ struct OpsCommandTests {
             #expect(retiring["retires_at"]?.integerValue == activates + HallpassStore.maximumAccessTokenLifetime + HallpassStore.clockSkewAllowance)
 
             let listed = try #require(try document(try await cli.run(["--json", "keys", "list"])).arrayValue)
-            let states = Dictionary(uniqueKeysWithValues: listed.compactMap { key in
-                key.objectValue.flatMap { object in object["kid"]?.stringValue.map { ($0, object["state"]?.stringValue ?? "") } }
-            })
+            var states: [String: String] = [:]
+            for key in listed {
+                if let kid = key.objectValue?["kid"]?.stringValue { states[kid] = key.objectValue?["state"]?.stringValue }
+            }
             #expect(states == [firstKID: "active", nextKID: "next"])
             let table = try await cli.run(["keys", "list"])
             #expect(table.standardOutput.hasPrefix("KID"))
@@ -369,7 +371,7 @@ struct OpsCommandTests {
             let filtered = try #require(try document(try await cli.run(["--json", "events", "--user", "erin"])).arrayValue)
             #expect(filtered.count == 1)
             let byType = try #require(try document(try await cli.run(["events", "--json", "--type", "client_added"])).arrayValue)
-            #expect(byType.compactMap { $0.objectValue?["client"]?.stringValue } == ["early"])
+            #expect(byType.compactMap { $0.objectValue?["detail"]?.stringValue } == ["early"])
             let table = try await cli.run(["events"])
             #expect(table.standardOutput.hasPrefix("TIME"))
             #expect(table.standardOutput.split(separator: "\n").count == 3)

@@ -65,13 +65,17 @@ struct Events: AsyncParsableCommand {
 
             // Where following starts is fixed before the backlog is read, so no event falls
             // between the two and none is printed twice.
-            var positions = follow ? try await store.eventStreamPositions() : [:]
+            var positions: [String: String] = [:]
+            if follow { positions = try await store.eventStreamPositions() }
             var backlog: [StoreEvent] = []
             if count > 0 {
                 let recent = try await store.recentEvents(count: filter.isEmpty ? count : Self.filteredSearchDepth)
-                backlog = recent.filter { event in
-                    filter.matches(event) && (positions[event.stream].map { !HallpassStore.streamID($0, precedes: event.id) } ?? true)
-                }.suffix(count)
+                let matching = recent.filter { event in
+                    guard filter.matches(event) else { return false }
+                    guard let position = positions[event.stream] else { return true }
+                    return !HallpassStore.streamID(position, precedes: event.id)
+                }
+                backlog = Array(matching.suffix(count))
             }
             let printer = EventPrinter(json: global.json, lines: follow)
             printer.printBacklog(backlog, names: names)
@@ -173,11 +177,12 @@ struct EventPrinter {
 
     /// Time (ms precision), type, user, sid, client, actor, detail.
     static func fields(_ event: StoreEvent, names: [String: String]) -> [String] {
-        let milliseconds = event.timestamp % 1000
-        let time = Console.timestamp(event.timestamp / 1000, seconds: true).dropLast()
-            + "." + (milliseconds < 10 ? "00" : milliseconds < 100 ? "0" : "") + "\(milliseconds)Z"
+        let milliseconds = String(event.timestamp % 1000)
+        let padding = String(repeating: "0", count: 3 - milliseconds.count)
+        let seconds = String(Console.timestamp(event.timestamp / 1000, seconds: true).dropLast())
+        let time = seconds + "." + padding + milliseconds + "Z"
         return [
-            String(time), event.type, names[event.user] ?? event.user, event.session, event.client, event.actor, event.detail,
+            time, event.type, names[event.user] ?? event.user, event.session, event.client, event.actor, event.detail,
         ]
     }
 

@@ -146,7 +146,7 @@ extension Keys {
             let kek = try loadKEK()
             let delay = activateNow ? 0 : activationDelay ?? Self.defaultActivationDelay
             let chosen = alg
-            let rotation = try await StoreConnection.run(global) { connection in
+            let rotation = try await StoreConnection.run(global) { connection -> SigningKeyRotation in
                 let existing = try await connection.store.signingKeys()
                 let now = connection.store.clock() / 1000
                 let current = SigningKeySet.signingKey(in: existing, at: now)

@@ -23,7 +23,7 @@ struct Logout: AsyncParsableCommand {
     func validate() throws { try Users.checkName(user) }
 
     func run() async throws {
-        let (username, ended) = try await StoreConnection.run(global) { connection in
+        let (username, ended) = try await StoreConnection.run(global) { connection -> (String, Int) in
             let record = try await connection.existingUser(user)
             let ended = try await connection.store.endSessions(
                 ofUser: record.id, reason: "forced_logout", actor: GlobalOptions.actor, revokeIssuedTokens: true)

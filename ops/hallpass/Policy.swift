@@ -99,7 +99,7 @@ extension Policy {
 
         func run() async throws {
             let policy = SingleLoginPolicy(rawValue: value)
-            let username: String? = try await StoreConnection.run(global) { connection in
+            let username = try await StoreConnection.run(global) { connection -> String? in
                 if let user {
                     let record = try await connection.existingUser(user)
                     try await connection.store.setSingleLoginPolicy(policy, forUser: record.id, actor: GlobalOptions.actor)

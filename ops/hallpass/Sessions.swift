@@ -37,7 +37,7 @@ extension Sessions {
         }
 
         func run() async throws {
-            let (sessions, names) = try await StoreConnection.run(global) { connection in
+            let (sessions, names) = try await StoreConnection.run(global) { connection -> ([SessionRecord], [String: String]) in
                 if let user {
                     let record = try await connection.existingUser(user)
                     return (try await connection.store.sessions(ofUser: record.id), [record.id: record.username])
