@@ -91,9 +91,9 @@ extension Keys {
                 for 60 s), so no validator ever sees a token signed by a key it has not fetched. \
                 The key signing now keeps signing until then, and stays published for the \
                 longest access-token lifetime plus clock skew after that (3660 s), so its tokens \
-                stay valid until they expire; then it is deleted. --activate-now skips the delay \
-                (for a compromised key): validators that cached JWKS must refetch on an unknown \
-                kid. Hubs pick up each step with no restart.
+                stay valid until they expire; then it is deleted. --activate-now skips the delay: \
+                validators that cached JWKS must then refetch on an unknown kid. Hubs pick up \
+                each step with no restart.
 
                 The private key is sealed with the key-encryption key the hubs use (--kek-file or \
                 HALLPASS_KEK_FILE); without one it is stored unencrypted, as hubs without a KEK \
