@@ -236,8 +236,9 @@ struct OpsCommandTests {
             #expect(now.objectValue?["deleted"] == .array([.string(nextKID)]))
             let keys = try await cli.store.signingKeys()
             #expect(Set(keys.map(\.keyID)) == [firstKID, nowKID])
-            #expect(keys.allSatisfy(\.isSealed))
-            #expect(keys.first { $0.keyID == firstKID }?.retiresAt != nil)
+            #expect(keys.allSatisfy { $0.isSealed })
+            let firstRetires = keys.first(where: { $0.keyID == firstKID })?.retiresAt
+            #expect(firstRetires != nil)
 
             // A key past its retirement is listed as retired and deleted by the next rotation.
             var old = try #require(keys.first { $0.keyID == firstKID })

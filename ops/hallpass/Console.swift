@@ -80,7 +80,8 @@ enum Console {
 
     /// Flushes standard output, for output that must reach a pipe as it happens (`events --follow`).
     static func flush() {
-        fflush(stdout)
+        // `fflush(nil)` flushes every output stream; naming `stdout` is a global var to Swift 6.
+        fflush(nil)
     }
 }
 

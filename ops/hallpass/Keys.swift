@@ -28,7 +28,20 @@ struct Keys: AsyncParsableCommand {
     }
 }
 
-extension JWSAlgorithm: ExpressibleByArgument {}
+/// The algorithms `keys rotate --alg` accepts (the hub's: never `none`, never HMAC).
+enum KeyAlgorithm: String, CaseIterable, ExpressibleByArgument {
+    case es256 = "ES256"
+    case edDSA = "EdDSA"
+    case rs256 = "RS256"
+
+    var jws: JWSAlgorithm {
+        switch self {
+        case .es256: .es256
+        case .edDSA: .edDSA
+        case .rs256: .rs256
+        }
+    }
+}
 
 extension Keys {
     /// `keys list`
@@ -106,7 +119,7 @@ extension Keys {
         @Option(help: ArgumentHelp(
             "Algorithm of the new key: ES256, EdDSA or RS256 (default: that of the key signing now, else ES256).",
             valueName: "alg"))
-        var alg: JWSAlgorithm?
+        var alg: KeyAlgorithm?
 
         @Flag(help: "Sign with the new key at once, instead of after the activation delay.")
         var activateNow = false
@@ -145,7 +158,7 @@ extension Keys {
         func run() async throws {
             let kek = try loadKEK()
             let delay = activateNow ? 0 : activationDelay ?? Self.defaultActivationDelay
-            let chosen = alg
+            let chosen = alg?.jws
             let rotation = try await StoreConnection.run(global) { connection -> SigningKeyRotation in
                 let existing = try await connection.store.signingKeys()
                 let now = connection.store.clock() / 1000
@@ -193,11 +206,18 @@ extension Keys {
             guard let kek else {
                 throw CLIFailure("the signing keys are stored encrypted: pass the hubs' key-encryption key with --kek-file or HALLPASS_KEK_FILE")
             }
+            let problem: SigningKeyError?
             do {
                 _ = try sealed.signer(kek: kek)
-            } catch SigningKeyError.wrongKEK {
+                problem = nil
+            } catch {
+                problem = error
+            }
+            guard let problem else { return }
+            if case .wrongKEK = problem {
                 throw CLIFailure("the key-encryption key does not open the stored signing key \(sealed.keyID): it is not the hubs' key")
             }
+            throw CLIFailure(problem.description)
         }
     }
 }
