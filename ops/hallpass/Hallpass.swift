@@ -29,6 +29,14 @@ struct Hallpass: AsyncParsableCommand {
         try Self.missingSubcommand(Self.self)
     }
 
+    /// Refuses (as bad usage) an argument that cannot be an identifier Hallpass made or
+    /// accepts (a sid, a jti): 1-128 printable ASCII characters, not starting with `-`.
+    static func checkIdentifier(_ value: String, _ what: String) throws {
+        guard (1...128).contains(value.utf8.count), !value.hasPrefix("-"),
+            value.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+        else { throw ValidationError("'\(value)' is not \(what): 1-128 printable ASCII characters, not starting with -") }
+    }
+
     /// A command group run without a subcommand is bad usage: its help on stderr, exit 2.
     static func missingSubcommand(_ group: any ParsableCommand.Type) throws -> Never {
         Console.writeError(helpMessage(for: group))

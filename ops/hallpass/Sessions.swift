@@ -97,11 +97,7 @@ extension Sessions {
         @Argument(help: ArgumentHelp("The session id (sid), as `sessions list` shows it.", valueName: "sid"))
         var sid: String
 
-        func validate() throws {
-            guard (1...128).contains(sid.utf8.count), !sid.hasPrefix("-"),
-                sid.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
-            else { throw ValidationError("'\(sid)' is not a session id") }
-        }
+        func validate() throws { try Hallpass.checkIdentifier(sid, "a session id") }
 
         func run() async throws {
             let username = try await StoreConnection.run(global) { connection -> String in

@@ -33,11 +33,7 @@ extension Tokens {
         @Argument(help: ArgumentHelp("The token's jti claim.", valueName: "jti"))
         var jti: String
 
-        func validate() throws {
-            guard (1...128).contains(jti.utf8.count), !jti.hasPrefix("-"),
-                jti.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
-            else { throw ValidationError("'\(jti)' is not a token id: 1-128 printable ASCII characters, not starting with -") }
-        }
+        func validate() throws { try Hallpass.checkIdentifier(jti, "a token id") }
 
         func run() async throws {
             let isNew = try await StoreConnection.run(global) { connection in
