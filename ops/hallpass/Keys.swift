@@ -202,7 +202,14 @@ extension Keys {
         /// Refuses a rotation the hubs could not use: keys are sealed and no KEK is given, or the
         /// given KEK is not theirs.
         static func checkKEK(_ kek: SymmetricKey?, against keys: [StoredSigningKey]) throws {
-            guard let sealed = keys.first(where: \.isSealed) else { return }
+            guard let sealed = keys.first(where: \.isSealed) else {
+                if kek != nil, !keys.isEmpty {
+                    Console.note(
+                        "note: the stored keys are unencrypted, so the hubs may run without a key-encryption key; "
+                            + "they can sign with the new, encrypted key only once they run with this --kek-file")
+                }
+                return
+            }
             guard let kek else {
                 throw CLIFailure("the signing keys are stored encrypted: pass the hubs' key-encryption key with --kek-file or HALLPASS_KEK_FILE")
             }
