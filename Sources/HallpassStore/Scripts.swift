@@ -282,6 +282,7 @@ enum Scripts {
     event(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
     return 1
     """#)
+
     /// Changes the signing keys if they are still exactly as the caller read them (two
     /// rotations at once must not both retire the same key with different schedules).
     /// KEYS: signing keys. ARGV: prefix, maxlen, event type, actor, detail, the number of

@@ -71,8 +71,9 @@ extension HallpassStore {
             let now = clock() / 1000
             var added = newKey
             added.retiresAt = nil
-            let stillActivating = keys.filter { $0.isPublished(at: now) && $0.activatesAt <= added.activatesAt }
-            if let latest = stillActivating.map(\.activatesAt).max(), latest >= added.activatesAt {
+            // A published key activating in the same second as the new one would tie the signer.
+            let notLater = keys.filter { $0.isPublished(at: now) && $0.activatesAt <= added.activatesAt }
+            if let latest = notLater.map(\.activatesAt).max(), latest >= added.activatesAt {
                 added.activatesAt = latest + 1
             }
             let retireAt = added.activatesAt + Self.keyRetirementDelay

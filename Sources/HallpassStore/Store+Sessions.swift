@@ -234,7 +234,7 @@ extension HallpassStore {
         var kept = String.UnicodeScalarView()
         var bytes = 0
         for scalar in userAgent.unicodeScalars where scalar.value >= 0x20 && scalar.value != 0x7F {
-            let size = String(scalar).utf8.count
+            let size = UTF8.width(scalar)
             guard bytes + size <= maximumStoredUserAgent else { break }
             kept.append(scalar)
             bytes += size
