@@ -257,7 +257,7 @@ struct OpsCommandTests {
     }
 
     @Test(
-        "a key rotation under continuous logins, refreshes and JWKS-cached verification has zero failures",
+        "a key rotation (announce, activate, retire) under continuous logins, refreshes and JWKS-cached verification has zero failures",
         arguments: [["--activate-now"], ["--activation-delay", "3"]])
     func rotationUnderLoad(mode: [String]) async throws {
         try await withCLI { cli in
@@ -314,6 +314,10 @@ struct OpsCommandTests {
             }
             defer { loop.cancel() }
             #expect(try await eventually(20) { load.verified >= 3 })
+            // A token the old key signed before the rotation, checked again during the overlap.
+            let before = try await hub.login("dora", password: "dora pw", client: "api", secret: secret)
+            let oldToken = try #require(before.string("access_token"))
+            #expect(keyID(of: oldToken) == firstKID)
 
             let rotated = try document(try await cli.run(["--json", "keys", "rotate", "--kek-file", kek.path] + mode))
             let newKID = try #require(rotated.objectValue?["kid"]?.stringValue)
@@ -330,16 +334,33 @@ struct OpsCommandTests {
             #expect(try await eventually(20) { load.kids.contains(newKID) })
             let signedAfter = load.verified
             #expect(try await eventually(20) { load.verified >= signedAfter + 3 })
+            let overlap = try await hub.jwks()
+            #expect(Set(overlap.keys.compactMap(\.keyID)) == [firstKID, newKID])
+            var rules = JWTValidator.Configuration(issuer: issuer, audience: "api")
+            rules.checksAudience = true
+            _ = try JWTValidator(configuration: rules, keys: try VerificationKeys(jwks: overlap)).validate(oldToken)
+            #expect(try await hub.isActive(oldToken, client: "api", secret: secret))
+            let states = try #require(try document(try await cli.run(["--json", "keys", "list"])).arrayValue)
+            #expect(Set(states.compactMap { $0.objectValue?["state"]?.stringValue }) == ["active", "retiring"])
+
+            // The last step, retirement, comes 3660 s after the activation; bring it forward to
+            // two seconds from now (as if that time had passed) and keep the load running.
+            var old = try #require(try await cli.store.signingKeys().first(where: { $0.keyID == firstKID }))
+            old.retiresAt = HallpassStore.wallClockMilliseconds() / 1000 + 2
+            try await cli.store.saveSigningKeys([old], event: "test_retire_early", actor: "test")
+            #expect(try await eventually(10) { try await hub.jwks().keys.compactMap(\.keyID) == [newKID] })
+            #expect(try await eventually(10) { try await cli.store.signingKeys().map(\.keyID) == [newKID] })
+            let afterRetirement = load.verified
+            #expect(try await eventually(20) { load.verified >= afterRetirement + 3 })
             loop.cancel()
             _ = await loop.result
-            #expect(Set(try await hub.jwks().keys.compactMap(\.keyID)) == [firstKID, newKID])
             #expect(load.failures.isEmpty, "\(load.failures.prefix(5))")
             #expect(load.maximumJWKSSize == 2)
             if mode != ["--activate-now"] {
                 #expect(load.refetches == 0, "a token named a kid that the 1-second JWKS cache did not have")
             }
-            let states = try #require(try document(try await cli.run(["--json", "keys", "list"])).arrayValue)
-            #expect(Set(states.compactMap { $0.objectValue?["state"]?.stringValue }) == ["active", "retiring"])
+            let final = try #require(try document(try await cli.run(["--json", "keys", "list"])).arrayValue)
+            #expect(final.compactMap { $0.objectValue?["state"]?.stringValue } == ["active"])
         }
     }
 
