@@ -21,6 +21,9 @@ let package = Package(
         .library(name: "HallpassHummingbird", targets: ["HallpassHummingbird"]),
         .executable(name: "hallpass-hub", targets: ["hallpass-hub"]),
         .executable(name: "hallpass", targets: ["hallpass"]),
+        .executable(name: "hallpass-notes", targets: ["hallpass-notes"]),
+        .executable(name: "hallpass-tasks", targets: ["hallpass-tasks"]),
+        .executable(name: "hallpass-billing", targets: ["hallpass-billing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -161,6 +164,30 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // The sample member apps: one shared library (OIDC relying party, pages, routes), three
+        // executables that differ only in their profile.
+        .target(
+            name: "HallpassSampleApp",
+            dependencies: [
+                "Hallpass",
+                "HallpassHummingbird",
+                "HallpassJOSE",
+                "HallpassCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "apps/SampleAppKit",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(name: "hallpass-notes", dependencies: ["HallpassSampleApp"], path: "apps/notes", swiftSettings: strictSwift),
+        .executableTarget(name: "hallpass-tasks", dependencies: ["HallpassSampleApp"], path: "apps/tasks", swiftSettings: strictSwift),
+        .executableTarget(name: "hallpass-billing", dependencies: ["HallpassSampleApp"], path: "apps/billing", swiftSettings: strictSwift),
+
         // Tests.
         .target(
             name: "HallpassTestSupport",
@@ -277,6 +304,20 @@ let package = Package(
                 "HallpassRedis",
                 "HallpassPasswords",
                 "HallpassTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassSampleAppTests",
+            dependencies: [
+                "HallpassSampleApp",
+                "Hallpass",
+                "HallpassJOSE",
+                "HallpassCrypto",
+                "HallpassTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

@@ -1,0 +1,125 @@
+import Foundation
+
+/// The HTML of a sample app. Stable ids for tests: `signed-out`, `signed-in`, `username`,
+/// `sub`, `sid`, `scopes`, `expires`, `sign-in`, `sign-out`, `peer-NAME`, `notice`, `error`.
+struct Pages: Sendable {
+    let settings: SampleAppSettings
+    var profile: AppProfile { settings.profile }
+
+    /// The signed-out home: a sign-in button, and why the user is signed out when known.
+    func signedOut(notice: String? = nil) -> String {
+        let noticeHTML = notice.map { "<p class=\"notice\" id=\"notice\">\(escape($0))</p>" } ?? ""
+        return page(
+            """
+            <section id="signed-out" class="card">
+              <h2>You are signed out</h2>
+              \(noticeHTML)
+              <p>\(escape(profile.purpose))</p>
+              <p><a class="button" id="sign-in" href="/login">Sign in with Hallpass</a></p>
+            </section>
+            \(peerLinks())
+            """)
+    }
+
+    /// The signed-in page: who you are, the app's content, links to the other apps, sign-out.
+    func signedIn(_ session: AppSession, scopes: [String], expiresAt: Double, now: Double) -> String {
+        let username = session.username ?? session.subject
+        let remaining = max(0, Int(expiresAt - now))
+        let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: expiresAt))
+        let items = profile.items.map { "<li><strong>\(escape($0.title))</strong> <span>\(escape($0.detail))</span></li>" }.joined()
+        return page(
+            """
+            <section id="signed-in" class="card" data-username="\(escape(username))">
+              <h2>Hello, <span id="username">\(escape(username))</span></h2>
+              <dl>
+                <dt>Name</dt><dd id="name">\(escape(session.name ?? "–"))</dd>
+                <dt>Subject (sub)</dt><dd id="sub"><code>\(escape(session.subject))</code></dd>
+                <dt>Hub session (sid)</dt><dd id="sid"><code>\(escape(session.hubSessionID ?? "–"))</code></dd>
+                <dt>Scopes</dt><dd id="scopes">\(escape(scopes.joined(separator: " ")))</dd>
+                <dt>Access token expires</dt><dd id="expires">\(escape(expiry)) (in \(remaining) s; refreshed \(session.refreshes)×)</dd>
+              </dl>
+              <form method="post" action="/logout">
+                <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
+                <button type="submit" id="sign-out">Sign out</button>
+              </form>
+            </section>
+            <section class="card">
+              <h2>\(escape(profile.contentHeading))</h2>
+              <ul class="items">\(items)</ul>
+            </section>
+            \(peerLinks())
+            """)
+    }
+
+    /// An error page (a refused login, the hub unreachable); `id="error"`.
+    func error(_ message: String) -> String {
+        page(
+            """
+            <section id="error" class="card">
+              <h2>Something went wrong</h2>
+              <p>\(escape(message))</p>
+              <p><a class="button" href="/">Back to \(escape(profile.title))</a></p>
+            </section>
+            """)
+    }
+
+    private func peerLinks() -> String {
+        let links = settings.peers.map { peer in
+            let title = AppProfile.all.first { $0.name == peer.name }?.title ?? peer.name
+            return "<a class=\"peer\" id=\"peer-\(escape(peer.name))\" href=\"\(escape(peer.url))/\">\(escape(title))</a>"
+        }.joined(separator: " ")
+        return "<nav class=\"card\" id=\"peers\"><h2>Other apps</h2>\(links)</nav>"
+    }
+
+    private func page(_ body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escape(profile.title))</title>
+        <style>
+          body { margin: 0; font-family: system-ui, sans-serif; background: \(profile.background); color: #1d232b; }
+          header { background: \(profile.colour); color: white; padding: 18px 32px; }
+          header h1 { margin: 0; font-size: 26px; }
+          header p { margin: 4px 0 0; opacity: .9; }
+          main { max-width: 760px; margin: 24px auto; padding: 0 16px; }
+          .card { background: white; border-radius: 10px; padding: 18px 24px; margin-bottom: 16px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+          .card h2 { margin-top: 0; color: \(profile.colour); font-size: 20px; }
+          dl { display: grid; grid-template-columns: 190px 1fr; gap: 6px 12px; }
+          dt { font-weight: 600; } dd { margin: 0; overflow-wrap: anywhere; }
+          .button, button { display: inline-block; background: \(profile.colour); color: white; border: 0; border-radius: 6px;
+            padding: 10px 18px; font-size: 16px; text-decoration: none; cursor: pointer; }
+          .peer { display: inline-block; margin-right: 16px; color: \(profile.colour); font-weight: 600; }
+          .notice { background: #fff4d6; border-left: 4px solid #e0a800; padding: 8px 12px; }
+          .items li { margin: 6px 0; } .items span { color: #5a6470; margin-left: 8px; }
+        </style>
+        </head>
+        <body>
+        <header><h1>\(profile.symbol) \(escape(profile.title))</h1><p>\(escape(profile.purpose))</p></header>
+        <main>
+        \(body)
+        </main>
+        </body>
+        </html>
+        """
+    }
+}
+
+/// Text safe inside HTML content and double-quoted attributes.
+func escape(_ text: String) -> String {
+    var result = ""
+    result.reserveCapacity(text.utf8.count)
+    for character in text {
+        switch character {
+        case "&": result += "&amp;"
+        case "<": result += "&lt;"
+        case ">": result += "&gt;"
+        case "\"": result += "&quot;"
+        case "'": result += "&#39;"
+        default: result.append(character)
+        }
+    }
+    return result
+}

@@ -1,0 +1,3 @@
+import HallpassSampleApp
+
+await SampleApp.main(profile: .billing)
