@@ -313,6 +313,8 @@ let package = Package(
             dependencies: [
                 "HallpassSampleApp",
                 "Hallpass",
+                "HallpassStore",
+                "HallpassRedis",
                 "HallpassJOSE",
                 "HallpassCrypto",
                 "HallpassTestSupport",
