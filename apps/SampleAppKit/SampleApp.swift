@@ -235,7 +235,8 @@ struct Handlers: Sendable {
             return html(pages.error("The sign-out form expired; reload the page and try again."), status: .forbidden)
         }
         await sessions.remove(id)
-        let target = await relyingParty.endSessionURL(idTokenHint: session.idToken, state: try SessionStore.randomValue()) ?? "/signed-out"
+        let logoutState = try SessionStore.randomValue()
+        let target = await relyingParty.endSessionURL(idTokenHint: session.idToken, state: logoutState) ?? "/signed-out"
         var response = redirect(target)
         response.setCookie(expired(sessionCookie))
         return response
@@ -298,15 +299,18 @@ struct Handlers: Sendable {
 
     // MARK: Responses
 
+    /// Headers every page carries: no framing, no sniffing, no referrer (the callback URL holds a
+    /// code), and a CSP that allows only the inline style.
+    static let securityHeaders: [(HTTPField.Name, String)] = [
+        ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+        ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"),
+    ].compactMap { name, value in HTTPField.Name(name).map { ($0, value) } }
+
     private func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+        for (name, value) in Self.securityHeaders { headers[name] = value }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
