@@ -104,17 +104,23 @@ public final class HallpassValidator: Service, Sendable {
 
     private let keys = Mutex<JWTValidator?>(nil)
     private let cache: VerifiedTokenCache<Entry>
-    private let mirror = Mutex<RevocationState>(RevocationState())
+    private let mirror = ReadMostlyLock<RevocationState>(RevocationState())
     /// Monotonic time (ns) of the last proof that the mirror is current; 0 before the first.
     private let lastProof = Atomic<Int64>(0)
     private let keyReloadRequested = Atomic<Bool>(false)
     private let stalenessBoundNanoseconds: Int64
     private let metrics: ValidatorMetrics
 
-    /// What the cache keeps of a verified token: all a later request needs.
-    struct Entry: Sendable {
+    /// What the cache keeps of a verified token: all a later request needs. A class: a cache
+    /// hit copies one reference.
+    final class Entry: Sendable {
         let identity: Identity
         let notBefore: Double?
+
+        init(identity: Identity, notBefore: Double?) {
+            self.identity = identity
+            self.notBefore = notBefore
+        }
     }
 
     /// A validator; nothing connects until ``run()``.
@@ -164,7 +170,7 @@ public final class HallpassValidator: Service, Sendable {
         }
         if !configuration.failOpen, !isCurrent() { throw .stale }
         let identity = entry.identity
-        let reason = mirror.withLock { state in
+        let reason = mirror.withReadLock { state in
             state.reason(
                 tokenID: identity.tokenID, sessionID: identity.sessionID, userID: identity.subject, clientID: identity.clientID,
                 issuedAt: identity.issuedAt)
@@ -356,7 +362,7 @@ public final class HallpassValidator: Service, Sendable {
                     while !Task.isCancelled {
                         let events = try await HallpassStore.readEvents(on: connection, after: current, count: 1000, block: block)
                         if !events.isEmpty {
-                            let keysChanged = mirror.withLock { state in
+                            let keysChanged = mirror.withWriteLock { state in
                                 var changed = false
                                 for event in events where state.apply(event) { changed = true }
                                 return changed
@@ -390,7 +396,7 @@ public final class HallpassValidator: Service, Sendable {
         let snapshot = try await HallpassStore.revocationSnapshot(on: connection)
         let state = RevocationState(snapshot, now: HallpassStore.wallClockMilliseconds())
         let count = state.count
-        mirror.withLock { $0 = state }
+        mirror.withWriteLock { $0 = state }
         metrics.snapshots.increment()
         metrics.entries.record(count)
         logger.info("revocation snapshot loaded", metadata: ["records": "\(count)"])
@@ -405,10 +411,10 @@ public final class HallpassValidator: Service, Sendable {
     /// Drops records whose tokens have all expired. The mirror task is the only writer, so the
     /// copy made outside the lock loses nothing.
     private func prune() {
-        let current = mirror.withLock { $0 }
+        let current = mirror.withReadLock { $0 }
         let pruned = current.pruned(now: HallpassStore.wallClockMilliseconds())
         let count = pruned.count
-        mirror.withLock { $0 = pruned }
+        mirror.withWriteLock { $0 = pruned }
         metrics.entries.record(count)
     }
 

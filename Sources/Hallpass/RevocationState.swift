@@ -71,10 +71,12 @@ struct RevocationState: Sendable {
     /// Why a token with these facts is revoked, or `nil` if it is not.
     @inline(__always)
     func reason(tokenID: String, sessionID: String, userID: String, clientID: String, issuedAt: Int64) -> RevocationReason? {
-        if sessions[sessionID] != nil { return .session }
-        if let byClient = grants[sessionID], let grant = byClient[clientID], issuedAt <= grant.revokedAt { return .grant }
-        if tokenIDs[tokenID] != nil { return .token }
-        if let watermark = watermarks[userID], issuedAt <= watermark { return .user }
+        if !sessions.isEmpty, sessions[sessionID] != nil { return .session }
+        if !grants.isEmpty, let byClient = grants[sessionID], let grant = byClient[clientID], issuedAt <= grant.revokedAt {
+            return .grant
+        }
+        if !tokenIDs.isEmpty, tokenIDs[tokenID] != nil { return .token }
+        if !watermarks.isEmpty, let watermark = watermarks[userID], issuedAt <= watermark { return .user }
         return nil
     }
 

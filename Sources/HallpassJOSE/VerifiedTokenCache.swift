@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Tokens whose signature and header were already verified, by their exact text, with what
 /// the verification produced (`Value`).
@@ -22,8 +21,31 @@ public final class VerifiedTokenCache<Value: Sendable>: Sendable {
         let expiresAt: Double
     }
 
+    /// The exact token text as a dictionary key, hashed by its last 32 bytes only: those are
+    /// signature bytes, unpredictable and distinct per token, and hashing them costs a tenth
+    /// of hashing the whole token. Equality still compares every byte. (An attacker cannot
+    /// fill a shard with colliding keys: only tokens that verified are stored, and the hash
+    /// is seeded per process.)
+    private struct Key: Hashable, @unchecked Sendable {
+        let token: String
+
+        static func == (a: Key, b: Key) -> Bool { a.token == b.token }
+
+        func hash(into hasher: inout Hasher) {
+            let hashed: Void? = token.utf8.withContiguousStorageIfAvailable { bytes in
+                hasher.combine(bytes.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
+            }
+            if hashed == nil {
+                let bytes = Array(token.utf8)
+                hasher.combine(bytes.count)
+                bytes.suffix(32).withUnsafeBytes { hasher.combine(bytes: $0) }
+            }
+        }
+    }
+
     private final class Shard: Sendable {
-        let entries = Mutex<[String: Entry]>([:])
+        let entries = ReadMostlyLock<[Key: Entry]>([:])
     }
 
     private let shards: [Shard]
@@ -49,14 +71,17 @@ public final class VerifiedTokenCache<Value: Sendable>: Sendable {
     /// The value stored for exactly `token`, or `nil` if there is none or it expired at `now`
     /// (an expired entry is removed).
     public func value(for token: String, now: Double) -> Value? {
-        shard(for: token).entries.withLock { entries -> Value? in
-            guard let entry = entries[token] else { return nil }
-            guard now < entry.expiresAt else {
-                entries[token] = nil
-                return nil
+        let key = Key(token: token)
+        let shard = shard(for: token)
+        let found = shard.entries.withReadLock { entries in entries[key] }
+        guard let found else { return nil }
+        guard now < found.expiresAt else {
+            shard.entries.withWriteLock { entries in
+                if let entry = entries[key], !(now < entry.expiresAt) { entries[key] = nil }
             }
-            return entry.value
+            return nil
         }
+        return found.value
     }
 
     /// Stores `value` for `token` until `expiresAt` (s since 1970; the token's `exp` plus the
@@ -64,23 +89,23 @@ public final class VerifiedTokenCache<Value: Sendable>: Sendable {
     public func insert(_ value: Value, for token: String, expiresAt: Double, now: Double) {
         guard now < expiresAt else { return }
         let capacity = shardCapacity
-        shard(for: token).entries.withLock { entries in
+        shard(for: token).entries.withWriteLock { entries in
             if entries.count >= capacity {
                 entries = entries.filter { now < $0.value.expiresAt }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = Entry(value: value, expiresAt: expiresAt)
+            entries[Key(token: token)] = Entry(value: value, expiresAt: expiresAt)
         }
     }
 
     /// Forgets every entry (after keys were withdrawn).
     public func removeAll() {
-        for shard in shards { shard.entries.withLock { $0.removeAll() } }
+        for shard in shards { shard.entries.withWriteLock { $0.removeAll() } }
     }
 
     /// The number of entries (expired ones not yet removed included).
     public var count: Int {
-        shards.reduce(0) { sum, shard in sum + shard.entries.withLock { $0.count } }
+        shards.reduce(0) { sum, shard in sum + shard.entries.withReadLock { $0.count } }
     }
 }
 
