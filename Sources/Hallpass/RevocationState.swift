@@ -5,7 +5,7 @@ import HallpassStore
 /// void have all expired.
 ///
 /// One writer (the mirror task) changes it in place; readers only look it up, under the
-/// validator's short `Mutex`. A revocation check is at most four hash lookups.
+/// validator's `ReadMostlyLock` (shared). A revocation check is at most three hash lookups.
 struct RevocationState: Sendable {
     /// Per session id: whether it ended (until when the record is kept, Unix ms) and its
     /// revoked grants. One table for both, so a check costs one lookup for the session.

@@ -12,8 +12,9 @@
 /// belongs to one set of keys; when keys are withdrawn, call ``removeAll()``. It is bounded:
 /// a full shard first drops its expired entries and, if still full, is emptied (cheap, and a
 /// cold entry only costs one verification). Entries are spread over 16 shards, each behind its
-/// own short `Mutex`, chosen by the token's last byte (a signature byte), so concurrent
-/// requests rarely meet on one lock; no lock is held across anything but a dictionary access.
+/// own ``ReadMostlyLock``, chosen by the token's last byte (a signature byte): lookups share
+/// it, so concurrent requests never queue behind each other, and no lock is held across
+/// anything but a dictionary access.
 public final class VerifiedTokenCache<Value: Sendable>: Sendable {
     // The members below are inlinable, and so these internals usable from inline code: a
     // caller in another module then gets code specialised for its `Value`, without a generic

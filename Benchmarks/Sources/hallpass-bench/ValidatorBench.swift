@@ -94,37 +94,36 @@ func runValidator(redisURL: String, hotOnly: Bool = false) async throws {
             print("\(key.algorithm): a token did not validate")
             continue
         }
+        // Hallpass, raw OpenSSL and jwt-kit take turns, chunk by chunk, and the best chunk of
+        // each counts: on a shared machine, load that comes and goes then hits all three alike.
         let chunks = 3
         let chunk = (count - 1) / chunks
-        var best = Double.infinity
-        var failures = 0
-        for index in 0..<chunks {
-            let slice = tokens[(1 + index * chunk)..<(1 + (index + 1) * chunk)]
-            let start = nowNanoseconds()
-            for token in slice where (try? validator.validate(token)) == nil { failures += 1 }
-            best = min(best, (nowNanoseconds() - start) / Double(slice.count))
-        }
-        var kitBest = Double.infinity
-        for index in 0..<chunks {
-            let slice = tokens[(1 + index * chunk)..<(1 + (index + 1) * chunk)]
-            let start = nowNanoseconds()
-            for token in slice where !(await kit.verify(token)) { failures += 1 }
-            kitBest = min(kitBest, (nowNanoseconds() - start) / Double(slice.count))
-        }
         let parts = tokens[0].split(separator: ".")
         let signingInput = Array((parts[0] + "." + parts[1]).utf8)
         let signature = try Base64URL.decode(parts[2])
-        let publicPEM = try signer.privateKey.publicKey.pemRepresentation
-        let raw = publicPEM.withCString { pem in
-            signingInput.withUnsafeBufferPointer { message in
-                signature.withUnsafeBufferPointer { signature in
-                    (0..<chunks).map { _ in
+        let publicPEM = signer.privateKey.publicKey.pemRepresentation
+        var best = Double.infinity
+        var kitBest = Double.infinity
+        var raw = Double.infinity
+        var failures = 0
+        for index in 0..<chunks {
+            let slice = tokens[(1 + index * chunk)..<(1 + (index + 1) * chunk)]
+            var start = nowNanoseconds()
+            for token in slice where (try? validator.validate(token)) == nil { failures += 1 }
+            best = min(best, (nowNanoseconds() - start) / Double(slice.count))
+            let rawChunk = publicPEM.withCString { pem in
+                signingInput.withUnsafeBufferPointer { message in
+                    signature.withUnsafeBufferPointer { signature in
                         hallpass_baseline_verify_ns(
                             pem, message.baseAddress, message.count, signature.baseAddress, signature.count,
                             key.algorithm == "ES256" ? 1 : 0, chunk)
-                    }.min() ?? -1
+                    }
                 }
             }
+            if rawChunk > 0 { raw = min(raw, rawChunk) }
+            start = nowNanoseconds()
+            for token in slice where !(await kit.verify(token)) { failures += 1 }
+            kitBest = min(kitBest, (nowNanoseconds() - start) / Double(slice.count))
         }
         if failures > 0 { print("\(key.algorithm): \(failures) failures") }
         print(pad(key.algorithm, 7) + pad("\(count)", 8) + pad(format2(best / 1000), 13) + pad(format2(raw / 1000), 16)
@@ -209,8 +208,9 @@ func runValidator(redisURL: String, hotOnly: Bool = false) async throws {
     latencies.sort()
     print("Revocation propagation (store call returned -> validator refuses), \(latencies.count) revocations"
         + (timeouts > 0 ? ", \(timeouts) not seen within 1 s" : "") + ":")
-    print("  p50 \(format2(percentile(latencies, 0.5))) ms   p99 \(format2(percentile(latencies, 0.99))) ms"
-        + "   max \(format2(latencies.last ?? .nan)) ms")
+    func milliseconds(_ value: Double) -> String { String(Double(Int((value * 1000).rounded())) / 1000) + " ms" }
+    print("  p50 \(milliseconds(percentile(latencies, 0.5)))   p90 \(milliseconds(percentile(latencies, 0.9)))"
+        + "   p99 \(milliseconds(percentile(latencies, 0.99)))   max \(milliseconds(latencies.last ?? .nan))")
 
     background.cancel()
     _ = try? await background.value
