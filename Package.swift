@@ -164,7 +164,11 @@ let package = Package(
         // Tests.
         .target(
             name: "HallpassTestSupport",
-            dependencies: ["HallpassCrypto"],
+            dependencies: [
+                "HallpassCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/HallpassTestSupport",
             swiftSettings: strictSwift
         ),
@@ -266,6 +270,9 @@ let package = Package(
             name: "HallpassCLITests",
             dependencies: [
                 "HallpassStore",
+                "HallpassCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "HallpassJOSE",
                 "HallpassRedis",
                 "HallpassPasswords",

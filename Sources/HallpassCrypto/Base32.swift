@@ -22,6 +22,14 @@ public enum Base32 {
 
     /// The unpadded lowercase encoding of `bytes`: `⌈8n/5⌉` characters for `n` bytes.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let contiguous = bytes.withContiguousStorageIfAvailable { encode($0) }
+        if let contiguous { return contiguous }
+        return Array(bytes).withUnsafeBufferPointer { encode($0) }
+    }
+
+    /// The unpadded lowercase encoding of `bytes`. The generic form funnels into this one, so
+    /// the loop runs over plain memory: identifiers and tokens are encoded on every request.
+    public static func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count * 8 + 4) / 5)
         // Bits not yet written, right-aligned; `pending` of them (0...4 between bytes).
@@ -51,7 +59,13 @@ public enum Base32 {
     /// lengths of 1, 3 or 6 more than a multiple of 8, which no byte string encodes to; and a
     /// last character whose unused low bits are not zero.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = text.utf8
+        let contiguous = text.utf8.withContiguousStorageIfAvailable { decode($0) }
+        if let contiguous { return contiguous }
+        return Array(text.utf8).withUnsafeBufferPointer { decode($0) }
+    }
+
+    /// Decodes canonical text given as bytes, or returns `nil` (see ``decode(_:)-(StringProtocol)``).
+    public static func decode(_ utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var output: [UInt8] = []
         output.reserveCapacity(utf8.count * 5 / 8)
         // Bits not yet emitted, right-aligned; `pending` of them (0...7 between characters).

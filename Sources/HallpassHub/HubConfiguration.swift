@@ -34,8 +34,10 @@ public struct HubConfiguration: Sendable {
     public var passwordParameters: Argon2Parameters = .owasp
     /// Threads that run Argon2id, off the event loops and the cooperative pool.
     public var passwordHashingThreads: Int = 2
-    /// How often the hub re-reads signing keys from Redis (s).
-    public var keyReloadInterval: Int64 = 5
+    /// How often the hub re-reads signing keys from Redis (s): how soon a key that
+    /// `hallpass keys rotate` announced shows in this hub's JWKS (one small `HGETALL`). The
+    /// ring also wakes at the second a known key activates or retires.
+    public var keyReloadInterval: Int64 = 1
     /// How long a client registration is cached (ms); a removed client stops working after
     /// at most this long.
     public var clientCacheLifetime: Int64 = 1000

@@ -11,11 +11,18 @@ import Synchronization
 /// On first start (no key stored) one hub generates the key; if several race, one script
 /// decides and everyone loads the winner's. When Redis is down at start-up the ring stays
 /// empty, token endpoints answer 503, and the loader keeps trying.
+///
+/// Rotation (`hallpass keys rotate`) needs no restart: the ring re-reads the keys every
+/// ``HubConfiguration/keyReloadInterval`` seconds, and also wakes at the exact second a stored
+/// key activates or retires, so a new key signs from its activation time and a retiring key
+/// leaves JWKS once its tokens have expired. Keys past their retirement are deleted from Redis.
 final class KeyRing: Service, Sendable {
     private let store: HallpassStore
     private let configuration: HubConfiguration
     private let logger: Logger
     private let current = Mutex<Snapshot?>(nil)
+    /// The next activation or retirement among the stored keys (Unix s), as of the last load.
+    private let nextChange = Mutex<Int64?>(nil)
 
     /// The keys in force and a validator for the hub's own access tokens, built once per load.
     struct Snapshot: Sendable {
@@ -58,7 +65,14 @@ final class KeyRing: Service, Sendable {
             }
             stored = try await store.signingKeys()
         }
-        let set = SigningKeySet(stored: stored, kek: configuration.keyEncryptionKey, now: store.clock() / 1000)
+        let now = store.clock() / 1000
+        if stored.contains(where: { !$0.isPublished(at: now) }) {
+            let deleted = try await store.deleteRetiredSigningKeys(actor: "hub")
+            if !deleted.isEmpty { logger.notice("deleted retired signing keys", metadata: ["kids": "\(deleted)"]) }
+        }
+        let upcoming = stored.flatMap { [$0.activatesAt, $0.retiresAt ?? 0] }.filter { $0 > now }.min()
+        nextChange.withLock { $0 = upcoming }
+        let set = SigningKeySet(stored: stored, kek: configuration.keyEncryptionKey, now: now)
         var rules = JWTValidator.Configuration(issuer: configuration.issuer, audience: "")
         rules.checksAudience = false
         let snapshot = Snapshot(
@@ -84,13 +98,24 @@ final class KeyRing: Service, Sendable {
             let delay: Duration
             do {
                 try await reload()
-                delay = .seconds(configuration.keyReloadInterval)
+                delay = nextDelay()
             } catch {
                 logger.warning("could not load signing keys; retrying", metadata: ["error": "\(error)"])
                 delay = .seconds(1)
             }
             try? await Task.sleep(for: delay)
         }
+    }
+}
+
+extension KeyRing {
+    /// Until the next reload: the reload interval, or less when a key activates or retires
+    /// sooner (then a few milliseconds past that second, so the load sees it).
+    func nextDelay() -> Duration {
+        let interval = Duration.seconds(configuration.keyReloadInterval)
+        guard let next = nextChange.withLock({ $0 }) else { return interval }
+        let untilThen = Duration.milliseconds(max(0, next * 1000 - store.clock()) + 20)
+        return min(interval, untilThen)
     }
 }
 

@@ -1,5 +1,6 @@
 import HallpassJOSE
 import HallpassStore
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -16,7 +17,8 @@ struct TokenEndpoint: Sendable {
             guard client.grantTypes.contains("password") else {
                 throw OAuthError.unauthorizedClient("this client may not use the password grant")
             }
-            return try await passwordGrant(form, client: client, address: context.clientAddress)
+            return try await passwordGrant(
+                form, client: client, address: context.clientAddress, userAgent: request.headers[.userAgent] ?? "")
         case "refresh_token":
             guard client.grantTypes.contains("refresh_token") else {
                 throw OAuthError.unauthorizedClient("this client may not use the refresh_token grant")
@@ -29,7 +31,7 @@ struct TokenEndpoint: Sendable {
 
     // MARK: password
 
-    private func passwordGrant(_ form: FormBody, client: ClientRecord, address: String) async throws -> Response {
+    private func passwordGrant(_ form: FormBody, client: ClientRecord, address: String, userAgent: String) async throws -> Response {
         guard let username = form["username"], let password = form["password"] else {
             throw OAuthError.invalidRequest("username and password are required")
         }
@@ -58,7 +60,7 @@ struct TokenEndpoint: Sendable {
         let policy = try await store.globalSingleLoginPolicy() ?? services.configuration.singleLoginPolicy
         let outcome = try await store.startSession(
             userID: user.id, clientID: client.id, scope: scope, timeouts: services.configuration.sessionTimeouts,
-            defaultPolicy: policy, actor: address, remoteAddress: address)
+            defaultPolicy: policy, actor: address, remoteAddress: address, userAgent: userAgent)
         switch outcome {
         case .started(let session):
             services.metrics.login("success")

@@ -31,4 +31,9 @@ public enum Identifiers {
         let utf8 = text.utf8
         return (1...64).contains(utf8.count) && utf8.allSatisfy { alphabetIndex($0) != nil }
     }
+
+    /// Whether `bytes` look like an identifier we issue.
+    static func isWellFormed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        (1...64).contains(bytes.count) && bytes.allSatisfy { alphabetIndex($0) != nil }
+    }
 }

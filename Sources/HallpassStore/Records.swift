@@ -99,6 +99,8 @@ public struct SessionRecord: Sendable, Hashable {
     public var idleTimeout: Int64
     /// The address the login came from.
     public var remoteAddress: String
+    /// The login's `User-Agent`, cut to 64 bytes; empty when none was sent.
+    public var userAgent: String = ""
     /// The clients holding a live grant in the session.
     public var clients: [String]
 

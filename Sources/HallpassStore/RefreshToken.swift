@@ -39,14 +39,27 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a presented token; `nil` for anything not shaped like one of ours.
     public init?(parsing text: some StringProtocol) {
-        guard text.utf8.count <= 128 else { return nil }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-            Identifiers.isWellFormed(parts[0]), StoreSchema.shard(of: parts[0]) != nil,
-            Identifiers.isWellFormed(parts[1]),
-            let secret = Base32.decode(parts[2]), secret.count == Self.secretByteCount
+        var text = String(text)
+        guard let parsed = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    /// The parse itself, over the token's bytes: tokens are parsed on every refresh, and a
+    /// split over a generic string costs more than the rest of the check.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> RefreshToken? {
+        guard bytes.count <= 128,
+            let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
+            let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: "."))
         else { return nil }
-        self.init(sessionID: String(parts[0]), grantID: String(parts[1]), secret: secret)
+        let session = UnsafeBufferPointer(rebasing: bytes[..<firstDot])
+        let grant = UnsafeBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])
+        guard Identifiers.isWellFormed(session), Identifiers.isWellFormed(grant),
+            let secret = Base32.decode(UnsafeBufferPointer(rebasing: bytes[(secondDot + 1)...])),
+            secret.count == secretByteCount
+        else { return nil }
+        // Identifiers are base32, which is ASCII, so any shard character is one of ours.
+        return RefreshToken(
+            sessionID: String(decoding: session, as: UTF8.self), grantID: String(decoding: grant, as: UTF8.self), secret: secret)
     }
 
     /// The successor of this token: same session and grant, a fresh secret.

@@ -78,7 +78,8 @@ enum Scripts {
     /// Starts a session after the password was verified, enforcing the single-login policy.
     /// KEYS: user, user's sessions, new session. ARGV: prefix, maxlen, uid, sid, client,
     /// grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
-    /// end of revocation records), actor, ip.
+    /// end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
+    /// hash stays a listpack; empty: not stored).
     /// Returns {'ok', nbf, ended sids...}, {'session_exists'}, {'disabled'} or {'no_user'}.
     static let startSession = script(#"""
     local uid, sid, client = ARGV[3], ARGV[4], ARGV[5]
@@ -103,6 +104,7 @@ enum Scripts {
     redis.call('HSET', KEYS[3], 'u', uid, 'at', math.floor(now / 1000), 'seen', now, 'abs', abs,
       'idle', idle, 'ip', ARGV[15], 'g:' .. client, ARGV[6], 'r:' .. client, ARGV[7],
       'sc:' .. client, ARGV[8])
+    if ARGV[16] and ARGV[16] ~= '' then redis.call('HSET', KEYS[3], 'ua', ARGV[16]) end
     redis.call('PEXPIREAT', KEYS[3], math.min(abs, now + idle))
     redis.call('ZADD', KEYS[2], abs, sid)
     redis.call('PEXPIREAT', KEYS[2], abs, 'GT')
@@ -278,6 +280,29 @@ enum Scripts {
     /// sid, client, actor, detail. KEYS: the stream.
     static let appendEvent = script(#"""
     event(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+    return 1
+    """#)
+
+    /// Changes the signing keys if they are still exactly as the caller read them (two
+    /// rotations at once must not both retire the same key with different schedules).
+    /// KEYS: signing keys. ARGV: prefix, maxlen, event type, actor, detail, the number of
+    /// records read, then that many (kid, record) pairs, then the number of kids to delete and
+    /// the kids, then (kid, record) pairs to write. Returns 1, or 0 if the keys changed since
+    /// they were read (nothing is written).
+    static let updateSigningKeys = script(#"""
+    local i = 6
+    local expected = tonumber(ARGV[i]); i = i + 1
+    if redis.call('HLEN', KEYS[1]) ~= expected then return 0 end
+    for _ = 1, expected do
+      if redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then return 0 end
+      i = i + 2
+    end
+    local deletes = tonumber(ARGV[i]); i = i + 1
+    for _ = 1, deletes do
+      redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1
+    end
+    if i <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, i)) end
+    event(ARGV[2], ARGV[3], '', '', '', ARGV[4], ARGV[5])
     return 1
     """#)
 }

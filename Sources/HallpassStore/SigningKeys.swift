@@ -117,7 +117,7 @@ public struct SigningKeySet: Sendable {
             }
         }
         var signer: JWTSigner?
-        if let active = published.filter({ $0.activatesAt <= now }).max(by: { ($0.activatesAt, $0.createdAt) < ($1.activatesAt, $1.createdAt) }) {
+        if let active = Self.signingKey(in: published, at: now) {
             do { signer = try active.signer(kek: kek) } catch { problems.append(error) }
         }
         self.signer = signer

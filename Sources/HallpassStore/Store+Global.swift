@@ -205,6 +205,21 @@ extension HallpassStore {
         return Array(events.suffix(count))
     }
 
+    /// The id of the newest entry of every event stream (`0-0` for an empty one): where a
+    /// reader that wants only what happens from now on starts ``readEvents(on:after:count:block:)``.
+    public func eventStreamPositions() async throws(StoreError) -> [String: String] {
+        let streams = StoreSchema.eventStreams
+        let replies = try await pipeline(streams.map { RedisCommand("XREVRANGE", $0, "+", "-", "COUNT", 1) })
+        var positions: [String: String] = [:]
+        for (stream, reply) in zip(streams, replies) {
+            positions[stream] = Self.streamEntries(reply, stream: stream).first?.id ?? "0-0"
+        }
+        return positions
+    }
+
+    /// Whether stream id `a` comes before `b` (`<ms>-<seq>`, compared as numbers).
+    public static func streamID(_ a: String, precedes b: String) -> Bool { streamOrder(a, b) }
+
     /// Events after the given stream positions (`id` per stream; `0` or absent for the
     /// beginning), waiting up to `block` milliseconds for the first when none are pending. Run
     /// it on a dedicated connection (``HallpassRedis/RedisClient/makeDedicatedConnection()``)

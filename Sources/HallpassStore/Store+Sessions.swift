@@ -104,7 +104,7 @@ extension HallpassStore {
     /// racing at several hubs never leave two sessions under `newest-wins` or `deny-new`.
     public func startSession(
         userID: String, clientID: String, scope: String, timeouts: SessionTimeouts,
-        defaultPolicy: SingleLoginPolicy, actor: String, remoteAddress: String
+        defaultPolicy: SingleLoginPolicy, actor: String, remoteAddress: String, userAgent: String = ""
     ) async throws(StoreError) -> LoginOutcome {
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else { return .unknownUser }
         let sessionID: String
@@ -125,7 +125,7 @@ extension HallpassStore {
             arguments: [
                 prefix, eventsPerStream, userID, sessionID, clientID, token.grantID, token.verifier, scope, now,
                 now + timeouts.absolute * 1000, timeouts.idle * 1000, defaultPolicy.rawValue,
-                revocationRecordsExpire, actor, remoteAddress,
+                revocationRecordsExpire, actor, remoteAddress, Self.storedUserAgent(userAgent),
             ])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
@@ -224,6 +224,44 @@ extension HallpassStore {
         return zip(ids, replies).compactMap { Self.sessionRecord(id: $0, hashFields($1)) }.sorted { $0.authTime < $1.authTime }
     }
 
+    /// The longest user agent a session keeps (bytes). Every value of the session hash stays at
+    /// most 64 bytes, so Redis keeps it as a compact listpack (see docs/DESIGN.md, memory).
+    public static let maximumStoredUserAgent = 64
+
+    /// `userAgent` cut to ``maximumStoredUserAgent`` bytes on a character boundary, control
+    /// characters dropped.
+    static func storedUserAgent(_ userAgent: String) -> String {
+        var kept = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in userAgent.unicodeScalars where scalar.value >= 0x20 && scalar.value != 0x7F {
+            let size = UTF8.width(scalar)
+            guard bytes + size <= maximumStoredUserAgent else { break }
+            kept.append(scalar)
+            bytes += size
+        }
+        return String(kept)
+    }
+
+    /// The live sessions of every user, ordered by user id, then oldest first. Three round
+    /// trips whatever the number of users (the username index, the session indexes, the sessions).
+    public func allSessions() async throws(StoreError) -> [SessionRecord] {
+        let index = hashFields(try await send(RedisCommand("HGETALL", StoreSchema.usernames)))
+        let users: [(id: String, prefix: String)] = index.values.sorted().compactMap { id in
+            guard Identifiers.isWellFormed(id), let prefix = StoreSchema.prefix(of: id) else { return nil }
+            return (id, prefix)
+        }
+        guard !users.isEmpty else { return [] }
+        let indexes = try await pipeline(users.map { RedisCommand("ZRANGE", StoreSchema.userSessions($0.id, prefix: $0.prefix), 0, -1) })
+        var sids: [(sid: String, prefix: String)] = []
+        for (user, reply) in zip(users, indexes) {
+            for sid in reply.array?.compactMap(\.string) ?? [] { sids.append((sid, user.prefix)) }
+        }
+        guard !sids.isEmpty else { return [] }
+        let replies = try await pipeline(sids.map { RedisCommand("HGETALL", StoreSchema.session($0.sid, prefix: $0.prefix)) })
+        return zip(sids, replies).compactMap { Self.sessionRecord(id: $0.sid, hashFields($1)) }
+            .sorted { ($0.userID, $0.authTime, $0.id) < ($1.userID, $1.authTime, $1.id) }
+    }
+
     static func sessionRecord(id: String, _ fields: [String: String]) -> SessionRecord? {
         guard let uid = fields["u"] else { return nil }
         return SessionRecord(
@@ -232,6 +270,7 @@ extension HallpassStore {
             absoluteExpiry: fields["abs"].flatMap { Int64($0) } ?? 0,
             idleTimeout: fields["idle"].flatMap { Int64($0) } ?? 0,
             remoteAddress: fields["ip"] ?? "",
+            userAgent: fields["ua"] ?? "",
             clients: fields.keys.filter { $0.hasPrefix("g:") }.map { String($0.dropFirst(2)) }.sorted())
     }
 

@@ -210,4 +210,92 @@ struct KeyEncryptionKeyFileTests {
         #expect(problem.description.contains(missing))
         #expect(problem.description.contains("No such file"))
     }
+
+    @Test func aRotationWalksEveryKeyThroughNextActiveRetiringAndDeleted() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            let start = fixture.clock.seconds
+            let first = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: start, activatesAt: start)
+            #expect(try await store.addFirstSigningKey(first, actor: "hub"))
+            fixture.clock.advance(seconds: 5)
+
+            let second = try StoredSigningKey.generate(
+                algorithm: .edDSA, kek: nil, createdAt: fixture.clock.seconds, activatesAt: fixture.clock.seconds + 600)
+            let rotation = try await store.rotateSigningKeys(adding: second, actor: "cli:test")
+            let retiresAt = second.activatesAt + HallpassStore.maximumAccessTokenLifetime + HallpassStore.clockSkewAllowance
+            #expect(rotation.added.keyID == second.keyID)
+            #expect(rotation.retiring.map(\.keyID) == [first.keyID])
+            #expect(rotation.retiring.first?.retiresAt == retiresAt)
+            #expect(rotation.deleted.isEmpty)
+
+            func states() async throws -> [String: SigningKeyState] {
+                let keys = try await store.signingKeys()
+                return Dictionary(uniqueKeysWithValues: keys.map { ($0.keyID, $0.state(at: fixture.clock.seconds, among: keys)) })
+            }
+            func signer() async throws -> String? {
+                SigningKeySet(stored: try await store.signingKeys(), kek: nil, now: fixture.clock.seconds).signer?.keyID
+            }
+            #expect(try await states() == [first.keyID: .active, second.keyID: .next])
+            #expect(try await signer() == first.keyID)
+            fixture.clock.advance(seconds: 600)
+            #expect(try await states() == [first.keyID: .retiring, second.keyID: .active])
+            #expect(try await signer() == second.keyID)
+            #expect(try await store.deleteRetiredSigningKeys(actor: "hub").isEmpty)
+            fixture.clock.advance(seconds: HallpassStore.keyRetirementDelay - 1)
+            #expect(try await states()[first.keyID] == .retiring)
+            fixture.clock.advance(seconds: 1)
+            #expect(try await states()[first.keyID] == .retired)
+            #expect(SigningKeySet(stored: try await store.signingKeys(), kek: nil, now: fixture.clock.seconds).jwks.keys.compactMap(\.keyID)
+                == [second.keyID])
+            #expect(try await store.deleteRetiredSigningKeys(actor: "hub") == [first.keyID])
+            #expect(try await store.signingKeys().map(\.keyID) == [second.keyID])
+            let types = try await store.recentEvents(count: 10).map(\.type)
+            #expect(types == ["key_added", HallpassStore.keyRotatedEvent, HallpassStore.keyDeletedEvent])
+        }
+    }
+
+    @Test func anImmediateRotationSupersedesAnAnnouncedKeyAndNeverTiesTheSigner() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            let now = fixture.clock.seconds
+            let first = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+            #expect(try await store.addFirstSigningKey(first, actor: "hub"))
+            let announced = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now + 600)
+            _ = try await store.rotateSigningKeys(adding: announced, actor: "cli:test")
+            let immediate = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+            let rotation = try await store.rotateSigningKeys(adding: immediate, actor: "cli:test")
+            #expect(rotation.deleted == [announced.keyID])
+            // Same second as the first key's activation: moved one second later.
+            #expect(rotation.added.activatesAt == now + 1)
+            fixture.clock.advance(seconds: 1)
+            #expect(SigningKeySet(stored: try await store.signingKeys(), kek: nil, now: fixture.clock.seconds).signer?.keyID == immediate.keyID)
+        }
+    }
+
+    @Test func concurrentRotationsAllLandWithoutLosingAnUpdate() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            let now = fixture.clock.seconds
+            #expect(try await store.addFirstSigningKey(
+                try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now), actor: "hub"))
+            var candidates: [StoredSigningKey] = []
+            for _ in 0..<3 {
+                candidates.append(try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now + 60))
+            }
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for key in candidates {
+                    group.addTask { (try? await store.rotateSigningKeys(adding: key, actor: "cli:test")) != nil }
+                }
+                var outcomes: [Bool] = []
+                for await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            let landed = outcomes.filter { $0 }.count
+            let keys = try await store.signingKeys()
+            // Every rotation that reported success is in the store; exactly one key has no retirement.
+            #expect(keys.count == 1 + landed)
+            #expect(keys.filter { $0.retiresAt == nil }.count == 1)
+            #expect(try await store.recentEvents(count: 20).filter { $0.type == HallpassStore.keyRotatedEvent }.count == landed)
+        }
+    }
 }

@@ -2,12 +2,12 @@ import ArgumentParser
 import HallpassJOSE
 import HallpassStore
 
-/// `hallpass clients ...`. Still to come (issue 5): `remove`.
+/// `hallpass clients ...`
 struct Clients: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clients",
-        abstract: "Register and list clients (member apps and API clients).",
-        subcommands: [Add.self, List.self])
+        abstract: "Register, list and remove clients (member apps and API clients).",
+        subcommands: [Add.self, List.self, Remove.self])
 
     func run() async throws {
         try Hallpass.missingSubcommand(Self.self)
@@ -166,6 +166,41 @@ extension Clients {
                 "backchannel_logout_uri": client.backchannelLogoutURI.map { .string($0) } ?? .null,
                 "created_at": .integer(client.createdAt),
             ]
+        }
+    }
+
+    /// `clients remove CLIENT_ID`
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove",
+            abstract: "Remove a client.",
+            discussion: """
+                The client can no longer get or refresh tokens: its grants in live sessions stop \
+                refreshing at once. Access tokens it already holds run out with their lifetime \
+                (at most the hub's --access-token-ttl). With --json, prints \
+                {"client_id": ..., "removed": true}.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The client_id to remove.", valueName: "client-id"))
+        var clientID: String
+
+        func validate() throws {
+            guard HallpassStore.isValidClientID(clientID) else {
+                throw ValidationError("'\(clientID)' is not a valid client id: use 1-64 characters of a-z A-Z 0-9 . _ -, not starting with -")
+            }
+        }
+
+        func run() async throws {
+            try await StoreConnection.run(global) { connection in
+                try await connection.store.removeClient(id: clientID, actor: GlobalOptions.actor)
+            }
+            if global.json {
+                Console.json(["client_id": .string(clientID), "removed": .bool(true)])
+            } else {
+                print("removed client \(clientID)")
+            }
         }
     }
 }

@@ -66,15 +66,22 @@ enum Console {
         return String(scalars).trimmingSpaces
     }
 
-    /// A UTC timestamp for tables, `2025-01-31 14:05Z`; `-` for 0.
-    static func timestamp(_ unixSeconds: Int64) -> String {
+    /// A UTC timestamp for tables, `2025-01-31 14:05Z` (`2025-01-31 14:05:09Z` with
+    /// `seconds`); `-` for 0.
+    static func timestamp(_ unixSeconds: Int64, seconds: Bool = false) -> String {
         guard unixSeconds > 0 else { return "-" }
         var time = time_t(unixSeconds)
         var parts = tm()
         guard gmtime_r(&time, &parts) != nil else { return "\(unixSeconds)" }
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min))Z"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min))" + (seconds ? ":\(two(parts.tm_sec))Z" : "Z")
+    }
+
+    /// Flushes standard output, for output that must reach a pipe as it happens (`events --follow`).
+    static func flush() {
+        // `fflush(nil)` flushes every output stream; naming `stdout` is a global var to Swift 6.
+        fflush(nil)
     }
 }
 

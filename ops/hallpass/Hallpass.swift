@@ -13,18 +13,28 @@ import Darwin
 struct Hallpass: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallpass",
-        abstract: "Hallpass ops CLI: manage users and clients directly in Redis.",
+        abstract: "Hallpass ops CLI: users, clients, sessions, revocation, policy, signing keys and the event log.",
         discussion: """
             Talks to Redis through the same code the hub uses, so it works while no hub runs, \
             and hubs see every change at once. Exit status: 0 on success, 1 when an action is \
             refused or fails (the reason is one line on stderr), 2 on bad usage.
             """,
-        subcommands: [Users.self, Clients.self])
+        subcommands: [
+            Users.self, Clients.self, Sessions.self, Logout.self, Tokens.self, Policy.self, Keys.self, Events.self,
+        ])
 
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         try Self.missingSubcommand(Self.self)
+    }
+
+    /// Refuses (as bad usage) an argument that cannot be an identifier Hallpass made or
+    /// accepts (a sid, a jti): 1-128 printable ASCII characters, not starting with `-`.
+    static func checkIdentifier(_ value: String, _ what: String) throws {
+        guard (1...128).contains(value.utf8.count), !value.hasPrefix("-"),
+            value.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+        else { throw ValidationError("'\(value)' is not \(what): 1-128 printable ASCII characters, not starting with -") }
     }
 
     /// A command group run without a subcommand is bad usage: its help on stderr, exit 2.

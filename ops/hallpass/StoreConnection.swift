@@ -48,6 +48,12 @@ struct StoreConnection {
         }
     }
 
+    /// The user called `username`; refused (exit 1) when there is none.
+    func existingUser(_ username: String) async throws -> UserRecord {
+        guard let user = try await store.user(named: username) else { throw CLIFailure("no user \(username)") }
+        return user
+    }
+
     /// The reason to print for a store error.
     func failure(_ error: StoreError) -> CLIFailure {
         switch error {

@@ -3,15 +3,36 @@ import HallpassJOSE
 import HallpassPasswords
 import HallpassStore
 
-/// `hallpass users ...`. Still to come (issue 5): `passwd`, `disable`, `enable`.
+/// `hallpass users ...`
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
-        abstract: "Add and list users.",
-        subcommands: [Add.self, List.self])
+        abstract: "Add, list, disable and enable users; set a user's password.",
+        subcommands: [Add.self, List.self, Passwd.self, Disable.self, Enable.self])
 
     func run() async throws {
         try Hallpass.missingSubcommand(Self.self)
+    }
+
+    /// Refuses (as bad usage) a name no user can have.
+    static func checkName(_ user: String) throws {
+        guard HallpassStore.isValidUsername(user) else {
+            throw ValidationError("'\(user)' is not a valid username: use 1-64 characters of A-Z a-z 0-9 . _ @ + -, not starting with -")
+        }
+    }
+
+    /// Reads a new password (standard input or the terminal) and hashes it with Argon2id,
+    /// off the cooperative pool; the password bytes are wiped.
+    static func readAndHashPassword(for user: String, fromStandardInput: Bool) async throws -> String {
+        try await Blocking.run { () throws -> String in
+            var password = fromStandardInput ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt(for: user)
+            defer { PasswordInput.wipe(&password) }
+            do {
+                return try PasswordHasher(parameters: .owasp).hash(String(decoding: password, as: UTF8.self))
+            } catch {
+                throw CLIFailure("cannot hash the password: \(error)")
+            }
+        }
     }
 }
 
@@ -45,9 +66,7 @@ extension Users {
         var email: String?
 
         func validate() throws {
-            guard HallpassStore.isValidUsername(user) else {
-                throw ValidationError("'\(user)' is not a valid username: use 1-64 characters of A-Z a-z 0-9 . _ @ + -, not starting with -")
-            }
+            try Users.checkName(user)
             if let name {
                 guard name.utf8.count <= 256, !name.unicodeScalars.contains(where: Self.isControl) else {
                     throw ValidationError("--name: at most 256 bytes, no control characters")
@@ -74,15 +93,7 @@ extension Users {
                 if try await connection.store.user(named: user) != nil {
                     throw CLIFailure("user \(user) exists")
                 }
-                let phc = try await Blocking.run { () throws -> String in
-                    var password = fromStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt(for: user)
-                    defer { PasswordInput.wipe(&password) }
-                    do {
-                        return try PasswordHasher(parameters: .owasp).hash(String(decoding: password, as: UTF8.self))
-                    } catch {
-                        throw CLIFailure("cannot hash the password: \(error)")
-                    }
-                }
+                let phc = try await Users.readAndHashPassword(for: user, fromStandardInput: fromStdin)
                 let record = try await connection.store.createUser(
                     username: user, passwordHash: phc, name: name ?? "", email: email ?? "", actor: GlobalOptions.actor)
                 if global.json {
@@ -132,6 +143,100 @@ extension Users {
                 "single_login": user.singleLoginPolicy.map { .string($0.rawValue) } ?? .null,
                 "created_at": .integer(user.createdAt),
             ]
+        }
+    }
+
+    /// `users passwd USER [--password-stdin]`
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "passwd",
+            abstract: "Set a user's password.",
+            discussion: """
+                Without --password-stdin, prompts twice on the terminal with echo off. The user's \
+                live sessions go on; run `hallpass logout USER` as well if the old password may \
+                have been stolen.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The user's login name.", valueName: "user"))
+        var user: String
+
+        @Flag(help: "Read the password as one line from standard input instead of prompting.")
+        var passwordStdin = false
+
+        func validate() throws { try Users.checkName(user) }
+
+        func run() async throws {
+            try await StoreConnection.run(global) { connection in
+                let record = try await connection.existingUser(user)
+                let phc = try await Users.readAndHashPassword(for: record.username, fromStandardInput: passwordStdin)
+                try await connection.store.setPasswordHash(userID: record.id, passwordHash: phc, actor: GlobalOptions.actor)
+                if global.json {
+                    Console.json(["user": .string(record.username), "id": .string(record.id), "password_changed": .bool(true)])
+                } else {
+                    print("changed the password of \(record.username)")
+                }
+            }
+        }
+    }
+
+    /// `users disable USER`
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disable",
+            abstract: "Disable a user: refuse their logins and end all their sessions now.",
+            discussion: """
+                Every session of the user ends at once and every token issued to them so far is \
+                void (refresh tokens fail at the hub; validators reject the access tokens). \
+                `hallpass users enable USER` lets them log in again. With --json, prints \
+                {"user": ..., "disabled": true, "sessions_ended": N}.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The user's login name.", valueName: "user"))
+        var user: String
+
+        func validate() throws { try Users.checkName(user) }
+
+        func run() async throws {
+            try await StoreConnection.run(global) { connection in
+                let record = try await connection.existingUser(user)
+                let ended = try await connection.store.disableUser(record.id, actor: GlobalOptions.actor)
+                if global.json {
+                    Console.json(["user": .string(record.username), "disabled": .bool(true), "sessions_ended": .integer(Int64(ended))])
+                } else {
+                    print("disabled \(record.username); \(ended) session\(ended == 1 ? "" : "s") ended")
+                }
+            }
+        }
+    }
+
+    /// `users enable USER`
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "enable",
+            abstract: "Let a disabled user log in again.",
+            discussion: "Tokens issued before the user was disabled stay void.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The user's login name.", valueName: "user"))
+        var user: String
+
+        func validate() throws { try Users.checkName(user) }
+
+        func run() async throws {
+            try await StoreConnection.run(global) { connection in
+                let record = try await connection.existingUser(user)
+                try await connection.store.enableUser(record.id, actor: GlobalOptions.actor)
+                if global.json {
+                    Console.json(["user": .string(record.username), "disabled": .bool(false)])
+                } else {
+                    print("enabled \(record.username)")
+                }
+            }
         }
     }
 }

@@ -1,21 +1,22 @@
-import Foundation
-import HallpassTestSupport
+public import Foundation
+import AsyncHTTPClient
+import NIOCore
 
 /// The real `hallpass-hub` executable, run as a child process on a free loopback port.
 ///
 /// ``stop()`` ends it; should a test fail before that, `deinit` kills it, so no hub outlives
 /// the test process.
-final class HubProcess: @unchecked Sendable {
+public final class HubProcess: @unchecked Sendable {
     // `process` is set once in `init` and only signalled afterwards.
     private let process: Process
-    let port: Int
-    let log: URL
+    public let port: Int
+    public let log: URL
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// The executable `swift build` put next to the tests: `<package>/.build/debug/hallpass-hub`.
-    static func executable(file: StaticString = #filePath) throws -> URL {
-        // This file is <package>/Tests/HallpassHubTests/HubProcess.swift.
+    public static func executable(file: StaticString = #filePath) throws -> URL {
+        // This file is <package>/Tests/HallpassTestSupport/HubProcess.swift.
         let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let binary = root.appendingPathComponent(".build/debug/hallpass-hub")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -33,7 +34,7 @@ final class HubProcess: @unchecked Sendable {
     /// Starts a hub over `redisURL` with `arguments` added to `--redis`, `--port` and
     /// `--issuer` (`issuer`, else the hub's own address), and waits until its `/readyz` answers
     /// 200. Retries on another port if the chosen one was taken in the meantime.
-    static func start(
+    public static func start(
         redisURL: String, issuer: String? = nil, arguments: [String] = [], environment: [String: String] = [:]
     ) async throws -> HubProcess {
         let executable = try executable()
@@ -72,24 +73,25 @@ final class HubProcess: @unchecked Sendable {
     private func waitUntilReady() async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline, process.isRunning {
-            if let reply = try? await fixtureless(get: "/readyz"), reply.status == 200 { return true }
+            if let status = try? await status(of: "/readyz"), status == 200 { return true }
             try await Task.sleep(for: .milliseconds(50))
         }
         return false
     }
 
-    private func fixtureless(get path: String) async throws -> HTTPReply {
-        try await HubFixture.plainGet(baseURL + path)
+    private func status(of path: String) async throws -> UInt {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(5))
+        return response.status.code
     }
 
     /// The end of the process's log, for failure messages.
-    func logTail() -> String {
+    public func logTail() -> String {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         return String(text.suffix(2000))
     }
 
     /// Stops the hub: SIGTERM, then SIGKILL if it has not exited within 5 s. Removes the log.
-    func stop() async {
+    public func stop() async {
         let process = self.process
         _ = try? await onBlockingThread {
             guard process.isRunning else { return }

@@ -1,0 +1,139 @@
+import HallpassRedis
+
+/// Where a signing key is in its life at one moment.
+public enum SigningKeyState: String, Sendable, Hashable {
+    /// Announced in JWKS, not signing yet (its activation time has not come).
+    case next
+    /// Signing new tokens.
+    case active
+    /// No longer signing (a later key took over, or will at its activation), still published
+    /// until every token it signed has expired.
+    case retiring
+    /// Past its retirement: no longer published; deleted from the store at the next change.
+    case retired
+}
+
+extension StoredSigningKey {
+    /// The key's state at `now` (Unix s) among `keys` (the full stored set, itself included):
+    /// the signer is the key ``SigningKeySet`` picks.
+    public func state(at now: Int64, among keys: [StoredSigningKey]) -> SigningKeyState {
+        guard isPublished(at: now) else { return .retired }
+        if activatesAt > now { return .next }
+        return SigningKeySet.signingKey(in: keys, at: now)?.keyID == keyID ? .active : .retiring
+    }
+}
+
+extension SigningKeySet {
+    /// The key that signs at `now`: the most recently activated published key whose
+    /// activation time has come.
+    public static func signingKey(in keys: [StoredSigningKey], at now: Int64) -> StoredSigningKey? {
+        keys.filter { $0.isPublished(at: now) && $0.activatesAt <= now }
+            .max { ($0.activatesAt, $0.createdAt, $0.keyID) < ($1.activatesAt, $1.createdAt, $1.keyID) }
+    }
+}
+
+/// What ``HallpassStore/rotateSigningKeys(adding:actor:)`` did.
+public struct SigningKeyRotation: Sendable, Hashable {
+    /// The new key, as stored (its activation may have moved a second later, see there).
+    public var added: StoredSigningKey
+    /// Keys that got a retirement time now, with it set.
+    public var retiring: [StoredSigningKey]
+    /// Keys deleted: retired ones, and announced ones the new key supersedes before they signed.
+    public var deleted: [String]
+}
+
+extension HallpassStore {
+    /// The event type written when signing keys are rotated; validators reload their keys on it.
+    public static let keyRotatedEvent = "key_rotated"
+    /// The event type written when retired signing keys are deleted.
+    public static let keyDeletedEvent = "key_deleted"
+
+    /// How long after a key stops signing it stays published: the longest access-token
+    /// lifetime plus the clock skew validators allow (s).
+    public static var keyRetirementDelay: Int64 { maximumAccessTokenLifetime + clockSkewAllowance }
+
+    /// Rotates the signing keys: stores `newKey`, which is published at once and signs from its
+    /// activation time, and schedules the retirement of every key that has none yet at the new
+    /// key's activation + ``keyRetirementDelay``, so each stays published until every token it
+    /// can still sign has expired. Keys already retired are deleted; announced keys that would
+    /// activate after `newKey` never signed anything and are deleted too (so `--activate-now`
+    /// wins over an earlier delayed rotation). One atomic script, with the
+    /// ``keyRotatedEvent`` event.
+    ///
+    /// The new key's activation is moved one second past the latest existing activation if it
+    /// is not already later, so the signer is never a tie.
+    ///
+    /// - Throws: ``StoreError/conflict(_:)`` if the keys kept changing underneath (another
+    ///   rotation at the same moment) after three tries.
+    public func rotateSigningKeys(adding newKey: StoredSigningKey, actor: String) async throws(StoreError) -> SigningKeyRotation {
+        for _ in 0..<3 {
+            let (records, keys) = try await signingKeyRecords()
+            let now = clock() / 1000
+            var added = newKey
+            added.retiresAt = nil
+            // A published key activating in the same second as the new one would tie the signer.
+            let notLater = keys.filter { $0.isPublished(at: now) && $0.activatesAt <= added.activatesAt }
+            if let latest = notLater.map(\.activatesAt).max(), latest >= added.activatesAt {
+                added.activatesAt = latest + 1
+            }
+            let retireAt = added.activatesAt + Self.keyRetirementDelay
+            var retiring: [StoredSigningKey] = []
+            var deleted: [String] = []
+            for key in keys where key.keyID != added.keyID {
+                if !key.isPublished(at: now) || (key.activatesAt > now && key.activatesAt > added.activatesAt) {
+                    deleted.append(key.keyID)
+                } else if key.retiresAt == nil {
+                    var scheduled = key
+                    scheduled.retiresAt = retireAt
+                    retiring.append(scheduled)
+                }
+            }
+            let detail = "kid=\(added.keyID) alg=\(added.algorithm) activates=\(added.activatesAt)"
+                + (retiring.isEmpty ? "" : " retiring=\(retiring.map(\.keyID).joined(separator: ","))")
+                + (deleted.isEmpty ? "" : " deleted=\(deleted.joined(separator: ","))")
+            if try await updateSigningKeys(
+                expected: records, delete: deleted, write: retiring + [added], event: Self.keyRotatedEvent, actor: actor, detail: detail)
+            {
+                return SigningKeyRotation(added: added, retiring: retiring, deleted: deleted)
+            }
+        }
+        throw .conflict("the signing keys changed during the rotation (another rotation at the same time?); try again")
+    }
+
+    /// Deletes the keys whose retirement time has passed (hubs call this as they reload).
+    /// Returns the deleted key ids; empty if there were none, or if the keys changed meanwhile.
+    @discardableResult
+    public func deleteRetiredSigningKeys(actor: String) async throws(StoreError) -> [String] {
+        let (records, keys) = try await signingKeyRecords()
+        let now = clock() / 1000
+        let retired = keys.filter { !$0.isPublished(at: now) }.map(\.keyID)
+        guard !retired.isEmpty else { return [] }
+        let done = try await updateSigningKeys(
+            expected: records, delete: retired, write: [], event: Self.keyDeletedEvent, actor: actor,
+            detail: "kid=\(retired.joined(separator: ","))")
+        return done ? retired : []
+    }
+
+    /// The stored records as text (for the compare-and-set) and decoded.
+    func signingKeyRecords() async throws(StoreError) -> ([String: String], [StoredSigningKey]) {
+        let records = hashFields(try await send(RedisCommand("HGETALL", StoreSchema.signingKeys)))
+        var keys: [StoredSigningKey] = []
+        for (kid, record) in records {
+            guard let key = SigningKeyCodec.decode(kid: kid, record) else { throw .corruptRecord("signing key \(kid)") }
+            keys.append(key)
+        }
+        return (records, keys.sorted { ($0.createdAt, $0.keyID) < ($1.createdAt, $1.keyID) })
+    }
+
+    func updateSigningKeys(
+        expected: [String: String], delete: [String], write: [StoredSigningKey], event: String, actor: String, detail: String
+    ) async throws(StoreError) -> Bool {
+        var arguments: [any RedisArgument] = [StoreSchema.globalPrefix, eventsPerStream, event, actor, detail, expected.count]
+        for (kid, record) in expected { arguments += [kid, record] }
+        arguments.append(delete.count)
+        arguments += delete
+        for key in write { arguments += [key.keyID, SigningKeyCodec.encode(key)] }
+        let reply = try await run(Scripts.updateSigningKeys, keys: [StoreSchema.signingKeys], arguments: arguments)
+        return reply.int == 1
+    }
+}

@@ -1,0 +1,230 @@
+import ArgumentParser
+import HallpassCrypto
+import HallpassJOSE
+import HallpassStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `hallpass keys ...`
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "List the token-signing keys and rotate them.",
+        discussion: """
+            A key's life: `next` (published in JWKS, not signing yet) -> `active` (signs new \
+            tokens) -> `retiring` (a newer key signs; still published until every token it \
+            signed has expired) -> deleted. Hubs and validators follow each step by themselves.
+            """,
+        subcommands: [List.self, Rotate.self])
+
+    func run() async throws {
+        try Hallpass.missingSubcommand(Self.self)
+    }
+}
+
+/// The algorithms `keys rotate --alg` accepts (the hub's: never `none`, never HMAC).
+enum KeyAlgorithm: String, CaseIterable, ExpressibleByArgument {
+    case es256 = "ES256"
+    case edDSA = "EdDSA"
+    case rs256 = "RS256"
+
+    var jws: JWSAlgorithm {
+        switch self {
+        case .es256: .es256
+        case .edDSA: .edDSA
+        case .rs256: .rs256
+        }
+    }
+}
+
+extension Keys {
+    /// `keys list`
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List the signing keys: kid, algorithm, state and dates (UTC).",
+            discussion: """
+                STATE is next (announced in JWKS, signs from ACTIVATES), active (signs new \
+                tokens), retiring (published until RETIRES, when its last tokens have expired) or \
+                retired (no longer published; hubs delete it shortly). Private keys are never \
+                shown. With --json, prints an array of {"kid", "alg", "state", "created_at", \
+                "activates_at", "retires_at"} (Unix seconds, retires_at null while unset).
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let keys = try await StoreConnection.run(global) { try await $0.store.signingKeys() }
+            let now = HallpassStore.wallClockMilliseconds() / 1000
+            let ordered = keys.sorted { ($0.activatesAt, $0.createdAt, $0.keyID) < ($1.activatesAt, $1.createdAt, $1.keyID) }
+            if global.json {
+                Console.json(.array(ordered.map { Self.json($0, state: $0.state(at: now, among: keys)) }))
+                return
+            }
+            guard !ordered.isEmpty else {
+                Console.note("no signing keys yet: the first hub to start creates one (or run `hallpass keys rotate`)")
+                return
+            }
+            var table = Table("KID", "ALG", "STATE", "CREATED", "ACTIVATES", "RETIRES")
+            for key in ordered {
+                table.add(
+                    key.keyID, key.algorithm, key.state(at: now, among: keys).rawValue,
+                    Console.timestamp(key.createdAt, seconds: true), Console.timestamp(key.activatesAt, seconds: true),
+                    key.retiresAt.map { Console.timestamp($0, seconds: true) } ?? "")
+            }
+            table.print()
+        }
+
+        static func json(_ key: StoredSigningKey, state: SigningKeyState) -> JSONValue {
+            [
+                "kid": .string(key.keyID),
+                "alg": .string(key.algorithm),
+                "state": .string(state.rawValue),
+                "created_at": .integer(key.createdAt),
+                "activates_at": .integer(key.activatesAt),
+                "retires_at": key.retiresAt.map { .integer($0) } ?? .null,
+            ]
+        }
+    }
+
+    /// `keys rotate [--alg ES256|EdDSA|RS256] [--activate-now | --activation-delay SECONDS] [--kek-file PATH]`
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate",
+            abstract: "Create a new signing key: published now, signing after an activation delay.",
+            discussion: """
+                The new key appears in JWKS at once and starts signing after the activation \
+                delay (default 600 s, long enough for JWKS caches: the hub lets them keep JWKS \
+                for 60 s), so no validator ever sees a token signed by a key it has not fetched. \
+                The key signing now keeps signing until then, and stays published for the \
+                longest access-token lifetime plus clock skew after that (3660 s), so its tokens \
+                stay valid until they expire; then it is deleted. --activate-now skips the delay: \
+                validators that cached JWKS must then refetch on an unknown kid. Hubs pick up \
+                each step with no restart.
+
+                The private key is sealed with the key-encryption key the hubs use (--kek-file or \
+                HALLPASS_KEK_FILE); without one it is stored unencrypted, as hubs without a KEK \
+                do. With --json, prints {"kid", "alg", "activates_at", "retiring": [{"kid", \
+                "retires_at"}], "deleted": [kid]}.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp(
+            "Algorithm of the new key: ES256, EdDSA or RS256 (default: that of the key signing now, else ES256).",
+            valueName: "alg"))
+        var alg: KeyAlgorithm?
+
+        @Flag(help: "Sign with the new key at once, instead of after the activation delay.")
+        var activateNow = false
+
+        @Option(help: ArgumentHelp("Seconds between announcing the new key and signing with it (default 600).", valueName: "seconds"))
+        var activationDelay: Int64?
+
+        @Option(help: ArgumentHelp(
+            "File with the hubs' key-encryption key, 64 hex digits (env HALLPASS_KEK_FILE).", valueName: "path"))
+        var kekFile: String?
+
+        static let defaultActivationDelay: Int64 = 600
+
+        func validate() throws {
+            if activateNow && activationDelay != nil {
+                throw ValidationError("--activate-now and --activation-delay exclude each other")
+            }
+            if let activationDelay, !(0...(30 * 86_400)).contains(activationDelay) {
+                throw ValidationError("--activation-delay is 0 to 2592000 seconds (30 days)")
+            }
+        }
+
+        /// The key-encryption key, if a file is named.
+        func loadKEK() throws -> SymmetricKey? {
+            let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map { String(cString: $0) }
+            guard let path, !path.isEmpty else { return nil }
+            do {
+                let (key, exposed) = try KeyEncryptionKeyFile.load(path: path)
+                if exposed { Console.note("warning: \(path) can be read by other users; chmod 600 it") }
+                return key
+            } catch {
+                throw CLIFailure("\(error)")
+            }
+        }
+
+        func run() async throws {
+            let kek = try loadKEK()
+            let delay = activateNow ? 0 : activationDelay ?? Self.defaultActivationDelay
+            let chosen = alg?.jws
+            let rotation = try await StoreConnection.run(global) { connection -> SigningKeyRotation in
+                let existing = try await connection.store.signingKeys()
+                let now = connection.store.clock() / 1000
+                let current = SigningKeySet.signingKey(in: existing, at: now)
+                try Self.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
+                let algorithm = chosen ?? current.flatMap { JWSAlgorithm(rawValue: $0.algorithm) } ?? .es256
+                let key = try await Blocking.run { () throws -> StoredSigningKey in
+                    do {
+                        return try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: now, activatesAt: now + delay)
+                    } catch {
+                        throw CLIFailure("cannot generate a \(algorithm.rawValue) key: \(error)")
+                    }
+                }
+                return try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor)
+            }
+            let added = rotation.added
+            if global.json {
+                Console.json([
+                    "kid": .string(added.keyID),
+                    "alg": .string(added.algorithm),
+                    "activates_at": .integer(added.activatesAt),
+                    "retiring": .array(rotation.retiring.map {
+                        ["kid": .string($0.keyID), "retires_at": $0.retiresAt.map { .integer($0) } ?? .null]
+                    }),
+                    "deleted": .array(rotation.deleted.map { .string($0) }),
+                ])
+                return
+            }
+            let now = HallpassStore.wallClockMilliseconds() / 1000
+            let wait = added.activatesAt - now
+            print("new key \(added.keyID) (\(added.algorithm)): published now, signs from "
+                + Console.timestamp(added.activatesAt, seconds: true) + (wait > 0 ? " (in \(wait) s)" : " (now)"))
+            for key in rotation.retiring {
+                print("retiring \(key.keyID) (\(key.algorithm)): published until "
+                    + Console.timestamp(key.retiresAt ?? 0, seconds: true) + ", when its last tokens have expired")
+            }
+            for kid in rotation.deleted { print("deleted \(kid) (retired, or announced and never used)") }
+            if kek == nil { Console.note("note: no --kek-file: the new private key is stored unencrypted") }
+        }
+
+        /// Refuses a rotation the hubs could not use: keys are sealed and no KEK is given, or the
+        /// given KEK is not theirs.
+        static func checkKEK(_ kek: SymmetricKey?, against keys: [StoredSigningKey]) throws {
+            guard let sealed = keys.first(where: \.isSealed) else {
+                if kek != nil, !keys.isEmpty {
+                    Console.note(
+                        "note: the stored keys are unencrypted, so the hubs may run without a key-encryption key; "
+                            + "they can sign with the new, encrypted key only once they run with this --kek-file")
+                }
+                return
+            }
+            guard let kek else {
+                throw CLIFailure("the signing keys are stored encrypted: pass the hubs' key-encryption key with --kek-file or HALLPASS_KEK_FILE")
+            }
+            let problem: SigningKeyError?
+            do {
+                _ = try sealed.signer(kek: kek)
+                problem = nil
+            } catch {
+                problem = error
+            }
+            guard let problem else { return }
+            if case .wrongKEK = problem {
+                throw CLIFailure("the key-encryption key does not open the stored signing key \(sealed.keyID): it is not the hubs' key")
+            }
+            throw CLIFailure(problem.description)
+        }
+    }
+}
