@@ -1,5 +1,9 @@
 /// Who a validated access token speaks for, from its claims (RFC 9068).
-public struct Identity: Sendable, Hashable {
+///
+/// Immutable. A class so that handing the cached identity to a request costs one reference
+/// count instead of one per field (several threads validating the same token would otherwise
+/// contend on every string's count); equality and hashing compare the values.
+public final class Identity: Sendable, Hashable, CustomStringConvertible {
     /// `sub`: the user's stable id (not the username).
     public let subject: String
     /// `preferred_username`, when the token carries it.
@@ -31,6 +35,22 @@ public struct Identity: Sendable, Hashable {
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
     }
+
+    /// Whether two identities have the same values.
+    public static func == (a: Identity, b: Identity) -> Bool {
+        a === b
+            || (a.subject == b.subject && a.username == b.username && a.sessionID == b.sessionID && a.clientID == b.clientID
+                && a.scopes == b.scopes && a.tokenID == b.tokenID && a.issuedAt == b.issuedAt && a.expiresAt == b.expiresAt)
+    }
+
+    /// Hashes the values (the token id alone identifies a token).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(tokenID)
+        hasher.combine(subject)
+    }
+
+    /// A description for logs: subject, session and client; no token id.
+    public var description: String { "Identity(sub: \(subject), sid: \(sessionID), client: \(clientID))" }
 
     /// Whether the token was granted `scope`.
     public func hasScope(_ scope: some StringProtocol) -> Bool {

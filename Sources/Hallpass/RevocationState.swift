@@ -1,22 +1,31 @@
 import HallpassStore
 
-/// The in-memory mirror of the revocation records in Redis: four hash tables, each entry
-/// kept until the tokens it can void have all expired.
+/// The in-memory mirror of the revocation records in Redis: three hash tables (sessions with
+/// their revoked grants, token ids, user watermarks), each entry kept until the tokens it can
+/// void have all expired.
 ///
 /// One writer (the mirror task) changes it in place; readers only look it up, under the
-/// validator's short `Mutex`. A revocation check is at most four hash lookups.
+/// validator's `ReadMostlyLock` (shared). A revocation check is at most three hash lookups.
 struct RevocationState: Sendable {
-    /// Ended sessions: sid -> drop after (Unix ms).
-    var sessions: [String: Int64] = [:]
-    /// Revoked grants: sid -> client -> (revoked at (Unix s), drop after (Unix ms)).
-    var grants: [String: [String: Grant]] = [:]
+    /// Per session id: whether it ended (until when the record is kept, Unix ms) and its
+    /// revoked grants. One table for both, so a check costs one lookup for the session.
+    var sessions: [String: SessionRecord] = [:]
     /// Revoked token ids: jti -> drop after (Unix ms).
     var tokenIDs: [String: Int64] = [:]
     /// User watermarks: uid -> watermark (Unix s); dropped once every token it voids expired.
     var watermarks: [String: Int64] = [:]
 
+    struct SessionRecord: Sendable, Hashable {
+        /// Set when the session ended: until when the record is kept (Unix ms).
+        var endedUntil: Int64?
+        /// Revoked grants: client -> revocation.
+        var grants: [String: Grant] = [:]
+    }
+
     struct Grant: Sendable, Hashable {
+        /// Tokens issued at or before this (Unix s) are void.
         var revokedAt: Int64
+        /// Until when the record is kept (Unix ms).
         var until: Int64
     }
 
@@ -26,7 +35,7 @@ struct RevocationState: Sendable {
 
     /// The state a snapshot describes, without the entries already lapsed at `now` (Unix ms).
     init(_ snapshot: RevocationSnapshot, now: Int64) {
-        for (sid, until) in snapshot.endedSessions where until >= now { sessions[sid] = max(sessions[sid] ?? 0, until) }
+        for (sid, until) in snapshot.endedSessions where until >= now { endSession(sid, until: until) }
         for grant in snapshot.revokedGrants where grant.until >= now {
             addGrant(session: grant.sessionID, client: grant.clientID, revokedAt: grant.revokedAt, until: grant.until)
         }
@@ -38,21 +47,25 @@ struct RevocationState: Sendable {
 
     init() {}
 
-    private mutating func addGrant(session: String, client: String, revokedAt: Int64, until: Int64) {
-        var byClient = grants[session] ?? [:]
-        let previous = byClient[client]
-        byClient[client] = Grant(revokedAt: max(previous?.revokedAt ?? revokedAt, revokedAt), until: max(previous?.until ?? until, until))
-        grants[session] = byClient
+    private mutating func endSession(_ sid: String, until: Int64) {
+        sessions[sid, default: SessionRecord()].endedUntil = max(sessions[sid]?.endedUntil ?? until, until)
     }
 
-    /// Applies one event from the stores' streams; returns whether it was a key change (the
-    /// caller reloads keys). Unknown and irrelevant events change nothing.
+    private mutating func addGrant(session: String, client: String, revokedAt: Int64, until: Int64) {
+        let previous = sessions[session]?.grants[client]
+        sessions[session, default: SessionRecord()].grants[client] = Grant(
+            revokedAt: max(previous?.revokedAt ?? revokedAt, revokedAt), until: max(previous?.until ?? until, until))
+    }
+
+    /// Applies one event from the store's streams; returns whether it was a key change (the
+    /// caller reloads keys). Unknown and irrelevant events change nothing. Applying an event
+    /// twice, or one the snapshot already holds, changes nothing either.
     mutating func apply(_ event: StoreEvent) -> Bool {
         let until = event.timestamp + Self.retention
         switch event.type {
         case StoreEventType.sessionEnded:
             guard !event.session.isEmpty else { return false }
-            sessions[event.session] = max(sessions[event.session] ?? 0, until)
+            endSession(event.session, until: until)
         case StoreEventType.grantRevoked:
             guard !event.session.isEmpty, let revokedAt = Int64(event.detail) else { return false }
             addGrant(session: event.session, client: event.client, revokedAt: revokedAt, until: until)
@@ -68,29 +81,34 @@ struct RevocationState: Sendable {
         return false
     }
 
-    /// Why a token with these facts is revoked, or `nil` if it is not.
+    /// Why a token with these facts is revoked, or `nil` if it is not: at most three lookups.
     @inline(__always)
     func reason(tokenID: String, sessionID: String, userID: String, clientID: String, issuedAt: Int64) -> RevocationReason? {
-        if sessions[sessionID] != nil { return .session }
-        if let byClient = grants[sessionID], let grant = byClient[clientID], issuedAt <= grant.revokedAt { return .grant }
-        if tokenIDs[tokenID] != nil { return .token }
-        if let watermark = watermarks[userID], issuedAt <= watermark { return .user }
+        if !sessions.isEmpty, let session = sessions[sessionID] {
+            if session.endedUntil != nil { return .session }
+            if let grant = session.grants[clientID], issuedAt <= grant.revokedAt { return .grant }
+        }
+        if !tokenIDs.isEmpty, tokenIDs[tokenID] != nil { return .token }
+        if !watermarks.isEmpty, let watermark = watermarks[userID], issuedAt <= watermark { return .user }
         return nil
     }
 
     /// A copy without the entries that lapsed at `now` (Unix ms).
     func pruned(now: Int64) -> RevocationState {
         var copy = RevocationState()
-        copy.sessions = sessions.filter { $0.value >= now }
+        copy.sessions = sessions.compactMapValues { record in
+            var kept = SessionRecord()
+            if let until = record.endedUntil, until >= now { kept.endedUntil = until }
+            kept.grants = record.grants.filter { $0.value.until >= now }
+            return kept.endedUntil == nil && kept.grants.isEmpty ? nil : kept
+        }
         copy.tokenIDs = tokenIDs.filter { $0.value >= now }
         copy.watermarks = watermarks.filter { $0.value * 1000 + Self.retention >= now }
-        copy.grants = grants.compactMapValues { byClient in
-            let live = byClient.filter { $0.value.until >= now }
-            return live.isEmpty ? nil : live
-        }
         return copy
     }
 
     /// How many records the mirror holds.
-    var count: Int { sessions.count + tokenIDs.count + watermarks.count + grants.values.reduce(0) { $0 + $1.count } }
+    var count: Int {
+        sessions.values.reduce(0) { $0 + ($1.endedUntil == nil ? 0 : 1) + $1.grants.count } + tokenIDs.count + watermarks.count
+    }
 }

@@ -17,10 +17,10 @@ public enum StoreEventType {
     public static let keyAdded = "key_added"
 
     /// Whether an event changes the signing keys. Every event written with the keys hash
-    /// (``HallpassStore/addFirstSigningKey(_:actor:)``,
-    /// ``HallpassStore/saveSigningKeys(_:event:actor:)``) must have a type starting with
-    /// `key`, such as `key_added`, `key_rotated`, `key_retired` or `keys_changed`: validators
-    /// reload their keys on exactly those.
+    /// (``HallpassStore/addFirstSigningKey(_:actor:)``, ``HallpassStore/keyRotatedEvent``,
+    /// ``HallpassStore/keyDeletedEvent``, ``HallpassStore/saveSigningKeys(_:event:actor:)``)
+    /// must have a type starting with `key`: validators reload their keys on exactly those
+    /// (and on a token whose `kid` they do not know).
     public static func changesSigningKeys(_ type: String) -> Bool { type.hasPrefix("key") }
 }
 

@@ -33,7 +33,7 @@ struct OutageTests {
             await fixture.server.kill()
             try await waitUntil("stale") { validator.status == .stale }
             #expect(refusal(validator, tokens[0]) == .stale)
-            #expect(open.status == .stale)
+            try await waitUntil("fail-open validator stale too") { open.status == .stale }
             #expect(refusal(open, tokens[0]) == nil, "fail-open accepts while stale")
 
             // Redis comes back with its data; revocations are made at once, while the
@@ -55,6 +55,49 @@ struct OutageTests {
         }
         openTask.cancel()
         _ = try? await openTask.value
+    }
+
+    @Test("the validator cut off from Redis (its ACL user disabled and disconnected) while revocations happen: stale meanwhile, and after it gets back in it resumes and applies every one")
+    func revocationsWhileCutOff() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let password = "cut-off-password"
+        @Sendable func setUser(_ state: String) async throws {
+            _ = try await fixture.redis.send(RedisCommand(
+                "ACL", arguments: ["SETUSER", "hallpass-validator", "reset", state, ">" + password]
+                    + StoreSchema.validatorACLRules.split(separator: " ").map(String.init)))
+        }
+        try await setUser("on")
+        let url = "redis://hallpass-validator:\(password)@127.0.0.1:\(fixture.server.port)/0"
+        var started: [StartedSession] = []
+        var minted: [String] = []
+        for index in 0..<5 {
+            let session = try await fixture.login()
+            started.append(session)
+            minted.append(try fixture.token(session: session.sessionID, jti: "cut-\(index)"))
+        }
+        let sessions = started
+        let tokens = minted
+        try await running(try fixture.validator(url: url) { $0.stalenessBound = .milliseconds(500) }) { validator in
+            for token in tokens { #expect(refusal(validator, token) == nil) }
+            try await setUser("off")
+            _ = try await fixture.redis.send(RedisCommand("CLIENT", "KILL", "USER", "hallpass-validator"))
+            try await waitUntil("stale while cut off") { validator.status == .stale }
+            // Revocations of every kind while the validator cannot read.
+            try await fixture.store.endSession(sessions[0].sessionID, reason: "logout", actor: "test")
+            try await fixture.store.revokeTokenID("cut-1", expiresAt: nil, actor: "test")
+            _ = try await fixture.store.revokeGrant(sessions[2].refreshToken, clientID: ValidatorFixture.audience, actor: "test")
+            _ = try await fixture.login(policy: .newestWins)  // ends sessions 3 and 4 (single login)
+            #expect(refusal(validator, tokens[0]) == .stale)
+            try await setUser("on")
+            try await waitUntil("current again") { validator.status == .current }
+            try await waitUntil("every revocation made while cut off") {
+                tokens.allSatisfy {
+                    if case .revoked = refusal(validator, $0) { return true }
+                    return false
+                }
+            }
+        }
     }
 
     @Test("Redis restarted without its data: the validator notices the lost streams and reloads a snapshot")

@@ -132,20 +132,36 @@ struct RevocationMirrorTests {
         }
     }
 
-    @Test("a key added after start is loaded on the key event; an unknown kid is refused and asks for a reload")
+    @Test("a key rotated in after start (issue 5's rotateSigningKeys, event key_rotated) is loaded; until then its tokens are refused as unknownKey; the old key keeps verifying")
     func keyReload() async throws {
         let fixture = try await ValidatorFixture.start()
         defer { Task { await fixture.stop() } }
         let session = try await fixture.login()
+        let oldToken = try fixture.token(session: session.sessionID)
         try await running(try fixture.validator()) { validator in
             let now = wallClockSecondsInt()
             let key = try StoredSigningKey.generate(algorithm: .edDSA, kek: nil, createdAt: now, activatesAt: now)
             let newSigner = try key.signer(kek: nil)
             let token = try fixture.token(session: session.sessionID, signer: newSigner)
             #expect(refusal(validator, token) == .unknownKey)
-            let stored = try await fixture.store.signingKeys()
-            try await fixture.store.saveSigningKeys(stored + [key], event: "key_rotated", actor: "test")
-            try await waitUntil("new key") { refusal(validator, token) == nil }
+            _ = try await fixture.store.rotateSigningKeys(adding: key, actor: "test")
+            try await waitUntil("rotated key") { refusal(validator, token) == nil }
+            #expect(refusal(validator, oldToken) == nil, "the retiring key still verifies")
+        }
+    }
+
+    @Test("an unknown kid asks for a reload: a key stored without a key event is found on the next token that needs it")
+    func unknownKidReloads() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let session = try await fixture.login()
+        try await running(try fixture.validator()) { validator in
+            let now = wallClockSecondsInt()
+            let key = try StoredSigningKey.generate(algorithm: .rs256, kek: nil, createdAt: now, activatesAt: now)
+            // Stored with an event validators do not treat as a key change.
+            try await fixture.store.saveSigningKeys([key], event: "test_write", actor: "test")
+            let token = try fixture.token(session: session.sessionID, signer: try key.signer(kek: nil))
+            try await waitUntil("reload on unknown kid") { refusal(validator, token) == nil }
         }
     }
 }

@@ -18,7 +18,7 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     return sorted[index]
 }
 
-func runValidator(redisURL: String) async throws {
+func runValidator(redisURL: String, hotOnly: Bool = false) async throws {
     let issuer = "http://127.0.0.1:8400"
     let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL))
     let store = HallpassStore(redis: redis)
@@ -63,6 +63,22 @@ func runValidator(redisURL: String) async throws {
     let jwks = "{\"keys\":[" + stored.map(\.publicJWK).joined(separator: ",") + "]}"
     let kit = try await JWTKitVerifier(jwksJSON: jwks)
 
+    if hotOnly {
+        // For a profiler: the hot path alone, ES256, for about ten seconds.
+        let signer = try stored[0].signer(kek: nil)
+        let hot = try token(signer)
+        _ = try validator.validate(hot)
+        let start = nowNanoseconds()
+        var count = 0
+        while nowNanoseconds() - start < 10e9 {
+            for _ in 0..<100_000 { _ = try? validator.validate(hot) }
+            count += 100_000
+        }
+        print("hot only: \(format2((nowNanoseconds() - start) / Double(count))) ns/op")
+        background.cancel()
+        return
+    }
+
     print("Validator, cold (every token new: verify + claims + cache insert + revocation check), per algorithm")
     print(pad("alg", 7) + pad("tokens", 8) + pad("Hallpass µs", 13) + pad("OpenSSL raw µs", 16) + pad("Hallpass/raw", 14)
         + pad("jwt-kit µs", 12) + "jwt-kit/Hallpass")
@@ -78,45 +94,57 @@ func runValidator(redisURL: String) async throws {
             print("\(key.algorithm): a token did not validate")
             continue
         }
+        // Hallpass, raw OpenSSL and jwt-kit take turns, chunk by chunk, and the best chunk of
+        // each counts: on a shared machine, load that comes and goes then hits all three alike.
         let chunks = 3
         let chunk = (count - 1) / chunks
-        var best = Double.infinity
-        var failures = 0
-        for index in 0..<chunks {
-            let slice = tokens[(1 + index * chunk)..<(1 + (index + 1) * chunk)]
-            let start = nowNanoseconds()
-            for token in slice where (try? validator.validate(token)) == nil { failures += 1 }
-            best = min(best, (nowNanoseconds() - start) / Double(slice.count))
-        }
-        var kitBest = Double.infinity
-        for index in 0..<chunks {
-            let slice = tokens[(1 + index * chunk)..<(1 + (index + 1) * chunk)]
-            let start = nowNanoseconds()
-            for token in slice where !(await kit.verify(token)) { failures += 1 }
-            kitBest = min(kitBest, (nowNanoseconds() - start) / Double(slice.count))
-        }
         let parts = tokens[0].split(separator: ".")
         let signingInput = Array((parts[0] + "." + parts[1]).utf8)
         let signature = try Base64URL.decode(parts[2])
-        let publicPEM = try signer.privateKey.publicKey.pemRepresentation
-        let raw = publicPEM.withCString { pem in
-            signingInput.withUnsafeBufferPointer { message in
-                signature.withUnsafeBufferPointer { signature in
-                    (0..<chunks).map { _ in
+        let publicPEM = signer.privateKey.publicKey.pemRepresentation
+        var best = Double.infinity
+        var kitBest = Double.infinity
+        var raw = Double.infinity
+        var failures = 0
+        for index in 0..<chunks {
+            let slice = tokens[(1 + index * chunk)..<(1 + (index + 1) * chunk)]
+            var start = nowNanoseconds()
+            for token in slice where (try? validator.validate(token)) == nil { failures += 1 }
+            best = min(best, (nowNanoseconds() - start) / Double(slice.count))
+            let rawChunk = publicPEM.withCString { pem in
+                signingInput.withUnsafeBufferPointer { message in
+                    signature.withUnsafeBufferPointer { signature in
                         hallpass_baseline_verify_ns(
                             pem, message.baseAddress, message.count, signature.baseAddress, signature.count,
                             key.algorithm == "ES256" ? 1 : 0, chunk)
-                    }.min() ?? -1
+                    }
                 }
             }
+            if rawChunk > 0 { raw = min(raw, rawChunk) }
+            start = nowNanoseconds()
+            for token in slice where !(await kit.verify(token)) { failures += 1 }
+            kitBest = min(kitBest, (nowNanoseconds() - start) / Double(slice.count))
         }
         if failures > 0 { print("\(key.algorithm): \(failures) failures") }
         print(pad(key.algorithm, 7) + pad("\(count)", 8) + pad(format2(best / 1000), 13) + pad(format2(raw / 1000), 16)
             + pad(format2(best / raw) + "x", 14) + pad(format2(kitBest / 1000), 12) + format2(kitBest / best) + "x")
     }
 
+    // A mirror that is not empty: 2,000 revoked token ids and 200 ended sessions of others.
+    for index in 0..<2000 { try await store.revokeTokenID("unrelated-\(index)", expiresAt: now + 3000, actor: "bench") }
+    for _ in 0..<200 {
+        if case .started(let other) = try await store.startSession(
+            userID: user.id, clientID: "other", scope: "openid", timeouts: SessionTimeouts(), defaultPolicy: .off, actor: "bench",
+            remoteAddress: "127.0.0.1")
+        {
+            try await store.endSession(other.sessionID, reason: "bench", actor: "bench")
+        }
+    }
+    try await Task.sleep(for: .milliseconds(500))
+
     print("")
-    print("Validator, hot (the same token again: cache hit + nbf + staleness + revocation check), median of 101 rounds")
+    print("Validator, hot (the same token again: cache hit + nbf + staleness + revocation check against a mirror of"
+        + " 2,200 records), median of 101 rounds")
     print(pad("alg", 7) + pad("ns/op", 9) + pad("ops/s 1 thread", 16) + pad("ops/s 2 threads", 17) + pad("jwt-kit ns/op", 15) + "jwt-kit/Hallpass")
     for (algorithm, token) in hotTokens {
         guard (try? validator.validate(token)) != nil else {
@@ -180,8 +208,9 @@ func runValidator(redisURL: String) async throws {
     latencies.sort()
     print("Revocation propagation (store call returned -> validator refuses), \(latencies.count) revocations"
         + (timeouts > 0 ? ", \(timeouts) not seen within 1 s" : "") + ":")
-    print("  p50 \(format2(percentile(latencies, 0.5))) ms   p99 \(format2(percentile(latencies, 0.99))) ms"
-        + "   max \(format2(latencies.last ?? .nan)) ms")
+    func milliseconds(_ value: Double) -> String { String(Double(Int((value * 1000).rounded())) / 1000) + " ms" }
+    print("  p50 \(milliseconds(percentile(latencies, 0.5)))   p90 \(milliseconds(percentile(latencies, 0.9)))"
+        + "   p99 \(milliseconds(percentile(latencies, 0.99)))   max \(milliseconds(latencies.last ?? .nan))")
 
     background.cancel()
     _ = try? await background.value
