@@ -100,6 +100,7 @@ let package = Package(
                 "HallpassCrypto",
                 "HallpassJOSE",
                 "HallpassPasswords",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
