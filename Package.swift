@@ -167,6 +167,8 @@ let package = Package(
             name: "HallpassTestSupport",
             dependencies: [
                 "HallpassCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
