@@ -32,7 +32,6 @@ final class BackchannelLogoutService: Service, Sendable {
     private let logger: Logger
     private let settings: BackchannelLogoutSettings
     private let minter: LogoutTokenMinter
-    private let http: HTTPClient
 
     init(services: HubServices) {
         store = services.store
@@ -42,18 +41,24 @@ final class BackchannelLogoutService: Service, Sendable {
         logger = services.logger
         settings = services.configuration.backchannelLogout
         minter = LogoutTokenMinter(issuer: services.configuration.issuer, lifetime: settings.tokenLifetime)
+    }
+
+    /// The HTTP client of one run: made in ``run()`` and shut down there, so an application
+    /// that is built but never run leaves no client behind.
+    private func makeHTTPClient() -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         // A logout endpoint that redirects is misconfigured; the spec has no redirects here.
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(
             connect: .milliseconds(settings.requestTimeout), read: .milliseconds(settings.requestTimeout))
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     /// How long a claimed attempt is hidden from other hubs (ms): longer than one POST can take.
     private var lease: Int64 { settings.requestTimeout * 2 + 5000 }
 
     func run() async throws {
+        let http = makeHTTPClient()
         var nextSweep: Int64 = 0
         while !Task.isCancelledOrShuttingDown {
             do {
@@ -64,7 +69,7 @@ final class BackchannelLogoutService: Service, Sendable {
                 }
                 let depth = try await store.logoutQueueDepth()
                 metrics.logoutQueueDepth(depth)
-                if depth > 0, try await deliverDue() {
+                if depth > 0, try await deliverDue(http) {
                     continue  // a full batch: more may be due at once
                 }
             } catch {
@@ -86,7 +91,7 @@ final class BackchannelLogoutService: Service, Sendable {
     }
 
     /// Claims and sends what is due; returns whether a shard had a full batch.
-    private func deliverDue() async throws(StoreError) -> Bool {
+    private func deliverDue(_ http: HTTPClient) async throws(StoreError) -> Bool {
         let batch = 32
         var claimed: [LogoutDelivery] = []
         var full = false
@@ -98,16 +103,16 @@ final class BackchannelLogoutService: Service, Sendable {
         guard !claimed.isEmpty else { return false }
         await withTaskGroup(of: Void.self) { group in
             for delivery in claimed {
-                group.addTask { await self.deliver(delivery) }
+                group.addTask { await self.deliver(delivery, http) }
             }
         }
         return full
     }
 
     /// Sends one logout token and records the outcome.
-    func deliver(_ delivery: LogoutDelivery) async {
+    func deliver(_ delivery: LogoutDelivery, _ http: HTTPClient) async {
         let outcome: LogoutDeliveryOutcome
-        switch await send(delivery) {
+        switch await send(delivery, http) {
         case .success(true):
             outcome = .delivered
         case .success(false):
@@ -151,7 +156,7 @@ final class BackchannelLogoutService: Service, Sendable {
     }
 
     /// `true`: acknowledged; `false`: the client has no back-channel URI.
-    private func send(_ delivery: LogoutDelivery) async -> Result<Bool, Problem> {
+    private func send(_ delivery: LogoutDelivery, _ http: HTTPClient) async -> Result<Bool, Problem> {
         let client: ClientRecord?
         do {
             client = try await clients.client(id: delivery.clientID)
