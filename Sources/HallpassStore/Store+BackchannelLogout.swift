@@ -95,13 +95,14 @@ extension HallpassStore {
     /// Records how a claimed attempt went.
     public func finishLogoutDelivery(_ delivery: LogoutDelivery, _ outcome: LogoutDeliveryOutcome) async throws(StoreError) {
         guard let prefix = StoreSchema.prefix(of: delivery.sessionID) else { return }
-        let (name, next, error): (String, Int64, String)
+        let fields: (name: String, next: Int64, error: String)
         switch outcome {
-        case .delivered: (name, next, error) = ("delivered", 0, "")
-        case .retry(let at, let text): (name, next, error) = ("retry", at, String(text.prefix(200)))
-        case .failed(let text): (name, next, error) = ("failed", 0, String(text.prefix(200)))
-        case .skipped: (name, next, error) = ("skipped", 0, "")
+        case .delivered: fields = ("delivered", 0, "")
+        case .retry(let at, let text): fields = ("retry", at, String(text.prefix(200)))
+        case .failed(let text): fields = ("failed", 0, String(text.prefix(200)))
+        case .skipped: fields = ("skipped", 0, "")
         }
+        let (name, next, error) = fields
         _ = try await run(
             Scripts.finishLogoutDelivery,
             keys: [StoreSchema.logoutQueue(prefix: prefix), StoreSchema.logoutStatus(delivery.sessionID, prefix: prefix)],

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -41,19 +42,14 @@ public final class LogoutReceiver: Sendable {
     /// Starts listening; returns once the port is bound.
     public func start() async throws {
         let router = Router()
-        router.post("/backchannel-logout") { [state] request, _ -> Response in
+        router.post("/backchannel-logout") { [self] request, _ -> Response in
             let buffer = try await request.body.collect(upTo: 64 * 1024)
             let body = String(buffer: buffer)
             var token: String?
             for pair in body.split(separator: "&") where pair.hasPrefix("logout_token=") {
                 token = String(pair.dropFirst("logout_token=".count))
             }
-            let delivery = Delivery(logoutToken: token, contentType: request.headers[.contentType], body: body)
-            let status = state.withLock { state -> Int in
-                state.hits += 1
-                if (200..<300).contains(state.status) { state.deliveries.append(delivery) }
-                return state.status
-            }
+            let status = record(Delivery(logoutToken: token, contentType: request.headers[.contentType], body: body))
             return Response(status: HTTPResponse.Status(code: status), headers: [.cacheControl: "no-store"])
         }
         var logger = Logger(label: "logout-receiver")
@@ -69,6 +65,14 @@ public final class LogoutReceiver: Sendable {
         running.withLock { $0 = task }
         var iterator = bound.makeAsyncIterator()
         guard await iterator.next() != nil else { throw TestSupportErrorBox(description: "logout receiver did not start on \(port)") }
+    }
+
+    private func record(_ delivery: Delivery) -> Int {
+        state.withLock { state -> Int in
+            state.hits += 1
+            if (200..<300).contains(state.status) { state.deliveries.append(delivery) }
+            return state.status
+        }
     }
 
     /// Stops listening (connections are refused from then on).
