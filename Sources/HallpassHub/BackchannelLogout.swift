@@ -81,8 +81,16 @@ final class BackchannelLogoutService: Service, Sendable {
     }
 
     private func sweep() async throws(StoreError) {
+        let limit = 100
         for shard in 0..<StoreSchema.shardCount {
-            let ended = try await store.sweepExpiredSessions(shard: shard)
+            var ended = 0
+            var rounds = 0
+            repeat {
+                let batch = try await store.sweepExpiredSessions(shard: shard, limit: limit)
+                ended += batch
+                rounds += 1
+                if batch < limit { break }
+            } while rounds < 20
             if ended > 0 {
                 metrics.sessionsExpired(ended)
                 logger.info("ended timed-out sessions", metadata: ["count": "\(ended)", "shard": "\(shard)"])

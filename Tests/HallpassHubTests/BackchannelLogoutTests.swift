@@ -96,9 +96,10 @@ struct BackchannelLogoutTests {
             try await waitUntil("queue drained") { try await hub.store.logoutQueueDepth() == 0 }
             #expect(try await hub.store.logoutDeliveries(sessionIDs: [other.sessionID]).isEmpty)
             #expect(notes.receiver.hits == 1)
-            let metrics = try await hub.get("/metrics").text
-            #expect(metrics.contains("hallpass_backchannel_logout_deliveries_total{result=\"delivered\"} 1"), "\(metrics)")
-            #expect(metrics.contains("hallpass_backchannel_logout_queue_depth"))
+            let metrics = PrometheusText(try await hub.get("/metrics").text)
+            #expect(metrics.sum("hallpass_backchannel_logout_deliveries_total", ["result": "delivered"]) == 1)
+            #expect(metrics.sum("hallpass_backchannel_logout_deliveries_total", ["result": "skipped"]) == 1)
+            #expect(metrics.series("hallpass_backchannel_logout_queue_depth").isEmpty == false)
         }
     }
 
@@ -200,8 +201,8 @@ struct BackchannelLogoutTests {
             // Ended like any other: the session is recorded as ended for validators.
             let snapshot = try await hub.store.recentEvents(count: 200).filter { $0.session == session.sessionID }.map(\.type)
             #expect(snapshot.contains("session_ended"))
-            let metrics = try await hub.get("/metrics").text
-            #expect(metrics.contains("hallpass_sessions_expired_total 1"), "\(metrics)")
+            let metrics = PrometheusText(try await hub.get("/metrics").text)
+            #expect(metrics.sum("hallpass_sessions_expired_total", [:]) == 1)
         }
     }
 
@@ -248,8 +249,8 @@ struct BackchannelLogoutTests {
                 try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).first?.state == .failed
             }
             #expect(try await hub.store.logoutQueueDepth() == 0)
-            let metrics = try await hub.get("/metrics").text
-            #expect(metrics.contains("hallpass_backchannel_logout_deliveries_total{result=\"failed\"} 1"), "\(metrics)")
+            let metrics = PrometheusText(try await hub.get("/metrics").text)
+            #expect(metrics.sum("hallpass_backchannel_logout_deliveries_total", ["result": "failed"]) == 1)
         }
     }
 
