@@ -14,7 +14,7 @@ struct BrowserSSOTests {
         let stack = try await SampleAppStack.start(apps: ["notes", "tasks", "billing"])
         let artifacts = packageRoot().appendingPathComponent(".build/artifacts/browser-sso")
         let config: JSONValue = [
-            "apps": .array(stack.apps.map { ["name": .string($0.name), "url": .string($0.baseURL)] }),
+            "apps": .array(stack.apps.map { app -> JSONValue in ["name": .string(app.name), "url": .string(app.baseURL)] }),
             "hub": .string(stack.hub.baseURL),
             "username": .string(stack.username),
             "password": .string(stack.password),
