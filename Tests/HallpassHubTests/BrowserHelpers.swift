@@ -4,6 +4,7 @@ import HallpassCrypto
 import HallpassJOSE
 import HallpassStore
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 
