@@ -252,6 +252,16 @@ struct BrowserEndpoints: Sendable {
             if sessionID == nil, let value = HubCookies.value(cookies.session, in: request), let cookie = BrowserSessionCookie(parsing: value),
                 let live = try await services.store.browserSession(cookie)
             {
+                // A GET without a hint may come from any site (a link or an image), and a
+                // `SameSite=Lax` cookie goes along with it: ask before ending the session. The
+                // confirmation POSTs back here, and a cross-site POST carries no Lax cookie.
+                if request.method == .get {
+                    var hidden: [(String, String)] = []
+                    for name in ["client_id", "post_logout_redirect_uri", "state"] {
+                        if let value = parameters[name] { hidden.append((name, value)) }
+                    }
+                    return Page.confirmLogout(action: Paths.endSession, hidden: hidden)
+                }
                 sessionID = live.sessionID
                 hintUser = live.userID
             }

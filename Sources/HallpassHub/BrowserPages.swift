@@ -124,6 +124,17 @@ enum Page {
         html(status, title: title, body: "<h1>\(escape(title))</h1>\n<p>\(escape(message))</p>", headers: headers)
     }
 
+    /// Asks the user to confirm signing out (a sign-out request that names no session).
+    static func confirmLogout(action: String, hidden: [(String, String)]) -> Response {
+        var body = "<h1>Sign out?</h1>\n<p class=\"sub\">This signs you out of every application that uses this hub.</p>\n"
+        body += "<form method=\"post\" action=\"\(escape(action))\">\n"
+        for (name, value) in hidden {
+            body += "<input type=\"hidden\" name=\"\(escape(name))\" value=\"\(escape(value))\">\n"
+        }
+        body += "<button type=\"submit\">Sign out</button>\n</form>"
+        return html(.ok, title: "Sign out", body: body)
+    }
+
     /// The login form. `hidden` carries the authorization request to the form's `POST`.
     static func login(
         _ status: HTTPResponse.Status, action: String, clientID: String, hidden: [(String, String)], error: String?,

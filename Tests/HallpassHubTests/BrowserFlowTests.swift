@@ -287,7 +287,11 @@ struct BrowserFlowTests {
             let second = try HubFixture.tokens(
                 try await hub.exchange(try hub.code(of: try await hub.authorize(again, browser: browser, username: "gus", password: "pw-gus-1"), again), again, secret: secret),
                 "login", sourceLocation: #_sourceLocation)
-            let page = try await browser.request(hub.baseURL + HubPath.endSession, method: .POST, form: [])
+            // A GET without a hint only asks; nothing ends until the confirmation is posted.
+            let confirm = try await browser.request(hub.baseURL + HubPath.endSession + "?state=s2")
+            #expect(confirm.status == 200 && confirm.text.contains("Sign out?"))
+            #expect(try await hub.isActive(second.access, client: "notes", secret: secret!))
+            let page = try await browser.request(hub.baseURL + HubPath.endSession, method: .POST, form: hiddenFields(confirm.text))
             #expect(page.status == 200 && page.text.contains("Signed out"))
             #expect(try await hub.isActive(second.access, client: "notes", secret: secret!) == false)
             // A forged hint is refused.
