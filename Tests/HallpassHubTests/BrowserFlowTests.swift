@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import HallpassStore
+import NIOCore
 import HallpassTestSupport
 import Testing
 
@@ -311,6 +313,31 @@ struct BrowserFlowTests {
             #expect(cookies.contains { $0.hasPrefix("__Host-hallpass-csrf=") && $0.contains("; Secure") && $0.contains("Path=/") })
             let session = try #require(cookies.first { $0.hasPrefix("__Host-hallpass=") })
             #expect(session.contains("; Secure") && session.contains("HttpOnly") && session.contains("SameSite=Lax") && !session.contains("Domain"))
+        }
+    }
+
+    @Test("malformed browser requests get a 4xx page, never a 500 or a redirect")
+    func malformedBrowserRequests() async throws {
+        try await withHub { hub in
+            try await hub.addWebClient("notes", redirect: Self.appA)
+            let browser = TestBrowser()
+            for query in ["%ff%fe", "client_id=notes&client_id=notes", "client_id=%zz", "client_id=" + String(repeating: "a", count: 20000)] {
+                let reply = try await browser.request(hub.baseURL + HubPath.authorization + "?" + query)
+                #expect((400..<500).contains(reply.status), "\(query.prefix(40)): \(reply.status)")
+                #expect(reply.header("Location") == nil)
+            }
+            var request = HTTPClientRequest(url: hub.baseURL + HubPath.login)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: "{}"))
+            let json = try await HTTPReply(noRedirectClient.execute(request, timeout: .seconds(30)))
+            #expect(json.status == 400 && json.header("Content-Type")?.hasPrefix("text/html") == true)
+            let login = try await browser.request(hub.baseURL + HubPath.login, method: .POST, form: [("username", "x")])
+            #expect(login.status == 400 && login.header("Location") == nil)
+            let logout = try await browser.request(hub.baseURL + HubPath.endSession + "?state=a&state=b")
+            #expect(logout.status == 400)
+            let hint = try await browser.request(hub.baseURL + HubPath.endSession + "?id_token_hint=" + String(repeating: "x", count: 9000))
+            #expect(hint.status == 400)
         }
     }
 }
