@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HallpassCrypto
 public import HallpassJOSE
-import Logging
+public import Logging
 import NIOCore
 
 /// What the hub's discovery document says (OIDC Discovery 1.0), the parts a relying party uses.

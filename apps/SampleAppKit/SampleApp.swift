@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-public import Hallpass
+import Hallpass
 import HallpassCrypto
 import HallpassHummingbird
 import HallpassJOSE
@@ -95,33 +95,49 @@ struct Handlers: Sendable {
     /// The home page: the signed-in page when the session's access token validates (refreshed
     /// first when it has expired), else the signed-out page.
     func home(_ request: Request, notice: String?) async throws -> Response {
-        guard let id = request.cookies[sessionCookie]?.value, var session = await sessions.session(id) else {
+        guard let id = request.cookies[sessionCookie]?.value, let stored = await sessions.session(id) else {
             return html(pages.signedOut(notice: notice))
         }
+        var session = stored
         let now = wallClockSeconds()
+        var refreshed = false
         if session.accessTokenExpiresAt - now < 5 {
-            switch await refresh(&session) {
-            case .refreshed: break
-            case .ended(let reason): return await signedOutEnded(id, reason)
-            case .unavailable(let reason): return html(pages.error(reason), status: .serviceUnavailable)
-            }
+            let outcome = await refresh(session)
+            guard case .refreshed(let updated) = outcome else { return await failed(id, outcome) }
+            session = updated
+            refreshed = true
         }
-        var identity: Identity
-        do {
-            identity = try validator.validate(session.accessToken)
-        } catch .expired {
-            switch await refresh(&session) {
-            case .refreshed: break
-            case .ended(let reason): return await signedOutEnded(id, reason)
-            case .unavailable(let reason): return html(pages.error(reason), status: .serviceUnavailable)
-            }
-            do { identity = try validator.validate(session.accessToken) } catch { return await signedOutEnded(id, "\(error)") }
-        } catch .stale {
+        var result = validate(session.accessToken)
+        if case .failure(.expired) = result, !refreshed {
+            let outcome = await refresh(session)
+            guard case .refreshed(let updated) = outcome else { return await failed(id, outcome) }
+            session = updated
+            result = validate(session.accessToken)
+        }
+        switch result {
+        case .success(let identity):
+            return html(pages.signedIn(session, scopes: identity.scopes, expiresAt: identity.expiresAt, now: now))
+        case .failure(.stale):
             return html(pages.error("Hallpass cannot confirm your session right now; try again in a moment."), status: .serviceUnavailable)
-        } catch {
+        case .failure(let error):
             return await signedOutEnded(id, "\(error)")
         }
-        return html(pages.signedIn(session, scopes: identity.scopes, expiresAt: identity.expiresAt, now: now))
+    }
+
+    private func validate(_ token: String) -> Result<Identity, Hallpass.ValidationError> {
+        do {
+            return .success(try validator.validate(token))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func failed(_ id: String, _ outcome: RefreshOutcome) async -> Response {
+        switch outcome {
+        case .refreshed: return redirect("/")
+        case .ended(let reason): return await signedOutEnded(id, reason)
+        case .unavailable(let reason): return html(pages.error(reason), status: .serviceUnavailable)
+        }
     }
 
     private func signedOutEnded(_ id: String, _ reason: String) async -> Response {
@@ -132,29 +148,31 @@ struct Handlers: Sendable {
         return response
     }
 
-    enum RefreshOutcome {
-        case refreshed
+    enum RefreshOutcome: Sendable {
+        case refreshed(AppSession)
         case ended(String)
         case unavailable(String)
     }
 
-    /// Refreshes the session's access token (the hub rotates the refresh token).
-    private func refresh(_ session: inout AppSession) async -> RefreshOutcome {
-        guard let refreshToken = session.refreshToken else { return .ended("no refresh token") }
+    /// Refreshes the session's access token (the hub rotates the refresh token) and stores the
+    /// new tokens.
+    private func refresh(_ current: AppSession) async -> RefreshOutcome {
+        guard let refreshToken = current.refreshToken else { return .ended("no refresh token") }
+        let tokens: TokenResponse
         do {
-            let tokens = try await relyingParty.refresh(refreshToken)
-            session.accessToken = tokens.accessToken
-            session.refreshToken = tokens.refreshToken ?? refreshToken
-            session.accessTokenExpiresAt = tokens.expiresAt
-            session.refreshes += 1
-            guard await sessions.update(session) else { return .ended("session ended during refresh") }
-            logger.debug("access token refreshed")
-            return .refreshed
-        } catch .refused(let code) {
-            return .ended("refresh refused: \(code)")
+            tokens = try await relyingParty.refresh(refreshToken)
         } catch {
+            if case .refused(let code) = error { return .ended("refresh refused: \(code)") }
             return .unavailable("Hallpass is unreachable right now (\(error)); try again in a moment.")
         }
+        var session = current
+        session.accessToken = tokens.accessToken
+        session.refreshToken = tokens.refreshToken ?? refreshToken
+        session.accessTokenExpiresAt = tokens.expiresAt
+        session.refreshes += 1
+        guard await sessions.update(session) else { return .ended("session ended during refresh") }
+        logger.debug("access token refreshed")
+        return .refreshed(session)
     }
 
     // MARK: Login
@@ -254,10 +272,11 @@ struct Handlers: Sendable {
             let issuer = try await relyingParty.metadata().issuer
             let verifier = LogoutTokenVerifier(issuer: issuer, audience: settings.clientID)
             let keys = try await relyingParty.keys()
-            do {
-                logout = try verifier.verify(token, keys: keys)
-            } catch .invalidToken("unknown key") {
+            let first = Result { () throws(LogoutTokenVerifier.LogoutTokenError) in try verifier.verify(token, keys: keys) }
+            if case .failure(.invalidToken("unknown key")) = first {
                 logout = try verifier.verify(token, keys: try await relyingParty.keys(refresh: true))
+            } else {
+                logout = try first.get()
             }
         } catch let error as LogoutTokenVerifier.LogoutTokenError {
             logger.warning("logout token refused", metadata: ["reason": "\(error)"])

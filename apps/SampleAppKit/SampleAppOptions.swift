@@ -71,8 +71,10 @@ public struct SampleAppSettings: Sendable {
         public let description: String
     }
 
-    /// Resolves `options` for `profile`: the flag, else the environment variable, else the default.
-    public init(profile: AppProfile, options: SampleAppOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// Resolves `options` for `profile`: the flag, else the environment variable (from
+    /// `environment`, else the process's), else the default.
+    public init(profile: AppProfile, options: SampleAppOptions, environment: [String: String]? = nil) throws {
+        let environment = environment ?? ProcessInfo.processInfo.environment
         func pick(_ flag: String?, _ variable: String, _ fallback: String) -> String {
             if let flag, !flag.isEmpty { return flag }
             if let value = environment[variable], !value.isEmpty { return value }
