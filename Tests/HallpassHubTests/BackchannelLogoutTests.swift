@@ -258,9 +258,10 @@ struct BackchannelLogoutTests {
     func twoHubsExactlyOnce() async throws {
         let redis = try await RedisTestServer.start()
         defer { Task { await redis.stop() } }
-        var configuration = HubConfiguration.forTests(redis: redis)
-        Self.fast(&configuration)
-        configuration.backchannelLogout.pollInterval = 10
+        var settings = HubConfiguration.forTests(redis: redis)
+        Self.fast(&settings)
+        settings.backchannelLogout.pollInterval = 10
+        let configuration = settings
         try await runHub(configuration, redis: redis) { a in
             try await runHub(configuration, redis: redis) { _ in
                 let notes = try await Self.app("notes", at: a)
