@@ -294,3 +294,33 @@ struct BackchannelLogoutTests {
         await redis.stop()
     }
 }
+
+@Suite("Back-channel logout settings")
+struct BackchannelLogoutSettingsTests {
+    @Test("backoff doubles from the initial delay up to the maximum")
+    func backoff() {
+        let settings = BackchannelLogoutSettings()
+        #expect((1...9).map { settings.backoff(afterAttempt: $0) } == [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000])
+        #expect(settings.backoff(afterAttempt: 10_000) == 60000)
+    }
+
+    @Test("out-of-range settings are refused with the flag's name")
+    func validation() {
+        func problem(_ change: (inout BackchannelLogoutSettings) -> Void) -> String? {
+            var configuration = HubConfiguration()
+            change(&configuration.backchannelLogout)
+            do {
+                try configuration.validate()
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(problem { _ in } == nil)
+        #expect(problem { $0.giveUpAfter = 48 * 3600 * 1000 }?.contains("--backchannel-give-up") == true)
+        #expect(problem { $0.pollInterval = 0 }?.contains("--backchannel-poll-interval-ms") == true)
+        #expect(problem { $0.sweepInterval = 5 }?.contains("--session-sweep-interval-ms") == true)
+        #expect(problem { $0.maximumBackoff = 5 }?.contains("--backchannel-initial-backoff-ms") == true)
+        #expect(problem { $0.requestTimeout = 10 }?.contains("--backchannel-timeout-ms") == true)
+    }
+}
