@@ -3,6 +3,8 @@ import HallpassJOSE
 import HallpassRedis
 import HallpassStore
 import HallpassTestSupport
+import Logging
+import Synchronization
 import Testing
 
 /// OIDC Back-Channel Logout 1.0: every way a session ends sends a logout token to each client of
@@ -235,6 +237,30 @@ struct BackchannelLogoutTests {
         }
     }
 
+    @Test("delivery, retries and failures are logged without the token")
+    func logsCarryNoToken() async throws {
+        let lines = LogLines()
+        var logger = Logger(label: "hallpass.hub.test") { _ in lines }
+        logger.logLevel = .info
+        try await withHub(configure: Self.fast, logger: logger) { hub in
+            _ = try await hub.addUser("jo", password: "pw-jo-1")
+            let notes = try await Self.app("notes", at: hub)
+            notes.receiver.answer(500)
+            let tokens = try await hub.loginTokens("jo", password: "pw-jo-1", client: "notes", secret: notes.secret)
+            #expect(try await hub.logout(bearer: tokens.access).status == 204)
+            try await waitUntil("a failed attempt") { notes.receiver.hits >= 1 }
+            notes.receiver.answer(200)
+            let token = try await Self.tokens(notes.receiver)[0]
+            try await waitUntil("delivered log line") { lines.all.contains { $0.contains("back-channel logout delivered") } }
+            let all = lines.all
+            #expect(all.contains { $0.contains("will retry") && $0.contains("HTTP 500") }, "\(all)")
+            for line in all {
+                #expect(!line.contains(token))
+                #expect(!line.contains(String(token.split(separator: ".")[2])))
+            }
+        }
+    }
+
     @Test("retries give up after the configured bound and record the failure")
     func givesUp() async throws {
         try await withHub(configure: { configuration in
@@ -258,9 +284,10 @@ struct BackchannelLogoutTests {
     func twoHubsExactlyOnce() async throws {
         let redis = try await RedisTestServer.start()
         defer { Task { await redis.stop() } }
-        var configuration = HubConfiguration.forTests(redis: redis)
-        Self.fast(&configuration)
-        configuration.backchannelLogout.pollInterval = 10
+        var settings = HubConfiguration.forTests(redis: redis)
+        Self.fast(&settings)
+        settings.backchannelLogout.pollInterval = 10
+        let configuration = settings
         try await runHub(configuration, redis: redis) { a in
             try await runHub(configuration, redis: redis) { _ in
                 let notes = try await Self.app("notes", at: a)
@@ -291,5 +318,57 @@ struct BackchannelLogoutTests {
             }
         }
         await redis.stop()
+    }
+}
+
+@Suite("Back-channel logout settings")
+struct BackchannelLogoutSettingsTests {
+    @Test("backoff doubles from the initial delay up to the maximum")
+    func backoff() {
+        let settings = BackchannelLogoutSettings()
+        #expect((1...9).map { settings.backoff(afterAttempt: $0) } == [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000])
+        #expect(settings.backoff(afterAttempt: 10_000) == 60000)
+    }
+
+    @Test("out-of-range settings are refused with the flag's name")
+    func validation() {
+        func problem(_ change: (inout BackchannelLogoutSettings) -> Void) -> String? {
+            var configuration = HubConfiguration()
+            change(&configuration.backchannelLogout)
+            do {
+                try configuration.validate()
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(problem { _ in } == nil)
+        #expect(problem { $0.giveUpAfter = 48 * 3600 * 1000 }?.contains("--backchannel-give-up") == true)
+        #expect(problem { $0.pollInterval = 0 }?.contains("--backchannel-poll-interval-ms") == true)
+        #expect(problem { $0.sweepInterval = 5 }?.contains("--session-sweep-interval-ms") == true)
+        #expect(problem { $0.maximumBackoff = 5 }?.contains("--backchannel-initial-backoff-ms") == true)
+        #expect(problem { $0.requestTimeout = 10 }?.contains("--backchannel-timeout-ms") == true)
+    }
+}
+
+/// Collects every log line (message and metadata) of a hub.
+final class LogLines: LogHandler, @unchecked Sendable {
+    private let lines = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    var all: [String] { lines.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
+        let text = "\(level) \(message) \(metadata ?? [:])"
+        lines.withLock { $0.append(text) }
     }
 }
