@@ -113,7 +113,9 @@ enum Page {
         fields[.contentType] = "text/html; charset=utf-8"
         fields[.cacheControl] = "no-store"
         fields[Self.frameOptions] = "DENY"
-        fields[Self.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        // No `form-action`: Chromium applies it to the redirect that answers the form's POST, so
+        // `'self'` would block the redirect back to the app's (other-origin) redirect URI.
+        fields[Self.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
         fields[Self.referrerPolicy] = "no-referrer"
         for header in headers { fields.append(header) }
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: document)))
