@@ -95,7 +95,9 @@ struct Handlers: Sendable {
     /// The home page: the signed-in page when the session's access token validates (refreshed
     /// first when it has expired), else the signed-out page.
     func home(_ request: Request, notice: String?) async throws -> Response {
-        guard let id = request.cookies[sessionCookie]?.value, let stored = await sessions.session(id) else {
+        guard let id = request.cookies[sessionCookie]?.value, !id.isEmpty else { return html(pages.signedOut(notice: notice)) }
+        guard let stored = await sessions.session(id) else {
+            if await sessions.wasEnded(id) { return await signedOutEnded(id, "back-channel logout") }
             return html(pages.signedOut(notice: notice))
         }
         var session = stored

@@ -48,6 +48,8 @@ public actor SessionStore {
     private var pending: [String: PendingLogin] = [:]
     /// Usernames learned from ID tokens, by `sub`, for `/api/me` (access tokens carry no username).
     private var usernames: [String: String] = [:]
+    /// Sessions a back-channel logout ended, so the next page load can say so (bounded).
+    private var ended: Set<String> = []
 
     /// An empty store.
     public init() {}
@@ -90,13 +92,25 @@ public actor SessionStore {
     public func removeAll(hubSessionID: String) -> Int {
         let ids = byHubSession[hubSessionID] ?? []
         for id in ids { remove(id) }
+        remember(ended: ids)
         return ids.count
+    }
+
+    /// Whether a back-channel logout ended the session with this cookie value (and forgets it).
+    public func wasEnded(_ id: String) -> Bool {
+        ended.remove(id) != nil
+    }
+
+    private func remember(ended ids: Set<String>) {
+        if ended.count > 10_000 { ended.removeAll() }
+        ended.formUnion(ids)
     }
 
     /// Ends every session of a user (back-channel logout with only `sub`); returns how many.
     public func removeAll(subject: String) -> Int {
         let ids = bySubject[subject] ?? []
         for id in ids { remove(id) }
+        remember(ended: ids)
         return ids.count
     }
 
