@@ -5,6 +5,7 @@ import Hummingbird
 enum Paths {
     static let discovery = "/.well-known/openid-configuration"
     static let jwks = "/oauth2/jwks"
+    static let authorization = "/oauth2/authorize"
     static let token = "/oauth2/token"
     static let revocation = "/oauth2/revoke"
     static let introspection = "/oauth2/introspect"
@@ -23,13 +24,17 @@ struct DiscoveryEndpoints: Sendable {
         let document: JSONValue = [
             "issuer": .string(issuer),
             "jwks_uri": .string(issuer + Paths.jwks),
+            "authorization_endpoint": .string(issuer + Paths.authorization),
             "token_endpoint": .string(issuer + Paths.token),
             "revocation_endpoint": .string(issuer + Paths.revocation),
             "introspection_endpoint": .string(issuer + Paths.introspection),
             "end_session_endpoint": .string(issuer + Paths.endSession),
             "userinfo_endpoint": .string(issuer + Paths.userinfo),
-            "grant_types_supported": ["password", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "password", "refresh_token"],
             "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "prompt_values_supported": ["none", "login"],
+            "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "scopes_supported": ["openid", "profile", "email"],
             "claims_supported": [

@@ -61,7 +61,13 @@ public enum Hub {
         router.post(RouterPath(Paths.revocation), use: state.revoke)
         router.post(RouterPath(Paths.introspection), use: state.introspect)
 
-        let sessions = SessionEndpoints(services: services)
+        let browser = BrowserEndpoints(services: services)
+        router.get(RouterPath(Paths.authorization), use: browser.authorize)
+        router.post(RouterPath(Paths.authorization), use: browser.authorize)
+        router.post(RouterPath(BrowserEndpoints.loginPath), use: browser.login)
+
+        let sessions = SessionEndpoints(services: services, browser: browser)
+        router.get(RouterPath(Paths.endSession), use: sessions.endSession)
         router.post(RouterPath(Paths.endSession), use: sessions.endSession)
         router.get(RouterPath(Paths.userinfo), use: sessions.userinfo)
         router.post(RouterPath(Paths.userinfo), use: sessions.userinfo)

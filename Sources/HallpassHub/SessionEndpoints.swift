@@ -2,13 +2,25 @@ import HallpassJOSE
 import HallpassStore
 import Hummingbird
 
-/// End-session for API clients and userinfo; both authenticate with a bearer access token.
+/// End-session (API and browser forms) and userinfo.
 struct SessionEndpoints: Sendable {
     let services: HubServices
+    let browser: BrowserEndpoints
 
-    /// OIDC RP-Initiated Logout, API form: `POST` with `Authorization: Bearer <access token>`
-    /// ends the token's whole session, at every app.
+    /// OIDC RP-Initiated Logout. API form: `POST` with `Authorization: Bearer <access token>`
+    /// ends the token's whole session, at every app, and answers 204. Browser form: `GET`, or
+    /// `POST` of a form without a bearer token (see ``BrowserEndpoints/endSession(_:parameters:)``).
     func endSession(_ request: Request, context: HubRequestContext) async throws -> Response {
+        if request.method == .get {
+            do {
+                return await browser.endSession(request, parameters: try BrowserEndpoints.query(request))
+            } catch {
+                return Page.message(.badRequest, title: "Invalid sign-out request", message: "The request's parameters are malformed or repeated.")
+            }
+        }
+        guard request.headers[.authorization] != nil else {
+            return await browser.endSession(request, parameters: try await browser.parameters(request))
+        }
         guard let token = request.bearerToken else { throw OAuthError.invalidToken("a bearer access token is required") }
         guard let verified = try await services.liveAccessToken(token), let facts = HubServices.facts(of: verified) else {
             throw OAuthError.invalidToken("the access token is invalid, expired or revoked")

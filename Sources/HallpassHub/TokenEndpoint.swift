@@ -1,10 +1,12 @@
+import HallpassCrypto
 import HallpassJOSE
 import HallpassStore
 import HTTPTypes
 import Hummingbird
 import Logging
 
-/// `POST /oauth2/token` (RFC 6749 section 3.2): the `password` and `refresh_token` grants.
+/// `POST /oauth2/token` (RFC 6749 section 3.2): the `authorization_code` (with PKCE, RFC
+/// 7636), `password` and `refresh_token` grants.
 struct TokenEndpoint: Sendable {
     let services: HubServices
 
@@ -13,6 +15,11 @@ struct TokenEndpoint: Sendable {
         guard let grantType = form["grant_type"] else { throw OAuthError.invalidRequest("grant_type is required") }
         let client = try await services.authenticator.authenticate(headers: request.headers, form: form)
         switch grantType {
+        case "authorization_code":
+            guard client.grantTypes.contains("authorization_code") else {
+                throw OAuthError.unauthorizedClient("this client may not use the authorization_code grant")
+            }
+            return try await codeGrant(form, client: client, address: context.clientAddress)
         case "password":
             guard client.grantTypes.contains("password") else {
                 throw OAuthError.unauthorizedClient("this client may not use the password grant")
@@ -25,7 +32,7 @@ struct TokenEndpoint: Sendable {
             }
             return try await refreshGrant(form, client: client, address: context.clientAddress)
         default:
-            throw OAuthError.unsupportedGrantType("supported grant types: password, refresh_token")
+            throw OAuthError.unsupportedGrantType("supported grant types: authorization_code, password, refresh_token")
         }
     }
 
@@ -39,25 +46,13 @@ struct TokenEndpoint: Sendable {
         // Fail before the session starts if no token can be signed (see `HubServices.signer()`).
         _ = try services.signer()
         let store = services.store
-        // Over-long input is answered like a wrong password, after the same work, so neither
-        // length nor timing says which usernames exist.
-        let plausible = username.utf8.count <= 256 && password.utf8.count <= 1024
-        if let retryAfter = try await store.reserveLoginAttempt(
-            username: plausible ? username : "", address: address, limits: services.configuration.loginThrottle)
-        {
-            services.metrics.login("throttled")
-            throw OAuthError.throttled(retryAfterSeconds: (retryAfter + 999) / 1000)
+        let user: UserRecord
+        switch try await services.authenticateUser(username: username, password: password, clientID: client.id, address: address) {
+        case .verified(let verified): user = verified
+        case .throttled(let seconds): throw OAuthError.throttled(retryAfterSeconds: seconds)
+        case .badCredentials: throw OAuthError.invalidGrant("invalid username or password")
         }
-        let user = plausible ? try await store.user(named: username) : nil
-        let verified = await services.passwords.verify(plausible ? password : "", against: user?.passwordHash)
-        guard verified, let user else {
-            services.metrics.login("bad_credentials")
-            try await store.appendEvent(
-                "login_failed", user: user?.id ?? "", client: client.id, actor: address, detail: "bad_credentials")
-            throw OAuthError.invalidGrant("invalid username or password")
-        }
-        try await store.releaseLoginAttempt(username: username, address: address)
-        let policy = try await store.globalSingleLoginPolicy() ?? services.configuration.singleLoginPolicy
+        let policy = try await services.singleLoginPolicy()
         let outcome = try await store.startSession(
             userID: user.id, clientID: client.id, scope: scope, timeouts: services.configuration.sessionTimeouts,
             defaultPolicy: policy, actor: address, remoteAddress: address, userAgent: userAgent)
@@ -80,6 +75,55 @@ struct TokenEndpoint: Sendable {
             services.metrics.login("bad_credentials")
             throw OAuthError.invalidGrant("invalid username or password")
         }
+    }
+
+    // MARK: authorization_code
+
+    private func codeGrant(_ form: FormBody, client: ClientRecord, address: String) async throws -> Response {
+        guard let code = form["code"] else { throw OAuthError.invalidRequest("code is required") }
+        guard let redirectURI = form["redirect_uri"] else { throw OAuthError.invalidRequest("redirect_uri is required") }
+        // Fail before the code is used up if no token can be signed.
+        _ = try services.signer()
+        let invalid = OAuthError.invalidGrant("the authorization code is invalid, expired or already used")
+        let record: AuthorizationCodeRecord
+        let codeKey: String
+        switch try await services.store.consumeAuthorizationCode(code, actor: address) {
+        case .redeemed(let redeemed, let key):
+            record = redeemed
+            codeKey = key
+        case .replayed:
+            services.metrics.revocation("grant")
+            services.logger.warning("authorization code replayed; its grant was revoked", metadata: ["client": "\(client.id)"])
+            throw invalid
+        case .invalid:
+            throw invalid
+        }
+        // RFC 6749 section 4.1.3: issued to this client, for this redirect URI; RFC 7636
+        // section 4.6: the verifier hashes to the challenge. The code is used up either way.
+        guard record.clientID == client.id, record.redirectURI == redirectURI else { throw invalid }
+        let verifier = form["code_verifier"]
+        if record.codeChallenge.isEmpty {
+            guard verifier == nil else { throw OAuthError.invalidGrant("no code_challenge was sent for this code") }
+        } else {
+            guard let verifier, PKCE.isValidVerifier(verifier),
+                ConstantTime.equals(Array(PKCE.challenge(for: verifier).utf8), Array(record.codeChallenge.utf8))
+            else { throw OAuthError.invalidGrant("the code_verifier does not match the code_challenge") }
+        }
+        let grant: RefreshGrant
+        switch try await services.store.joinSession(
+            sessionID: record.sessionID, clientID: client.id, scope: record.scope, actor: address, codeKey: codeKey)
+        {
+        case .joined(let joined): grant = joined
+        case .sessionEnded, .codeReplayed: throw invalid
+        case .userDisabled: throw OAuthError.invalidGrant("the user is disabled")
+        }
+        services.metrics.login("code")
+        let user = try await services.store.user(id: grant.userID)
+        return try tokenResponse(
+            subject: .init(
+                userID: grant.userID, clientID: client.id, sessionID: record.sessionID, scope: record.scope,
+                authTime: record.authTime, notBefore: grant.userNotBefore),
+            refreshToken: grant.refreshToken, user: user, nonce: record.nonce.isEmpty ? nil : record.nonce)
     }
 
     // MARK: refresh_token
@@ -130,7 +174,9 @@ struct TokenEndpoint: Sendable {
 
     // MARK: response
 
-    private func tokenResponse(subject: TokenMinter.Subject, refreshToken: RefreshToken, user: UserRecord?) throws -> Response {
+    private func tokenResponse(
+        subject: TokenMinter.Subject, refreshToken: RefreshToken, user: UserRecord?, nonce: String? = nil
+    ) throws -> Response {
         let signer = try services.signer()
         let now = services.now
         let access = try services.minter.accessToken(for: subject, signer: signer, now: now)
@@ -142,7 +188,7 @@ struct TokenEndpoint: Sendable {
             "scope": .string(subject.scope),
         ]
         if subject.scope.split(separator: " ").contains("openid") {
-            body["id_token"] = .string(try services.minter.idToken(for: subject, user: user, nonce: nil, signer: signer, now: now))
+            body["id_token"] = .string(try services.minter.idToken(for: subject, user: user, nonce: nonce, signer: signer, now: now))
         }
         return Reply.json(.object(body))
     }

@@ -12,6 +12,8 @@
 /// hp:{hN}:u:<uid>      hash   user: username, name, email, PHC hash, disabled, policy, nbf
 /// hp:{hN}:us:<uid>     zset   the user's sessions, scored by absolute expiry (ms)
 /// hp:{hN}:s:<sid>      hash   one session and its grants, expiring when the session does
+///                             (field hc: hash of the hub browser cookie's secret)
+/// hp:{hN}:ac:<digest>  hash   an authorization code (digest = hex SHA-256 of the code), ≤ 60 s
 /// hp:{hN}:rs           zset   ended sessions, scored by when their last token expires (ms)
 /// hp:{hN}:rg           zset   revoked grants "<sid> <client> <revokedAt>", same scoring
 /// hp:{hN}:nbf          zset   per-user "not before" watermarks (s), trimmed as they lapse
@@ -77,6 +79,7 @@ public enum StoreSchema {
     static func user(_ uid: String, prefix: String) -> String { prefix + "u:" + uid }
     static func userSessions(_ uid: String, prefix: String) -> String { prefix + "us:" + uid }
     static func session(_ sid: String, prefix: String) -> String { prefix + "s:" + sid }
+    static func authorizationCode(_ digest: String, prefix: String) -> String { prefix + "ac:" + digest }
     static func endedSessions(prefix: String) -> String { prefix + "rs" }
     static func revokedGrants(prefix: String) -> String { prefix + "rg" }
     static func notBefore(prefix: String) -> String { prefix + "nbf" }

@@ -48,6 +48,22 @@ enum Scripts {
       end
       return existed
     end
+    -- Revokes one client's grant in a session: its refresh token goes, access tokens issued
+    -- under it up to `revoked_at` (s) are void; the session ends with its last grant.
+    -- Returns 1 if the session ended.
+    local function revoke_grant(skey, sid, uid, client, now, until_ms, revoked_at, maxlen, actor, detail)
+      redis.call('HDEL', skey, 'g:' .. client, 'r:' .. client, 'p:' .. client, 't:' .. client,
+        'x:' .. client, 'sc:' .. client)
+      redis.call('HSET', skey, 'w:' .. client, revoked_at)
+      redis.call('ZADD', prefix .. 'rg', until_ms, sid .. ' ' .. client .. ' ' .. revoked_at)
+      trim(prefix .. 'rg', now)
+      event(maxlen, 'grant_revoked', uid, sid, client, actor, detail)
+      if #grants(skey) == 0 then
+        end_session(sid, uid, now, until_ms, maxlen, 'last_grant_revoked', actor)
+        return 1
+      end
+      return 0
+    end
     -- The user's live sessions; index entries of sessions that expired are dropped.
     local function live_sessions(uid)
       local index = prefix .. 'us:' .. uid
@@ -79,7 +95,8 @@ enum Scripts {
     /// KEYS: user, user's sessions, new session. ARGV: prefix, maxlen, uid, sid, client,
     /// grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
     /// end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
-    /// hash stays a listpack; empty: not stored).
+    /// hash stays a listpack; empty: not stored), hub cookie verifier (empty: none). An empty
+    /// client starts a browser session at the hub with no grant yet (clients join it later).
     /// Returns {'ok', nbf, ended sids...}, {'session_exists'}, {'disabled'} or {'no_user'}.
     static let startSession = script(#"""
     local uid, sid, client = ARGV[3], ARGV[4], ARGV[5]
@@ -102,9 +119,12 @@ enum Scripts {
       end
     end
     redis.call('HSET', KEYS[3], 'u', uid, 'at', math.floor(now / 1000), 'seen', now, 'abs', abs,
-      'idle', idle, 'ip', ARGV[15], 'g:' .. client, ARGV[6], 'r:' .. client, ARGV[7],
-      'sc:' .. client, ARGV[8])
+      'idle', idle, 'ip', ARGV[15])
+    if client ~= '' then
+      redis.call('HSET', KEYS[3], 'g:' .. client, ARGV[6], 'r:' .. client, ARGV[7], 'sc:' .. client, ARGV[8])
+    end
     if ARGV[16] and ARGV[16] ~= '' then redis.call('HSET', KEYS[3], 'ua', ARGV[16]) end
+    if ARGV[17] and ARGV[17] ~= '' then redis.call('HSET', KEYS[3], 'hc', ARGV[17]) end
     redis.call('PEXPIREAT', KEYS[3], math.min(abs, now + idle))
     redis.call('ZADD', KEYS[2], abs, sid)
     redis.call('PEXPIREAT', KEYS[2], abs, 'GT')
@@ -194,17 +214,8 @@ enum Scripts {
     if ARGV[5] ~= s[3] and ARGV[5] ~= s[4] then return {0} end
     local uid, now = s[1], tonumber(ARGV[6])
     local sid = string.sub(KEYS[1], #prefix + 3)
-    redis.call('HDEL', KEYS[1], 'g:' .. client, 'r:' .. client, 'p:' .. client, 't:' .. client,
-      'x:' .. client, 'sc:' .. client)
-    redis.call('HSET', KEYS[1], 'w:' .. client, ARGV[8])
-    redis.call('ZADD', prefix .. 'rg', ARGV[7], sid .. ' ' .. client .. ' ' .. ARGV[8])
-    trim(prefix .. 'rg', now)
-    event(ARGV[2], 'grant_revoked', uid, sid, client, ARGV[9], ARGV[8])
-    if #grants(KEYS[1]) == 0 then
-      end_session(sid, uid, now, ARGV[7], ARGV[2], 'last_grant_revoked', ARGV[9])
-      return {1, uid, 1}
-    end
-    return {1, uid, 0}
+    local ended = revoke_grant(KEYS[1], sid, uid, client, now, ARGV[7], ARGV[8], ARGV[2], ARGV[9], ARGV[8])
+    return {1, uid, ended}
     """#)
 
     /// Sets fields of a user and logs why. KEYS: user. ARGV: prefix, maxlen, uid, event type,
@@ -304,5 +315,69 @@ enum Scripts {
     if i <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, i)) end
     event(ARGV[2], ARGV[3], '', '', '', ARGV[4], ARGV[5])
     return 1
+    """#)
+
+    /// Stores an authorization code if its session is still live. KEYS: code, session.
+    /// ARGV: prefix, ttl (ms), then field/value pairs. Returns 1, or 0 if the session ended.
+    static let storeAuthorizationCode = script(#"""
+    if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+    redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return 1
+    """#)
+
+    /// Redeems an authorization code, once. KEYS: code, session. ARGV: prefix, maxlen, now,
+    /// until, revoked at (s), actor.
+    ///
+    /// The first use marks the code used (it stays until its expiry, to recognize a replay)
+    /// and returns {'ok', client, redirect uri, challenge, nonce, scope, auth_time}. A later
+    /// use marks it replayed and revokes the grant the first use created, if that grant is
+    /// still the client's grant in the session: {'replayed'}. An unknown or expired code:
+    /// {'invalid'}.
+    static let consumeAuthorizationCode = script(#"""
+    local c = redis.call('HMGET', KEYS[1], 'c', 'r', 'pc', 'n', 'sc', 'at', 'used', 'grant')
+    if not c[1] then return {'invalid'} end
+    if c[7] then
+      redis.call('HSET', KEYS[1], 'replayed', '1')
+      local sid = string.sub(KEYS[2], #prefix + 3)
+      local s = redis.call('HMGET', KEYS[2], 'u', 'g:' .. c[1])
+      event(ARGV[2], 'code_replayed', s[1] or '', sid, c[1], ARGV[6], '')
+      if c[8] and s[1] and s[2] == c[8] then
+        revoke_grant(KEYS[2], sid, s[1], c[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[2], ARGV[6], 'code_replay')
+      end
+      return {'replayed'}
+    end
+    redis.call('HSET', KEYS[1], 'used', '1')
+    return {'ok', c[1], c[2], c[3] or '', c[4] or '', c[5], c[6]}
+    """#)
+
+    /// Adds a client's grant to a live session (single sign-on: a second app joins the
+    /// browser's session). KEYS: session, redeemed code (or any key of the shard when
+    /// ARGV[10] is '0'). ARGV: prefix, maxlen, client, grant id, verifier, scope, now, until,
+    /// actor, code given ('1'/'0'). A grant the client already held in the session is
+    /// replaced. Returns {'ok', uid, auth_time, nbf}, {'ended'}, {'disabled'} or {'replayed'}
+    /// (the code was replayed before its first use finished).
+    static let joinSession = script(#"""
+    local client, now = ARGV[3], tonumber(ARGV[7])
+    local s = redis.call('HMGET', KEYS[1], 'u', 'abs', 'idle', 'at')
+    if not s[1] then return {'ended'} end
+    local uid = s[1]
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    local user = redis.call('HMGET', prefix .. 'u:' .. uid, 'n', 'dis', 'nbf')
+    if not user[1] or user[2] == '1' then
+      end_session(sid, uid, now, ARGV[8], ARGV[2], 'user_disabled', ARGV[9])
+      return {'disabled'}
+    end
+    if ARGV[10] == '1' then
+      local c = redis.call('HMGET', KEYS[2], 'replayed', 'grant')
+      if c[1] or c[2] then return {'replayed'} end
+      redis.call('HSET', KEYS[2], 'grant', ARGV[4])
+    end
+    redis.call('HDEL', KEYS[1], 'p:' .. client, 't:' .. client, 'x:' .. client)
+    redis.call('HSET', KEYS[1], 'g:' .. client, ARGV[4], 'r:' .. client, ARGV[5], 'sc:' .. client, ARGV[6],
+      'seen', now)
+    redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
+    event(ARGV[2], 'session_joined', uid, sid, client, ARGV[9], '')
+    return {'ok', uid, s[4], user[3] or '0'}
     """#)
 }

@@ -15,7 +15,7 @@ struct DiscoveryTests {
             let endpoints = [
                 "jwks_uri": HubPath.jwks, "token_endpoint": HubPath.token, "revocation_endpoint": HubPath.revocation,
                 "introspection_endpoint": HubPath.introspection, "end_session_endpoint": HubPath.endSession,
-                "userinfo_endpoint": HubPath.userinfo,
+                "userinfo_endpoint": HubPath.userinfo, "authorization_endpoint": HubPath.authorization,
             ]
             for (member, path) in endpoints {
                 #expect(reply.string(member) == issuer + path, "\(member)")
@@ -23,7 +23,10 @@ struct DiscoveryTests {
             #expect(reply["code_challenge_methods_supported"] == ["S256"])
             #expect(reply["backchannel_logout_supported"] == true)
             let grants = reply["grant_types_supported"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            #expect(grants.contains("password") && grants.contains("refresh_token"))
+            #expect(grants.contains("password") && grants.contains("refresh_token") && grants.contains("authorization_code"))
+            #expect(reply["response_types_supported"] == ["code"])
+            #expect(reply["authorization_response_iss_parameter_supported"] == true)
+            #expect(reply["backchannel_logout_session_supported"] == true)
             let algorithms = reply["id_token_signing_alg_values_supported"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(algorithms.contains("ES256"))
             #expect(!algorithms.contains { $0 == "none" || $0.hasPrefix("HS") })

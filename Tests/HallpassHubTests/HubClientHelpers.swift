@@ -7,6 +7,8 @@ import Testing
 enum HubPath {
     static let discovery = "/.well-known/openid-configuration"
     static let jwks = "/oauth2/jwks"
+    static let authorization = "/oauth2/authorize"
+    static let login = "/oauth2/login"
     static let token = "/oauth2/token"
     static let revocation = "/oauth2/revoke"
     static let introspection = "/oauth2/introspect"

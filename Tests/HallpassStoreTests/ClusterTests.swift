@@ -47,6 +47,12 @@ struct ClusterTests {
         }
     }
 
+    @Test func theBrowserFlowRunsOnAClusterNode() async throws {
+        try await withClusterStore { fixture async throws in
+            try await BrowserSessionTests.flow(fixture.store)
+        }
+    }
+
     @Test func everyMainFlowRunsOnAClusterNode() async throws {
         try await withClusterStore { fixture async throws in
             let store = fixture.store

@@ -1,0 +1,361 @@
+import HallpassCrypto
+import HallpassJOSE
+import HallpassStore
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// A validated authorization request (RFC 6749 section 4.1.1, OIDC Core 3.1.2.1).
+struct AuthorizationRequest: Sendable {
+    let client: ClientRecord
+    let redirectURI: String
+    let state: String
+    let nonce: String?
+    let scope: String
+    let codeChallenge: String?
+    let prompt: Set<Substring>
+
+    /// The fields the login form carries back to the hub, so its `POST` re-validates the
+    /// same request.
+    var hiddenFields: [(String, String)] {
+        var fields = [
+            ("response_type", "code"), ("client_id", client.id), ("redirect_uri", redirectURI), ("scope", scope), ("state", state),
+        ]
+        if let nonce { fields.append(("nonce", nonce)) }
+        if let codeChallenge { fields += [("code_challenge", codeChallenge), ("code_challenge_method", "S256")] }
+        return fields
+    }
+}
+
+/// How a browser request fails: at the hub (a page, never a redirect: the client or its
+/// redirect URI cannot be trusted) or back at the client (RFC 6749 section 4.1.2.1).
+enum BrowserError: Error {
+    case page(HTTPResponse.Status, title: String, message: String)
+    case redirect(uri: String, error: String, description: String, state: String?)
+}
+
+/// The browser side of the hub: `authorization_endpoint`, the login form, and the browser
+/// form of `end_session_endpoint`.
+struct BrowserEndpoints: Sendable {
+    let services: HubServices
+    let cookies: HubCookies
+
+    init(services: HubServices) {
+        self.services = services
+        self.cookies = HubCookies(issuer: services.configuration.issuer)
+    }
+
+    static let loginPath = "/oauth2/login"
+    static let maximumParameter = 2048
+
+    // MARK: authorization endpoint
+
+    /// `GET` or `POST /oauth2/authorize`: a live hub cookie gets a code at once (single
+    /// sign-on); otherwise the login form.
+    func authorize(_ request: Request, context: HubRequestContext) async throws -> Response {
+        await browser(request) {
+            let parameters = try await self.parameters(request)
+            let authorization = try await self.validate(parameters)
+            var live: BrowserSession?
+            if !authorization.prompt.contains("login"), let value = HubCookies.value(cookies.session, in: request),
+                let cookie = BrowserSessionCookie(parsing: value)
+            {
+                live = try await services.store.browserSession(cookie)
+            }
+            if let live, let response = try await issueCode(authorization, session: live, headers: []) {
+                services.metrics.login("sso")
+                return response
+            }
+            if authorization.prompt.contains("none") {
+                throw BrowserError.redirect(
+                    uri: authorization.redirectURI, error: "login_required", description: "the user is not signed in at the hub",
+                    state: authorization.state)
+            }
+            return loginForm(authorization, request: request, status: .ok, error: nil)
+        }
+    }
+
+    /// `POST /oauth2/login`: the login form's submission.
+    func login(_ request: Request, context: HubRequestContext) async throws -> Response {
+        await browser(request) {
+            let form = try await self.form(request)
+            let authorization = try await self.validate(form)
+            let username = form["username"] ?? ""
+            guard let posted = form["csrf"], let expected = HubCookies.value(cookies.csrf, in: request),
+                posted.utf8.count == expected.utf8.count, ConstantTime.equals(Array(posted.utf8), Array(expected.utf8))
+            else {
+                return loginForm(
+                    authorization, request: request, status: .forbidden, username: username, freshToken: true,
+                    error: "This sign-in form expired or did not come from this site. Please sign in again.")
+            }
+            guard !username.isEmpty, let password = form["password"] else {
+                return loginForm(authorization, request: request, status: .badRequest, username: username, error: "Enter your username and password.")
+            }
+            let address = context.clientAddress
+            let user: UserRecord
+            switch try await services.authenticateUser(
+                username: username, password: password, clientID: authorization.client.id, address: address)
+            {
+            case .verified(let verified):
+                user = verified
+            case .badCredentials:
+                return loginForm(
+                    authorization, request: request, status: .unauthorized, username: username, error: "Incorrect username or password.")
+            case .throttled(let seconds):
+                return loginForm(
+                    authorization, request: request, status: .tooManyRequests, username: username,
+                    error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
+                    extra: [HTTPField(name: .retryAfter, value: String(seconds))])
+            }
+            let outcome = try await services.store.startBrowserSession(
+                userID: user.id, timeouts: services.configuration.sessionTimeouts,
+                defaultPolicy: try await services.singleLoginPolicy(), actor: address, remoteAddress: address,
+                userAgent: request.headers[.userAgent] ?? "")
+            switch outcome {
+            case .started(let session, let cookie, let ended):
+                services.metrics.login("success")
+                if !ended.isEmpty { services.metrics.revocation("session") }
+                let headers = [cookies.set(cookies.session, cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
+                if let response = try await issueCode(authorization, session: session, headers: headers) { return response }
+                throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
+            case .sessionExists:
+                services.metrics.login("session_exists")
+                throw BrowserError.page(
+                    .conflict, title: "Already signed in elsewhere",
+                    message: "This account already has an active session, and the single-login policy allows only one. "
+                        + "Sign out of the other session first, or ask an administrator to end it.")
+            case .userDisabled:
+                services.metrics.login("disabled")
+                throw BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
+            case .unknownUser:
+                return loginForm(
+                    authorization, request: request, status: .unauthorized, username: username, error: "Incorrect username or password.")
+            }
+        }
+    }
+
+    /// Validates an authorization request. The client and redirect URI are checked first;
+    /// until both are known good, every failure is a page at the hub.
+    func validate(_ parameters: FormBody) async throws -> AuthorizationRequest {
+        guard let clientID = parameters["client_id"] else {
+            throw BrowserError.page(.badRequest, title: "Invalid request", message: "The request names no client (client_id is missing).")
+        }
+        guard let client = try await services.clients.client(id: clientID) else {
+            throw BrowserError.page(.badRequest, title: "Unknown application", message: "The application that sent you here is not registered.")
+        }
+        guard let redirectURI = parameters["redirect_uri"], client.redirectURIs.contains(redirectURI) else {
+            throw BrowserError.page(
+                .badRequest, title: "Invalid redirect",
+                message: "The application asked to send you back to an address that is not registered for it, so Hallpass will not.")
+        }
+        let state = parameters["state"]
+        func fail(_ error: String, _ description: String) -> BrowserError {
+            .redirect(uri: redirectURI, error: error, description: description, state: state)
+        }
+        if parameters["request"] != nil { throw fail("request_not_supported", "request objects are not supported") }
+        if parameters["request_uri"] != nil { throw fail("request_uri_not_supported", "request_uri is not supported") }
+        guard let responseType = parameters["response_type"] else { throw fail("invalid_request", "response_type is required") }
+        guard responseType == "code" else { throw fail("unsupported_response_type", "only response_type=code is supported") }
+        guard client.grantTypes.contains("authorization_code") else {
+            throw fail("unauthorized_client", "this client may not use the authorization code flow")
+        }
+        guard let state, state.utf8.count <= Self.maximumParameter else {
+            throw fail("invalid_request", "state is required (at most 2048 bytes)")
+        }
+        let nonce = parameters["nonce"]
+        if let nonce, nonce.utf8.count > Self.maximumParameter { throw fail("invalid_request", "nonce is too long") }
+        let scope: String
+        do { scope = try Scopes.parse(parameters["scope"]) } catch let error as OAuthError { throw fail(error.code, error.description) }
+        let challenge = parameters["code_challenge"]
+        let method = parameters["code_challenge_method"]
+        if let challenge {
+            guard method == "S256" else { throw fail("invalid_request", "code_challenge_method must be S256") }
+            guard PKCE.isValidChallenge(challenge) else { throw fail("invalid_request", "code_challenge is malformed") }
+        } else {
+            guard method == nil else { throw fail("invalid_request", "code_challenge_method without code_challenge") }
+            guard client.isConfidential else { throw fail("invalid_request", "PKCE (code_challenge with S256) is required") }
+        }
+        let prompt = Set((parameters["prompt"] ?? "").split(separator: " "))
+        if prompt.contains("none") && prompt.count > 1 { throw fail("invalid_request", "prompt=none cannot be combined") }
+        return AuthorizationRequest(
+            client: client, redirectURI: redirectURI, state: state, nonce: nonce, scope: scope, codeChallenge: challenge,
+            prompt: prompt)
+    }
+
+    /// A code for `session`, redirected to the client; `nil` if the session ended meanwhile.
+    private func issueCode(_ authorization: AuthorizationRequest, session: BrowserSession, headers: [HTTPField]) async throws -> Response? {
+        let record = AuthorizationCodeRecord(
+            sessionID: session.sessionID, clientID: authorization.client.id, redirectURI: authorization.redirectURI,
+            codeChallenge: authorization.codeChallenge ?? "", nonce: authorization.nonce ?? "", scope: authorization.scope,
+            authTime: session.authTime)
+        guard let code = try await services.store.issueAuthorizationCode(record) else { return nil }
+        return redirect(
+            authorization.redirectURI,
+            [("code", code), ("state", authorization.state), ("iss", services.configuration.issuer)], headers: headers)
+    }
+
+    private func loginForm(
+        _ authorization: AuthorizationRequest, request: Request, status: HTTPResponse.Status, username: String = "",
+        freshToken: Bool = false, error: String?, extra: [HTTPField] = []
+    ) -> Response {
+        var headers = extra
+        var token: String? = freshToken ? nil : HubCookies.value(cookies.csrf, in: request).flatMap { Base32.decode($0)?.count == 32 ? $0 : nil }
+        if token == nil {
+            let fresh = (try? SecureRandom.bytes(count: 32)).map { Base32.encode($0) }
+            token = fresh
+            if let fresh { headers.append(cookies.set(cookies.csrf, fresh, maxAge: 3600)) }
+        }
+        return Page.login(
+            status, action: Self.loginPath, clientID: authorization.client.id,
+            hidden: authorization.hiddenFields + [("csrf", token ?? "")], error: error, username: username, headers: headers)
+    }
+
+    // MARK: end session (browser form)
+
+    /// OIDC RP-Initiated Logout 1.0 for browsers: ends the session named by `id_token_hint`
+    /// (or the hub cookie), clears the cookie, and returns to a registered
+    /// `post_logout_redirect_uri` or shows a signed-out page.
+    func endSession(_ request: Request, parameters: FormBody) async -> Response {
+        await browser(request) {
+            var hintSession: String?
+            var hintAudience: [String] = []
+            var hintUser = ""
+            if let hint = parameters["id_token_hint"] {
+                guard let claims = verifyHint(hint) else {
+                    throw BrowserError.page(.badRequest, title: "Invalid sign-out request", message: "The sign-out request carries an invalid ID token.")
+                }
+                hintSession = claims["sid"]?.stringValue
+                hintAudience = claims.audience
+                hintUser = claims.subject ?? ""
+            }
+            var client: ClientRecord?
+            if let clientID = parameters["client_id"] {
+                guard hintAudience.isEmpty || hintAudience.contains(clientID),
+                    let found = try await services.clients.client(id: clientID)
+                else {
+                    throw BrowserError.page(.badRequest, title: "Invalid sign-out request", message: "The sign-out request names an unknown application.")
+                }
+                client = found
+            } else if let audience = hintAudience.first {
+                client = try await services.clients.client(id: audience)
+            }
+            let target = parameters["post_logout_redirect_uri"]
+            if let target {
+                guard let client, client.postLogoutRedirectURIs.contains(target) else {
+                    throw BrowserError.page(
+                        .badRequest, title: "Invalid sign-out redirect",
+                        message: "The application asked to send you to an address that is not registered for it, so Hallpass will not. "
+                            + "You have not been signed out.")
+                }
+            }
+            var sessionID = hintSession
+            if sessionID == nil, let value = HubCookies.value(cookies.session, in: request), let cookie = BrowserSessionCookie(parsing: value),
+                let live = try await services.store.browserSession(cookie)
+            {
+                // A GET without a hint may come from any site (a link or an image), and a
+                // `SameSite=Lax` cookie goes along with it: ask before ending the session. The
+                // confirmation POSTs back here, and a cross-site POST carries no Lax cookie.
+                if request.method == .get {
+                    var hidden: [(String, String)] = []
+                    for name in ["client_id", "post_logout_redirect_uri", "state"] {
+                        if let value = parameters[name] { hidden.append((name, value)) }
+                    }
+                    return Page.confirmLogout(action: Paths.endSession, hidden: hidden)
+                }
+                sessionID = live.sessionID
+                hintUser = live.userID
+            }
+            if let sessionID, try await services.store.endSession(sessionID, reason: "logout", actor: "user:" + hintUser) != nil {
+                services.metrics.revocation("session")
+            }
+            let clear = [cookies.set(cookies.session, "", maxAge: 0)]
+            if let target {
+                var query: [(String, String)] = []
+                if let state = parameters["state"] { query.append(("state", state)) }
+                return redirect(target, query, headers: clear)
+            }
+            return Page.message(.ok, title: "Signed out", message: "You are signed out of every application that uses this hub.", headers: clear)
+        }
+    }
+
+    /// The claims of an ID token this hub signed, expired or not (a hint may be old).
+    private func verifyHint(_ token: String) -> JWTClaims? {
+        guard let snapshot = services.keyRing.snapshot, token.utf8.count <= 8192 else { return nil }
+        var rules = JWTValidator.Configuration(issuer: services.configuration.issuer, audience: "", requiredType: "JWT")
+        rules.checksAudience = false
+        let validator = JWTValidator(configuration: rules, keys: snapshot.keys.verificationKeys)
+        // Expired hints are accepted: validate as of the token's own issue time, read from
+        // the payload; the signature, issuer and type are checked all the same.
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = try? Base64URL.decode(parts[1]), let json = try? JSONParser.parse(payload),
+            let iat = json.objectValue?["iat"]?.numericValue
+        else { return nil }
+        return try? validator.validate(token, now: iat).claims
+    }
+
+    // MARK: plumbing
+
+    /// Runs a browser handler: browser errors become pages or redirects; a malformed request
+    /// or an unreachable store becomes a page, never JSON.
+    private func browser(_ request: Request, _ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let error as BrowserError {
+            switch error {
+            case .page(let status, let title, let message):
+                return Page.message(status, title: title, message: message)
+            case .redirect(let uri, let code, let description, let state):
+                var query = [("error", code), ("error_description", description)]
+                if let state { query.append(("state", state)) }
+                query.append(("iss", services.configuration.issuer))
+                return redirect(uri, query)
+            }
+        } catch let error as OAuthError {
+            return Page.message(error.status.code >= 500 ? error.status : .badRequest, title: "Invalid request", message: error.description)
+        } catch StoreError.unavailable {
+            return Page.message(
+                .serviceUnavailable, title: "Temporarily unavailable", message: "The sign-in service is briefly unavailable. Please retry.",
+                headers: [HTTPField(name: .retryAfter, value: "1")])
+        } catch {
+            services.logger.error("browser request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            return Page.message(.internalServerError, title: "Error", message: "The hub could not complete the request.")
+        }
+    }
+
+    /// The query (GET) or form body (POST) of an authorization or end-session request.
+    func parameters(_ request: Request) async throws -> FormBody {
+        if request.method == .post { return try await form(request) }
+        return try Self.query(request)
+    }
+
+    static func query(_ request: Request) throws -> FormBody {
+        let query = request.uri.query ?? ""
+        guard query.utf8.count <= 16 * 1024 else {
+            throw BrowserError.page(.badRequest, title: "Invalid request", message: "The request is too long.")
+        }
+        do {
+            return try FormBody(parsing: Array(query.utf8))
+        } catch {
+            throw BrowserError.page(.badRequest, title: "Invalid request", message: "The request's parameters are malformed or repeated.")
+        }
+    }
+
+    private func form(_ request: Request) async throws -> FormBody {
+        do {
+            return try await request.form(limit: services.configuration.maximumBodySize)
+        } catch let error as OAuthError {
+            throw BrowserError.page(error.status.code == 413 ? .contentTooLarge : .badRequest, title: "Invalid request", message: error.description)
+        }
+    }
+
+    private func redirect(_ uri: String, _ query: [(String, String)], headers: [HTTPField] = []) -> Response {
+        let separator = uri.contains("?") ? "&" : "?"
+        let location = uri + separator + query.map { queryEncode($0.0) + "=" + queryEncode($0.1) }.joined(separator: "&")
+        var fields = HTTPFields()
+        fields[.location] = location
+        fields[.cacheControl] = "no-store"
+        fields[Page.referrerPolicy] = "no-referrer"
+        for header in headers { fields.append(header) }
+        return Response(status: .found, headers: fields)
+    }
+}

@@ -1,0 +1,173 @@
+import HallpassCrypto
+import HallpassJOSE
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// PKCE (RFC 7636) with the S256 method only: `plain` would send the verifier itself through
+/// the browser.
+enum PKCE {
+    /// `BASE64URL(SHA256(ASCII(verifier)))`, section 4.2.
+    static func challenge(for verifier: String) -> String { Base64URL.encode(Digest.sha256(Array(verifier.utf8))) }
+
+    /// Section 4.1: 43-128 unreserved characters.
+    static func isValidVerifier(_ verifier: String) -> Bool {
+        (43...128).contains(verifier.utf8.count) && verifier.utf8.allSatisfy(Self.isUnreserved)
+    }
+
+    /// An S256 challenge: 43 base64url characters (a SHA-256 digest).
+    static func isValidChallenge(_ challenge: String) -> Bool {
+        challenge.utf8.count == 43 && challenge.utf8.allSatisfy { isUnreserved($0) && $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "~") }
+    }
+
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
+}
+
+/// The hub's cookies: the browser session and the login form's CSRF token.
+///
+/// Both are `HttpOnly; SameSite=Lax; Path=/`, and `Secure` when the issuer is https; then
+/// their names carry the `__Host-` prefix, which browsers honor only with `Secure`, `Path=/`
+/// and no `Domain`, so no sibling host can plant or overwrite them.
+struct HubCookies: Sendable {
+    let secure: Bool
+
+    init(issuer: String) { secure = issuer.hasPrefix("https://") }
+
+    var session: String { secure ? "__Host-hallpass" : "hallpass_session" }
+    var csrf: String { secure ? "__Host-hallpass-csrf" : "hallpass_csrf" }
+
+    /// A `Set-Cookie` value; `maxAge` 0 deletes the cookie, `nil` makes a browser-session cookie.
+    func set(_ name: String, _ value: String, maxAge: Int? = nil) -> HTTPField {
+        var text = "\(name)=\(value); Path=/; HttpOnly; SameSite=Lax"
+        if secure { text += "; Secure" }
+        if let maxAge { text += "; Max-Age=\(maxAge)" }
+        return HTTPField(name: .setCookie, value: text)
+    }
+
+    /// The value of cookie `name` in the request, if sent exactly once.
+    static func value(_ name: String, in request: Request) -> String? {
+        var found: [Substring] = []
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.trimmingSpaces
+                guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
+                found.append(trimmed[trimmed.index(after: equals)...])
+            }
+        }
+        guard found.count == 1, let value = found.first, !value.isEmpty, value.utf8.count <= 256 else { return nil }
+        return String(value)
+    }
+}
+
+/// HTML pages of the hub: the login form and plain message pages. Every interpolated value is
+/// escaped; pages are `no-store` and may not be framed (clickjacking).
+enum Page {
+    static let frameOptions = HTTPField.Name("X-Frame-Options")!
+    static let contentSecurityPolicy = HTTPField.Name("Content-Security-Policy")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func html(_ status: HTTPResponse.Status, title: String, body: String, headers: [HTTPField] = []) -> Response {
+        let document = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title)) · Hallpass</title>
+            <style>
+            body{font-family:system-ui,sans-serif;background:#f3f4f8;color:#1d2130;margin:0}
+            main{max-width:380px;margin:8vh auto;background:#fff;padding:32px;border-radius:12px;box-shadow:0 2px 12px #0001}
+            h1{font-size:1.4rem;margin:0 0 8px}
+            p.sub{color:#5a6072;margin:0 0 20px}
+            label{display:block;font-weight:600;margin:14px 0 6px}
+            input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:10px;border:1px solid #c7cbd6;border-radius:8px;font-size:1rem}
+            button{margin-top:22px;width:100%;padding:11px;border:0;border-radius:8px;background:#3b5bdb;color:#fff;font-size:1rem;cursor:pointer}
+            .error{background:#fdecec;color:#8a1c1c;border:1px solid #f3b9b9;padding:10px;border-radius:8px}
+            </style></head>
+            <body><main>
+            \(body)
+            </main></body></html>
+            """
+        var fields = HTTPFields()
+        fields[.contentType] = "text/html; charset=utf-8"
+        fields[.cacheControl] = "no-store"
+        fields[Self.frameOptions] = "DENY"
+        fields[Self.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        fields[Self.referrerPolicy] = "no-referrer"
+        for header in headers { fields.append(header) }
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: document)))
+    }
+
+    /// A page with a heading and one message.
+    static func message(_ status: HTTPResponse.Status, title: String, message: String, headers: [HTTPField] = []) -> Response {
+        html(status, title: title, body: "<h1>\(escape(title))</h1>\n<p>\(escape(message))</p>", headers: headers)
+    }
+
+    /// Asks the user to confirm signing out (a sign-out request that names no session).
+    static func confirmLogout(action: String, hidden: [(String, String)]) -> Response {
+        var body = "<h1>Sign out?</h1>\n<p class=\"sub\">This signs you out of every application that uses this hub.</p>\n"
+        body += "<form method=\"post\" action=\"\(escape(action))\">\n"
+        for (name, value) in hidden {
+            body += "<input type=\"hidden\" name=\"\(escape(name))\" value=\"\(escape(value))\">\n"
+        }
+        body += "<button type=\"submit\">Sign out</button>\n</form>"
+        return html(.ok, title: "Sign out", body: body)
+    }
+
+    /// The login form. `hidden` carries the authorization request to the form's `POST`.
+    static func login(
+        _ status: HTTPResponse.Status, action: String, clientID: String, hidden: [(String, String)], error: String?,
+        username: String, headers: [HTTPField]
+    ) -> Response {
+        var body = "<h1>Sign in</h1>\n<p class=\"sub\">to continue to <strong>\(escape(clientID))</strong></p>\n"
+        if let error { body += "<p class=\"error\" role=\"alert\">\(escape(error))</p>\n" }
+        body += "<form method=\"post\" action=\"\(escape(action))\">\n"
+        for (name, value) in hidden {
+            body += "<input type=\"hidden\" name=\"\(escape(name))\" value=\"\(escape(value))\">\n"
+        }
+        body += """
+            <label for="username">Username</label>
+            <input type="text" id="username" name="username" value="\(escape(username))" autocomplete="username" autofocus required>
+            <label for="password">Password</label>
+            <input type="password" id="password" name="password" autocomplete="current-password" required>
+            <button type="submit">Sign in</button>
+            </form>
+            """
+        return html(status, title: "Sign in", body: body, headers: headers)
+    }
+}
+
+/// Percent-encoding for query components (RFC 3986 unreserved characters kept).
+func queryEncode(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+        if PKCE.isUnreserved(byte) {
+            out.append(Character(Unicode.Scalar(byte)))
+        } else {
+            let hex = Array("0123456789ABCDEF".utf8)
+            out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+        }
+    }
+    return out
+}
