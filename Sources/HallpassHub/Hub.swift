@@ -37,10 +37,13 @@ public enum Hub {
         let metrics = HubMetrics()
         let services = HubServices(configuration: configuration, store: store, passwords: passwords, metrics: metrics, logger: logger)
         let router = makeRouter(services)
+        var background: [any Service] = [services.keyRing]
+        if configuration.backchannelLogout.enabled { background.append(BackchannelLogoutService(services: services)) }
+        background.append(Teardown(redis: redis, passwords: passwords))
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hallpass-hub"),
-            services: [services.keyRing, Teardown(redis: redis, passwords: passwords)],
+            services: background,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -41,6 +41,8 @@ public struct HubConfiguration: Sendable {
     /// How long a client registration is cached (ms); a removed client stops working after
     /// at most this long.
     public var clientCacheLifetime: Int64 = 1000
+    /// OIDC Back-Channel Logout delivery: polling, retry and expiry-sweep settings.
+    public var backchannelLogout = BackchannelLogoutSettings()
 
     /// The defaults of the contract.
     public init() {}
@@ -77,5 +79,57 @@ public struct HubConfiguration: Sendable {
             throw .invalid("login throttle limits must be positive")
         }
         guard (1...64).contains(passwordHashingThreads) else { throw .invalid("password hashing threads must be 1-64") }
+        try backchannelLogout.validate()
+    }
+}
+
+/// How a hub delivers OIDC Back-Channel Logout tokens and sweeps timed-out sessions.
+///
+/// Times are milliseconds. Retries back off exponentially from ``initialBackoff`` doubling up
+/// to ``maximumBackoff``, each delay drawn at random between half and all of it (jitter), and
+/// give up ``giveUpAfter`` after the session ended.
+public struct BackchannelLogoutSettings: Sendable, Hashable {
+    /// Whether this hub sends logout tokens and sweeps expired sessions at all.
+    public var enabled = true
+    /// How often the hub looks for due deliveries (ms). Default 250.
+    public var pollInterval: Int64 = 250
+    /// How often the hub ends sessions whose idle or absolute timeout passed (ms). Default 1000.
+    public var sweepInterval: Int64 = 1000
+    /// The first retry delay (ms). Default 1 s.
+    public var initialBackoff: Int64 = 1000
+    /// The largest retry delay (ms). Default 60 s.
+    public var maximumBackoff: Int64 = 60_000
+    /// How long after the session ended retries give up (ms). Default 24 h.
+    public var giveUpAfter: Int64 = 24 * 3600 * 1000
+    /// Timeout of one POST to a client (ms). Default 5 s.
+    public var requestTimeout: Int64 = 5000
+    /// Lifetime of a logout token (s). Default 120.
+    public var tokenLifetime: Int64 = 120
+
+    /// The defaults.
+    public init() {}
+
+    func validate() throws(HubConfiguration.Problem) {
+        guard (10...60_000).contains(pollInterval) else { throw .invalid("--backchannel-poll-interval-ms must be 10-60000 ms") }
+        guard (10...600_000).contains(sweepInterval) else { throw .invalid("--session-sweep-interval-ms must be 10-600000 ms") }
+        guard initialBackoff >= 10, maximumBackoff >= initialBackoff, maximumBackoff <= 3_600_000 else {
+            throw .invalid("--backchannel-initial-backoff-ms must be at least 10 and at most --backchannel-max-backoff-ms (at most 1 h)")
+        }
+        guard giveUpAfter >= 1000, giveUpAfter < HallpassStore.logoutStatusRetention else {
+            throw .invalid("--backchannel-give-up must be at least 1 s and under 48 h")
+        }
+        guard (100...60_000).contains(requestTimeout) else { throw .invalid("--backchannel-timeout-ms must be 100-60000 ms") }
+        guard (10...600).contains(tokenLifetime) else { throw .invalid("logout token lifetime must be 10-600 s") }
+    }
+
+    /// The delay before attempt `attempt + 1` after attempt `attempt` failed, before jitter.
+    public func backoff(afterAttempt attempt: Int) -> Int64 {
+        var delay = initialBackoff
+        var step = 1
+        while step < attempt && delay < maximumBackoff {
+            delay *= 2
+            step += 1
+        }
+        return min(delay, maximumBackoff)
     }
 }

@@ -12,6 +12,7 @@ final class HubMetrics: Sendable {
     // and name sanitizing, too much to repeat on every request.
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let queueDepth: CoreMetrics.Gauge
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -22,6 +23,7 @@ final class HubMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(2.5),
         ]
         self.factory = factory
+        queueDepth = CoreMetrics.Gauge(label: "hallpass_backchannel_logout_queue_depth", factory: factory)
     }
 
     func request(endpoint: String, method: String, status: Int, duration: Duration) {
@@ -63,6 +65,21 @@ final class HubMetrics: Sendable {
     /// `kind`: grant, access_token, session.
     func revocation(_ kind: String) {
         counter("hallpass_revocations_total", [("kind", kind)]).increment()
+    }
+
+    /// `result`: delivered, retry, failed, skipped (the client has no back-channel URI).
+    func logoutDelivery(_ result: String) {
+        counter("hallpass_backchannel_logout_deliveries_total", [("result", result)]).increment()
+    }
+
+    /// Back-channel logout deliveries queued (pending or waiting to retry), over all hubs.
+    func logoutQueueDepth(_ depth: Int) {
+        queueDepth.record(depth)
+    }
+
+    /// Sessions the expiry sweep ended.
+    func sessionsExpired(_ count: Int) {
+        counter("hallpass_sessions_expired_total").increment(by: count)
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }

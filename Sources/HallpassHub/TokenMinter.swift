@@ -91,3 +91,31 @@ enum Scopes {
         Set(requested.split(separator: " ")).isSubset(of: Set(granted.split(separator: " ")))
     }
 }
+
+/// Builds and signs OIDC Back-Channel Logout 1.0 logout tokens (section 2.4).
+struct LogoutTokenMinter: Sendable {
+    let issuer: String
+    /// Lifetime (s); the spec recommends at most two minutes.
+    let lifetime: Int64
+
+    /// The `events` member that makes a JWT a logout token.
+    static let eventType = "http://schemas.openid.net/event/backchannel-logout"
+    /// The JWT header `typ` of logout tokens.
+    static let tokenType = "logout+jwt"
+
+    /// A logout token for `clientID` (its `aud`) about session `sessionID` of user `userID`.
+    /// It has `sid` and `sub`, a fresh `jti`, and never a `nonce`.
+    func logoutToken(userID: String, sessionID: String, clientID: String, signer: JWTSigner, now: Int64) throws -> String {
+        let claims: [String: JSONValue] = [
+            "iss": .string(issuer),
+            "sub": .string(userID),
+            "aud": .string(clientID),
+            "iat": .integer(now),
+            "exp": .integer(now + lifetime),
+            "jti": .string(try Identifiers.make()),
+            "sid": .string(sessionID),
+            "events": .object([Self.eventType: .object([:])]),
+        ]
+        return try signer.sign(claims: claims, type: Self.tokenType)
+    }
+}

@@ -18,6 +18,10 @@
 /// hp:{hN}:rg           zset   revoked grants "<sid> <client> <revokedAt>", same scoring
 /// hp:{hN}:nbf          zset   per-user "not before" watermarks (s), trimmed as they lapse
 /// hp:{hN}:ev           stream the shard's events (bounded)
+/// hp:{hN}:sx           zset   live sessions, scored by when they end unless refreshed (ms)
+/// hp:{hN}:sm           hash   sid -> "<uid> <abs> <client>...": what the expiry sweeper needs
+/// hp:{hN}:bq           zset   back-channel logout deliveries "<sid> <client>", by next attempt (ms)
+/// hp:{hN}:bl:<sid>     hash   delivery status of an ended session's logouts (48 h)
 /// hp:{hg}:names        hash   lowercased username -> uid
 /// hp:{hg}:c:<client>   hash   client registration
 /// hp:{hg}:clients      set    client ids
@@ -84,6 +88,10 @@ public enum StoreSchema {
     static func revokedGrants(prefix: String) -> String { prefix + "rg" }
     static func notBefore(prefix: String) -> String { prefix + "nbf" }
     static func events(prefix: String) -> String { prefix + "ev" }
+    static func sessionDeadlines(prefix: String) -> String { prefix + "sx" }
+    static func sessionFacts(prefix: String) -> String { prefix + "sm" }
+    static func logoutQueue(prefix: String) -> String { prefix + "bq" }
+    static func logoutStatus(_ sid: String, prefix: String) -> String { prefix + "bl:" + sid }
 
     static let usernames = globalPrefix + "names"
     static let clients = globalPrefix + "clients"

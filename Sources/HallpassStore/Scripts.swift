@@ -34,17 +34,58 @@ enum Scripts {
       end
       return out
     end
+    -- Per-session deadline tracking for the expiry sweeper: 'sx' scores each live session by
+    -- when it ends unless refreshed, 'sm' keeps what a notification needs once the session
+    -- hash has expired ("<uid> <abs> <client> <client>..."). Every script that creates a
+    -- session, moves its deadline or changes its grants calls track; ending it calls untrack.
+    local function track(sid)
+      local skey = prefix .. 's:' .. sid
+      local s = redis.call('HMGET', skey, 'u', 'abs', 'seen', 'idle')
+      if not s[1] then return end
+      local deadline = math.min(tonumber(s[2]), tonumber(s[3]) + tonumber(s[4]))
+      redis.call('ZADD', prefix .. 'sx', deadline, sid)
+      local meta = s[1] .. ' ' .. s[2]
+      for _, c in ipairs(grants(skey)) do meta = meta .. ' ' .. c end
+      redis.call('HSET', prefix .. 'sm', sid, meta)
+    end
+    local function untrack(sid)
+      redis.call('ZREM', prefix .. 'sx', sid)
+      redis.call('HDEL', prefix .. 'sm', sid)
+    end
+    -- Queues one back-channel logout delivery per client of an ended session ('bq', scored by
+    -- the next attempt), with a status record per session ('bl:<sid>', kept 48 h). Clients
+    -- without a registered URI are dropped by the hub at delivery time (their URI is a
+    -- global key, outside this script's slot).
+    local function enqueue_logout(sid, uid, clients, now)
+      if #clients == 0 then return end
+      local bl = prefix .. 'bl:' .. sid
+      redis.call('HSET', bl, 'u', uid, 't', now)
+      for _, c in ipairs(clients) do
+        redis.call('HSET', bl, 's:' .. c, 'pending', 'n:' .. c, 0)
+        redis.call('ZADD', prefix .. 'bq', now, sid .. ' ' .. c)
+      end
+      redis.call('PEXPIRE', bl, 172800000)
+    end
+    -- What every end of a session does once it is gone: the revocation record, the event
+    -- and the back-channel logout deliveries, all in the same script.
+    local function ended(sid, uid, clients, now, until_ms, maxlen, reason, actor)
+      redis.call('ZADD', prefix .. 'rs', until_ms, sid)
+      trim(prefix .. 'rs', now)
+      event(maxlen, 'session_ended', uid, sid, table.concat(clients, ' '), actor, reason)
+      enqueue_logout(sid, uid, clients, now)
+    end
     -- Ends one session: deletes it, records it as ended until its last access token has
-    -- expired, and logs the event. Returns 1 if the session was live.
+    -- expired, logs the event and queues its back-channel logouts. Returns 1 if the session
+    -- was live. A session that already timed out is left to the sweeper (sweepExpired),
+    -- which notifies its clients.
     local function end_session(sid, uid, now, until_ms, maxlen, reason, actor)
       local skey = prefix .. 's:' .. sid
-      local clients = table.concat(grants(skey), ' ')
+      local clients = grants(skey)
       local existed = redis.call('DEL', skey)
       redis.call('ZREM', prefix .. 'us:' .. uid, sid)
       if existed == 1 then
-        redis.call('ZADD', prefix .. 'rs', until_ms, sid)
-        trim(prefix .. 'rs', now)
-        event(maxlen, 'session_ended', uid, sid, clients, actor, reason)
+        untrack(sid)
+        ended(sid, uid, clients, now, until_ms, maxlen, reason, actor)
       end
       return existed
     end
@@ -62,6 +103,8 @@ enum Scripts {
         end_session(sid, uid, now, until_ms, maxlen, 'last_grant_revoked', actor)
         return 1
       end
+      -- The session lives on with fewer clients: its expiry record must list only those left.
+      track(sid)
       return 0
     end
     -- The user's live sessions; index entries of sessions that expired are dropped.
@@ -129,6 +172,7 @@ enum Scripts {
     redis.call('ZADD', KEYS[2], abs, sid)
     redis.call('PEXPIREAT', KEYS[2], abs, 'GT')
     if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIREAT', KEYS[2], abs) end
+    track(sid)
     event(ARGV[2], 'login', uid, sid, client, ARGV[14], ARGV[15])
     return reply
     """#)
@@ -154,6 +198,7 @@ enum Scripts {
       redis.call('HSET', KEYS[1], 'p:' .. client, s[3], 't:' .. client, now, 'x:' .. client, ARGV[7],
         'r:' .. client, ARGV[6], 'seen', now)
       redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[7]), now + tonumber(s[8])))
+      track(sid)
       event(ARGV[2], 'refresh', uid, sid, client, ARGV[11], '')
       return {'rotated', uid, s[9], s[10], user[3] or '0'}
     end
@@ -179,18 +224,21 @@ enum Scripts {
     /// user's "not before" watermark so every token issued until now is void.
     /// KEYS: user, user's sessions. ARGV: prefix, maxlen, uid, now, until, reason, actor,
     /// watermark (s, or 0 for none), disable ('1', '0' to enable, '' to leave), trim (s).
-    /// Returns the number of sessions ended, or -1 if the user does not exist.
+    /// Returns {number of sessions ended, their ids...}, or {-1} if the user does not exist.
     static let endUserSessions = script(#"""
     local uid, now = ARGV[3], tonumber(ARGV[4])
-    if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+    if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
     if ARGV[9] ~= '' then
       redis.call('HSET', KEYS[1], 'dis', ARGV[9])
       event(ARGV[2], ARGV[9] == '1' and 'user_disabled' or 'user_enabled', uid, '', '', ARGV[7], '')
     end
-    local ended = 0
+    local out = {0}
     if ARGV[9] ~= '0' then
       for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-        ended = ended + end_session(sid, uid, now, ARGV[5], ARGV[2], ARGV[6], ARGV[7])
+        if end_session(sid, uid, now, ARGV[5], ARGV[2], ARGV[6], ARGV[7]) == 1 then
+          out[1] = out[1] + 1
+          out[#out + 1] = sid
+        end
       end
       redis.call('DEL', KEYS[2])
     end
@@ -200,7 +248,7 @@ enum Scripts {
       redis.call('ZREMRANGEBYSCORE', prefix .. 'nbf', '-inf', '(' .. ARGV[10])
       event(ARGV[2], 'user_tokens_revoked', uid, '', '', ARGV[7], ARGV[8])
     end
-    return ended
+    return out
     """#)
 
     /// Revokes one client's grant in a session (RFC 7009 with a refresh token); the session
@@ -377,7 +425,98 @@ enum Scripts {
     redis.call('HSET', KEYS[1], 'g:' .. client, ARGV[4], 'r:' .. client, ARGV[5], 'sc:' .. client, ARGV[6],
       'seen', now)
     redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
+    track(sid)
     event(ARGV[2], 'session_joined', uid, sid, client, ARGV[9], '')
     return {'ok', uid, s[4], user[3] or '0'}
+    """#)
+
+    /// Ends the sessions whose idle or absolute timeout has passed, as any other end of a
+    /// session: revocation record, `session_ended` event (reason `idle_timeout` or
+    /// `absolute_timeout`, actor `hub`) and back-channel logouts. KEYS: the shard's deadlines,
+    /// the shard's session facts. ARGV: prefix, maxlen, now, until, limit.
+    /// Returns the number of sessions ended.
+    static let sweepExpired = script(#"""
+    local now = tonumber(ARGV[3])
+    local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[5]))
+    local count = 0
+    for i = 1, #due, 2 do
+      local sid, deadline = due[i], tonumber(due[i + 1])
+      local ttl = redis.call('PTTL', prefix .. 's:' .. sid)
+      if ttl > 0 then
+        -- Still live by Redis's clock: look again when Redis expires it.
+        redis.call('ZADD', KEYS[1], now + ttl, sid)
+      else
+        local meta = redis.call('HGET', KEYS[2], sid)
+        redis.call('ZREM', KEYS[1], sid)
+        redis.call('HDEL', KEYS[2], sid)
+        if meta and ttl == -2 then
+          local words = {}
+          for w in string.gmatch(meta, '%S+') do words[#words + 1] = w end
+          local uid, abs = words[1], tonumber(words[2])
+          local clients = {}
+          for j = 3, #words do clients[#clients + 1] = words[j] end
+          local reason = 'idle_timeout'
+          if deadline >= abs then reason = 'absolute_timeout' end
+          redis.call('ZREM', prefix .. 'us:' .. uid, sid)
+          ended(sid, uid, clients, now, ARGV[4], ARGV[2], reason, 'hub')
+          count = count + 1
+        end
+      end
+    end
+    return count
+    """#)
+
+    /// Claims the back-channel logout deliveries that are due: each claimed one is pushed
+    /// `lease` ms into the future, so no other hub sends the same attempt, and its attempt
+    /// counter goes up. KEYS: the shard's queue. ARGV: prefix, now, lease (ms), limit.
+    /// Returns flat {sid, client, uid, ended at (ms), attempt} quintuples.
+    static let claimLogoutDeliveries = script(#"""
+    local now = tonumber(ARGV[2])
+    local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
+    local out = {}
+    for _, member in ipairs(due) do
+      local space = string.find(member, ' ', 1, true)
+      local sid, client = '', ''
+      if space then sid, client = string.sub(member, 1, space - 1), string.sub(member, space + 1) end
+      local bl = prefix .. 'bl:' .. sid
+      local info = {}
+      if space then info = redis.call('HMGET', bl, 'u', 't', 's:' .. client) end
+      if not info[1] or info[3] ~= 'pending' then
+        redis.call('ZREM', KEYS[1], member)
+      else
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), member)
+        local attempt = redis.call('HINCRBY', bl, 'n:' .. client, 1)
+        out[#out + 1] = sid
+        out[#out + 1] = client
+        out[#out + 1] = info[1]
+        out[#out + 1] = info[2]
+        out[#out + 1] = attempt
+      end
+    end
+    return out
+    """#)
+
+    /// Records the outcome of one delivery attempt. KEYS: the shard's queue, the session's
+    /// delivery status. ARGV: prefix, sid, client, outcome ('delivered', 'failed', 'retry' or
+    /// 'skipped': the client has no back-channel URI), next attempt (ms), last error, now.
+    /// Returns 1, or 0 when the status record is gone.
+    static let finishLogoutDelivery = script(#"""
+    local member = ARGV[2] .. ' ' .. ARGV[3]
+    local client, outcome = ARGV[3], ARGV[4]
+    if redis.call('EXISTS', KEYS[2]) == 0 then
+      redis.call('ZREM', KEYS[1], member)
+      return 0
+    end
+    if outcome == 'retry' then
+      redis.call('ZADD', KEYS[1], ARGV[5], member)
+      redis.call('HSET', KEYS[2], 'e:' .. client, ARGV[6])
+    elseif outcome == 'skipped' then
+      redis.call('ZREM', KEYS[1], member)
+      redis.call('HDEL', KEYS[2], 's:' .. client, 'n:' .. client, 'e:' .. client, 'd:' .. client)
+    else
+      redis.call('ZREM', KEYS[1], member)
+      redis.call('HSET', KEYS[2], 's:' .. client, outcome, 'e:' .. client, ARGV[6], 'd:' .. client, ARGV[7])
+    end
+    return 1
     """#)
 }

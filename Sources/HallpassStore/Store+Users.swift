@@ -131,7 +131,7 @@ extension HallpassStore {
     /// voiding every token issued so far. Returns how many sessions ended.
     @discardableResult
     public func disableUser(_ userID: String, actor: String) async throws(StoreError) -> Int {
-        try await endUserSessions(userID, reason: "user_disabled", actor: actor, watermark: true, disable: "1")
+        try await endUserSessions(userID, reason: "user_disabled", actor: actor, watermark: true, disable: "1").count
     }
 
     /// Lets a disabled user log in again.
@@ -144,10 +144,24 @@ extension HallpassStore {
     /// session was not recorded. Returns how many sessions ended.
     @discardableResult
     public func endSessions(ofUser userID: String, reason: String, actor: String, revokeIssuedTokens: Bool = false) async throws(StoreError) -> Int {
+        try await endUserSessions(userID, reason: reason, actor: actor, watermark: revokeIssuedTokens, disable: "").count
+    }
+
+    /// Like ``endSessions(ofUser:reason:actor:revokeIssuedTokens:)``, but returns the ids of
+    /// the sessions that ended, e.g. to follow their back-channel logouts with
+    /// ``logoutDeliveries(sessionIDs:)``.
+    public func endSessionsReturningIDs(
+        ofUser userID: String, reason: String, actor: String, revokeIssuedTokens: Bool = false
+    ) async throws(StoreError) -> [String] {
         try await endUserSessions(userID, reason: reason, actor: actor, watermark: revokeIssuedTokens, disable: "")
     }
 
-    func endUserSessions(_ userID: String, reason: String, actor: String, watermark: Bool, disable: String) async throws(StoreError) -> Int {
+    /// Like ``disableUser(_:actor:)``, but returns the ids of the sessions that ended.
+    public func disableUserReturningSessionIDs(_ userID: String, actor: String) async throws(StoreError) -> [String] {
+        try await endUserSessions(userID, reason: "user_disabled", actor: actor, watermark: true, disable: "1")
+    }
+
+    func endUserSessions(_ userID: String, reason: String, actor: String, watermark: Bool, disable: String) async throws(StoreError) -> [String] {
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else {
             throw .notFound("no user \(userID)")
         }
@@ -160,8 +174,8 @@ extension HallpassStore {
                 prefix, eventsPerStream, userID, now, revocationRecordsExpire, reason, actor,
                 watermark ? now / 1000 : 0, disable, (now - retention) / 1000,
             ])
-        guard let ended = reply.int else { throw .failed(.unexpectedReply("\(reply)")) }
-        guard ended >= 0 else { throw .notFound("no user \(userID)") }
-        return Int(ended)
+        guard let items = reply.array, let count = items.first?.int else { throw .failed(.unexpectedReply("\(reply)")) }
+        guard count >= 0 else { throw .notFound("no user \(userID)") }
+        return items.dropFirst().compactMap(\.string)
     }
 }

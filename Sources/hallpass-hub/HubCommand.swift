@@ -52,6 +52,18 @@ struct HubCommand: AsyncParsableCommand {
     var loginWindow: Int64?
     @Option(help: "Threads for Argon2id (env HALLPASS_PASSWORD_THREADS; default: the number of cores).")
     var passwordThreads: Int?
+    @Option(help: "How often timed-out sessions are ended and their apps notified, ms (env HALLPASS_SESSION_SWEEP_INTERVAL_MS; default 1000).")
+    var sessionSweepIntervalMs: Int64?
+    @Option(help: "How often the back-channel logout queue is polled, ms (env HALLPASS_BACKCHANNEL_POLL_INTERVAL_MS; default 250).")
+    var backchannelPollIntervalMs: Int64?
+    @Option(help: "First back-channel logout retry delay, ms; doubles per attempt (env HALLPASS_BACKCHANNEL_INITIAL_BACKOFF_MS; default 1000).")
+    var backchannelInitialBackoffMs: Int64?
+    @Option(help: "Largest back-channel logout retry delay, ms (env HALLPASS_BACKCHANNEL_MAX_BACKOFF_MS; default 60000).")
+    var backchannelMaxBackoffMs: Int64?
+    @Option(help: "Give up a back-channel logout this long after the session ended, s (env HALLPASS_BACKCHANNEL_GIVE_UP; default 86400).")
+    var backchannelGiveUp: Int64?
+    @Option(help: "Timeout of one back-channel logout POST, ms (env HALLPASS_BACKCHANNEL_TIMEOUT_MS; default 5000).")
+    var backchannelTimeoutMs: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env HALLPASS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
 
@@ -77,6 +89,14 @@ struct HubCommand: AsyncParsableCommand {
             perUsername: try pick(loginAttemptsPerUser, "HALLPASS_LOGIN_ATTEMPTS_PER_USER", 5) { Int($0) },
             perAddress: try pick(loginAttemptsPerAddress, "HALLPASS_LOGIN_ATTEMPTS_PER_ADDRESS", 50) { Int($0) },
             window: try pick(loginWindow, "HALLPASS_LOGIN_WINDOW", 300) { Int64($0) })
+        var logout = BackchannelLogoutSettings()
+        logout.sweepInterval = try pick(sessionSweepIntervalMs, "HALLPASS_SESSION_SWEEP_INTERVAL_MS", logout.sweepInterval) { Int64($0) }
+        logout.pollInterval = try pick(backchannelPollIntervalMs, "HALLPASS_BACKCHANNEL_POLL_INTERVAL_MS", logout.pollInterval) { Int64($0) }
+        logout.initialBackoff = try pick(backchannelInitialBackoffMs, "HALLPASS_BACKCHANNEL_INITIAL_BACKOFF_MS", logout.initialBackoff) { Int64($0) }
+        logout.maximumBackoff = try pick(backchannelMaxBackoffMs, "HALLPASS_BACKCHANNEL_MAX_BACKOFF_MS", logout.maximumBackoff) { Int64($0) }
+        logout.giveUpAfter = try pick(backchannelGiveUp, "HALLPASS_BACKCHANNEL_GIVE_UP", logout.giveUpAfter / 1000) { Int64($0) }.clamped(to: 0...1_000_000_000) * 1000
+        logout.requestTimeout = try pick(backchannelTimeoutMs, "HALLPASS_BACKCHANNEL_TIMEOUT_MS", logout.requestTimeout) { Int64($0) }
+        configuration.backchannelLogout = logout
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         configuration.passwordHashingThreads = try pick(passwordThreads, "HALLPASS_PASSWORD_THREADS", max(1, cores)) { Int($0) }
         if let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map({ String(cString: $0) }), !path.isEmpty {
@@ -111,6 +131,10 @@ struct HubCommand: AsyncParsableCommand {
         guard let value = parse(text) else { throw ValidationError("\(variable)=\(text) is not a valid value") }
         return value
     }
+}
+
+extension Comparable {
+    fileprivate func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
 }
 
 extension SingleLoginPolicy: ExpressibleByArgument {}

@@ -129,6 +129,7 @@ let quietLogger: Logger = {
 func withHub(
     configure: (inout HubConfiguration) -> Void = { _ in },
     redis existing: RedisTestServer? = nil,
+    logger: Logger = quietLogger,
     _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
     let redis: RedisTestServer
@@ -140,7 +141,7 @@ func withHub(
     var configuration = HubConfiguration.forTests(redis: redis)
     configure(&configuration)
     do {
-        try await runHub(configuration, redis: redis) { fixture in
+        try await runHub(configuration, redis: redis, logger: logger) { fixture in
             try await body(fixture)
         }
     } catch {
@@ -169,11 +170,11 @@ extension HubConfiguration {
 /// - Parameter waitForReadiness: Whether to wait until `/readyz` answers 200 (the hub reaches
 ///   Redis and can sign) before `body`; without it, only until the server answers `/healthz`.
 func runHub(
-    _ configuration: HubConfiguration, redis: RedisTestServer, waitForReadiness: Bool = true,
+    _ configuration: HubConfiguration, redis: RedisTestServer, waitForReadiness: Bool = true, logger: Logger = quietLogger,
     _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let app = try Hub.application(configuration: configuration, logger: quietLogger) { port in
+    let app = try Hub.application(configuration: configuration, logger: logger) { port in
         continuation.yield(port)
     }
     let client = try testRedisClient(url: redis.url)

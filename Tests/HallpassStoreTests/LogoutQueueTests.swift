@@ -1,0 +1,93 @@
+import HallpassRedis
+import HallpassStore
+import Testing
+
+@Suite("Back-channel logout queue and the expiry sweep")
+struct LogoutQueueTests {
+    @Test("ending a session queues one delivery per client; a claim hides it for the lease; retry, then delivered")
+    func claimRetryDeliver() async throws {
+        try await withStore { fixture in
+            let store = fixture.store
+            let user = try await store.makeUser("ann")
+            let session = try await store.login(user.id).started()
+            #expect(try await store.logoutQueueDepth() == 0)
+            #expect(try await store.endSession(session.sessionID, reason: "revoked", actor: "test") == user.id)
+            #expect(try await store.logoutQueueDepth() == 1)
+            let pending = try await store.logoutDeliveries(sessionIDs: [session.sessionID])
+            #expect(pending.count == 1)
+            #expect(pending.first?.clientID == "notes" && pending.first?.state == .pending && pending.first?.attempts == 0)
+            #expect(pending.first?.lastError == "")
+
+            let shard = try #require(StoreSchema.shard(of: session.sessionID))
+            let claimed = try await store.claimLogoutDeliveries(shard: shard, lease: 60_000)
+            #expect(claimed.count == 1)
+            let first = try #require(claimed.first)
+            #expect(first.sessionID == session.sessionID && first.clientID == "notes" && first.userID == user.id && first.attempt == 1)
+            // Leased: no other claim gets it, even on another shard's call.
+            #expect(try await store.claimLogoutDeliveries(shard: shard).isEmpty)
+            fixture.clock.advance(milliseconds: 59_000)
+            #expect(try await store.claimLogoutDeliveries(shard: shard).isEmpty)
+
+            try await store.finishLogoutDelivery(first, .retry(nextAttempt: fixture.clock.milliseconds + 1000, error: "HTTP 500"))
+            #expect(try await store.claimLogoutDeliveries(shard: shard).isEmpty)
+            fixture.clock.advance(milliseconds: 1000)
+            let second = try #require(try await store.claimLogoutDeliveries(shard: shard).first)
+            #expect(second.attempt == 2)
+            #expect(try await store.logoutDeliveries(sessionIDs: [session.sessionID]).first?.lastError == "HTTP 500")
+            try await store.finishLogoutDelivery(second, .delivered)
+            let done = try #require(try await store.logoutDeliveries(sessionIDs: [session.sessionID]).first)
+            #expect(done.state == .delivered && done.attempts == 2)
+            #expect(try await store.logoutQueueDepth() == 0)
+            // The status record expires on its own.
+            let ttl = try await fixture.raw("PTTL", try fixture.prefix(of: session.sessionID) + "bl:" + session.sessionID).int ?? 0
+            #expect(ttl > 47 * 3600 * 1000 && ttl <= HallpassStore.logoutStatusRetention)
+        }
+    }
+
+    @Test("a lapsed lease (a hub died mid-send) makes the delivery claimable again: at least once")
+    func leaseLapses() async throws {
+        try await withStore { fixture in
+            let store = fixture.store
+            let user = try await store.makeUser("bea")
+            let session = try await store.login(user.id).started()
+            _ = try await store.endSessions(ofUser: user.id, reason: "forced_logout", actor: "test")
+            let shard = try #require(StoreSchema.shard(of: session.sessionID))
+            #expect(try await store.claimLogoutDeliveries(shard: shard, lease: 5000).count == 1)
+            fixture.clock.advance(milliseconds: 5001)
+            let again = try await store.claimLogoutDeliveries(shard: shard, lease: 5000)
+            #expect(again.count == 1 && again.first?.attempt == 2)
+            try await store.finishLogoutDelivery(try #require(again.first), .skipped)
+            #expect(try await store.logoutDeliveries(sessionIDs: [session.sessionID]).isEmpty)
+            #expect(try await store.logoutQueueDepth() == 0)
+        }
+    }
+
+    @Test("a session that times out is ended by the sweep like any other end: event, revocation record, delivery")
+    func sweep() async throws {
+        try await withStore { fixture in
+            let store = fixture.store
+            let user = try await store.makeUser("cat")
+            let idle = try await store.login(user.id, timeouts: SessionTimeouts(idle: 1, absolute: 60)).started()
+            let live = try await store.login(user.id, client: "tasks").started()
+            let shard = try #require(StoreSchema.shard(of: user.id))
+            #expect(try await store.sweepExpiredSessions(shard: shard) == 0)
+            // Redis expires the hash by its own clock; the store's clock decides what is due.
+            try await Task.sleep(for: .milliseconds(1100))
+            fixture.clock.advance(milliseconds: 1100)
+            let (ended, events) = try await fixture.eventsAppended { try await store.sweepExpiredSessions(shard: shard) }
+            #expect(ended == 1)
+            #expect(events.map(\.type) == ["session_ended"])
+            #expect(events.first?.session == idle.sessionID && events.first?.detail == "idle_timeout" && events.first?.client == "notes")
+            #expect(try await fixture.score(try fixture.prefix(of: user.id) + "rs", idle.sessionID) != nil)
+            #expect(try await store.logoutDeliveries(sessionIDs: [idle.sessionID]).map(\.state) == [.pending])
+            // Once is enough.
+            #expect(try await store.sweepExpiredSessions(shard: shard) == 0)
+            #expect(try await store.session(id: live.sessionID) != nil)
+            // Ending the live one explicitly untracks it: the sweep never sees it again.
+            _ = try await store.endSession(live.sessionID, reason: "revoked", actor: "test")
+            fixture.clock.advance(seconds: 11 * 3600)
+            #expect(try await store.sweepExpiredSessions(shard: shard) == 0)
+            #expect(try await store.logoutQueueDepth() == 2)
+        }
+    }
+}
