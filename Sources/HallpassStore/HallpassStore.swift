@@ -65,6 +65,11 @@ public struct HallpassStore: Sendable {
         } catch {
             throw StoreError(error)
         }
+        return try Self.values(of: results)
+    }
+
+    /// A pipeline's replies, or the first command's error.
+    static func values(of results: [Result<RedisValue, RedisError>]) throws(StoreError) -> [RedisValue] {
         var values: [RedisValue] = []
         values.reserveCapacity(results.count)
         for result in results {

@@ -103,6 +103,7 @@ enum Scripts {
         end_session(sid, uid, now, until_ms, maxlen, 'last_grant_revoked', actor)
         return 1
       end
+      -- The session lives on with fewer clients: its expiry record must list only those left.
       track(sid)
       return 0
     end
@@ -364,6 +365,71 @@ enum Scripts {
     return 1
     """#)
 
+    /// Stores an authorization code if its session is still live. KEYS: code, session.
+    /// ARGV: prefix, ttl (ms), then field/value pairs. Returns 1, or 0 if the session ended.
+    static let storeAuthorizationCode = script(#"""
+    if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+    redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return 1
+    """#)
+
+    /// Redeems an authorization code, once. KEYS: code, session. ARGV: prefix, maxlen, now,
+    /// until, revoked at (s), actor.
+    ///
+    /// The first use marks the code used (it stays until its expiry, to recognize a replay)
+    /// and returns {'ok', client, redirect uri, challenge, nonce, scope, auth_time}. A later
+    /// use marks it replayed and revokes the grant the first use created, if that grant is
+    /// still the client's grant in the session: {'replayed'}. An unknown or expired code:
+    /// {'invalid'}.
+    static let consumeAuthorizationCode = script(#"""
+    local c = redis.call('HMGET', KEYS[1], 'c', 'r', 'pc', 'n', 'sc', 'at', 'used', 'grant')
+    if not c[1] then return {'invalid'} end
+    if c[7] then
+      redis.call('HSET', KEYS[1], 'replayed', '1')
+      local sid = string.sub(KEYS[2], #prefix + 3)
+      local s = redis.call('HMGET', KEYS[2], 'u', 'g:' .. c[1])
+      event(ARGV[2], 'code_replayed', s[1] or '', sid, c[1], ARGV[6], '')
+      if c[8] and s[1] and s[2] == c[8] then
+        revoke_grant(KEYS[2], sid, s[1], c[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[2], ARGV[6], 'code_replay')
+      end
+      return {'replayed'}
+    end
+    redis.call('HSET', KEYS[1], 'used', '1')
+    return {'ok', c[1], c[2], c[3] or '', c[4] or '', c[5], c[6]}
+    """#)
+
+    /// Adds a client's grant to a live session (single sign-on: a second app joins the
+    /// browser's session). KEYS: session, redeemed code (or any key of the shard when
+    /// ARGV[10] is '0'). ARGV: prefix, maxlen, client, grant id, verifier, scope, now, until,
+    /// actor, code given ('1'/'0'). A grant the client already held in the session is
+    /// replaced. Returns {'ok', uid, auth_time, nbf}, {'ended'}, {'disabled'} or {'replayed'}
+    /// (the code was replayed before its first use finished).
+    static let joinSession = script(#"""
+    local client, now = ARGV[3], tonumber(ARGV[7])
+    local s = redis.call('HMGET', KEYS[1], 'u', 'abs', 'idle', 'at')
+    if not s[1] then return {'ended'} end
+    local uid = s[1]
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    local user = redis.call('HMGET', prefix .. 'u:' .. uid, 'n', 'dis', 'nbf')
+    if not user[1] or user[2] == '1' then
+      end_session(sid, uid, now, ARGV[8], ARGV[2], 'user_disabled', ARGV[9])
+      return {'disabled'}
+    end
+    if ARGV[10] == '1' then
+      local c = redis.call('HMGET', KEYS[2], 'replayed', 'grant')
+      if c[1] or c[2] then return {'replayed'} end
+      redis.call('HSET', KEYS[2], 'grant', ARGV[4])
+    end
+    redis.call('HDEL', KEYS[1], 'p:' .. client, 't:' .. client, 'x:' .. client)
+    redis.call('HSET', KEYS[1], 'g:' .. client, ARGV[4], 'r:' .. client, ARGV[5], 'sc:' .. client, ARGV[6],
+      'seen', now)
+    redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
+    track(sid)
+    event(ARGV[2], 'session_joined', uid, sid, client, ARGV[9], '')
+    return {'ok', uid, s[4], user[3] or '0'}
+    """#)
+
     /// Ends the sessions whose idle or absolute timeout has passed, as any other end of a
     /// session: revocation record, `session_ended` event (reason `idle_timeout` or
     /// `absolute_timeout`, actor `hub`) and back-channel logouts. KEYS: the shard's deadlines,
@@ -452,70 +518,5 @@ enum Scripts {
       redis.call('HSET', KEYS[2], 's:' .. client, outcome, 'e:' .. client, ARGV[6], 'd:' .. client, ARGV[7])
     end
     return 1
-    """#)
-
-    /// Stores an authorization code if its session is still live. KEYS: code, session.
-    /// ARGV: prefix, ttl (ms), then field/value pairs. Returns 1, or 0 if the session ended.
-    static let storeAuthorizationCode = script(#"""
-    if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-    redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return 1
-    """#)
-
-    /// Redeems an authorization code, once. KEYS: code, session. ARGV: prefix, maxlen, now,
-    /// until, revoked at (s), actor.
-    ///
-    /// The first use marks the code used (it stays until its expiry, to recognize a replay)
-    /// and returns {'ok', client, redirect uri, challenge, nonce, scope, auth_time}. A later
-    /// use marks it replayed and revokes the grant the first use created, if that grant is
-    /// still the client's grant in the session: {'replayed'}. An unknown or expired code:
-    /// {'invalid'}.
-    static let consumeAuthorizationCode = script(#"""
-    local c = redis.call('HMGET', KEYS[1], 'c', 'r', 'pc', 'n', 'sc', 'at', 'used', 'grant')
-    if not c[1] then return {'invalid'} end
-    if c[7] then
-      redis.call('HSET', KEYS[1], 'replayed', '1')
-      local sid = string.sub(KEYS[2], #prefix + 3)
-      local s = redis.call('HMGET', KEYS[2], 'u', 'g:' .. c[1])
-      event(ARGV[2], 'code_replayed', s[1] or '', sid, c[1], ARGV[6], '')
-      if c[8] and s[1] and s[2] == c[8] then
-        revoke_grant(KEYS[2], sid, s[1], c[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[2], ARGV[6], 'code_replay')
-      end
-      return {'replayed'}
-    end
-    redis.call('HSET', KEYS[1], 'used', '1')
-    return {'ok', c[1], c[2], c[3] or '', c[4] or '', c[5], c[6]}
-    """#)
-
-    /// Adds a client's grant to a live session (single sign-on: a second app joins the
-    /// browser's session). KEYS: session, redeemed code (or any key of the shard when
-    /// ARGV[10] is '0'). ARGV: prefix, maxlen, client, grant id, verifier, scope, now, until,
-    /// actor, code given ('1'/'0'). A grant the client already held in the session is
-    /// replaced. Returns {'ok', uid, auth_time, nbf}, {'ended'}, {'disabled'} or {'replayed'}
-    /// (the code was replayed before its first use finished).
-    static let joinSession = script(#"""
-    local client, now = ARGV[3], tonumber(ARGV[7])
-    local s = redis.call('HMGET', KEYS[1], 'u', 'abs', 'idle', 'at')
-    if not s[1] then return {'ended'} end
-    local uid = s[1]
-    local sid = string.sub(KEYS[1], #prefix + 3)
-    local user = redis.call('HMGET', prefix .. 'u:' .. uid, 'n', 'dis', 'nbf')
-    if not user[1] or user[2] == '1' then
-      end_session(sid, uid, now, ARGV[8], ARGV[2], 'user_disabled', ARGV[9])
-      return {'disabled'}
-    end
-    if ARGV[10] == '1' then
-      local c = redis.call('HMGET', KEYS[2], 'replayed', 'grant')
-      if c[1] or c[2] then return {'replayed'} end
-      redis.call('HSET', KEYS[2], 'grant', ARGV[4])
-    end
-    redis.call('HDEL', KEYS[1], 'p:' .. client, 't:' .. client, 'x:' .. client)
-    redis.call('HSET', KEYS[1], 'g:' .. client, ARGV[4], 'r:' .. client, ARGV[5], 'sc:' .. client, ARGV[6],
-      'seen', now)
-    redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
-    track(sid)
-    event(ARGV[2], 'session_joined', uid, sid, client, ARGV[9], '')
-    return {'ok', uid, s[4], user[3] or '0'}
     """#)
 }

@@ -127,15 +127,7 @@ extension HallpassStore {
     static func pipeline(_ commands: [RedisCommand], on connection: RedisConnection) async throws(StoreError) -> [RedisValue] {
         let results: [Result<RedisValue, RedisError>]
         do { results = try await connection.pipeline(commands) } catch { throw StoreError(error) }
-        var values: [RedisValue] = []
-        values.reserveCapacity(results.count)
-        for result in results {
-            switch result {
-            case .success(let value): values.append(value)
-            case .failure(let error): throw StoreError(error)
-            }
-        }
-        return values
+        return try values(of: results)
     }
 
     /// A `ZRANGE … WITHSCORES` reply (RESP2: member, score, member, score, …) as pairs with

@@ -67,12 +67,17 @@ struct LogoutQueueTests {
         try await withStore { fixture in
             let store = fixture.store
             let user = try await store.makeUser("cat")
+            fixture.clock.catchUpToWallClock()
             let idle = try await store.login(user.id, timeouts: SessionTimeouts(idle: 1, absolute: 60)).started()
             let live = try await store.login(user.id, client: "tasks").started()
             let shard = try #require(StoreSchema.shard(of: user.id))
             #expect(try await store.sweepExpiredSessions(shard: shard) == 0)
             // Redis expires the hash by its own clock; the store's clock decides what is due.
-            try await Task.sleep(for: .milliseconds(1100))
+            // Wait for Redis rather than a fixed time.
+            let sessionKey = try fixture.prefix(of: user.id) + "s:" + idle.sessionID
+            try await waitUntil(seconds: 10, "Redis to expire the idle session") {
+                try await fixture.raw("EXISTS", sessionKey).int == 0
+            }
             fixture.clock.advance(milliseconds: 1100)
             let (ended, events) = try await fixture.eventsAppended { try await store.sweepExpiredSessions(shard: shard) }
             #expect(ended == 1)

@@ -26,6 +26,14 @@ final class TestClock: Sendable {
 
     func advance(seconds: Int64) { advance(milliseconds: seconds * 1000) }
 
+    /// Moves the clock up to the wall clock, for a test whose expiries Redis must apply by
+    /// its own clock: on a loaded machine the setup alone can leave the hand clock a second
+    /// or more behind, and a short expiry written from it would already be past.
+    func catchUpToWallClock() {
+        let wall = HallpassStore.wallClockMilliseconds()
+        now.withLock { $0 = max($0, wall) }
+    }
+
     /// The closure the store calls.
     var read: @Sendable () -> Int64 { { self.milliseconds } }
 }

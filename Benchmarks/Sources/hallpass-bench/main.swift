@@ -158,6 +158,8 @@ case "crypto":
     try runCrypto()
 case "redis":
     try await runRedis()
+case "validator-cold":
+    try await runValidator(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0", coldOnly: true)
 case "validator-hot":
     try await runValidator(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0", hotOnly: true)
 case "validator":
