@@ -14,7 +14,8 @@ form, which the browser fills in; app 1 then shows the signed-in page. Apps 2 an
 through app 1's links, sign the user in with one click and no password form (the hub session is
 the single sign-on), and all three show the same hub session id. Then the logout command runs
 (an admin's `hallpass logout USER`) and the next page load of each app shows the signed-out
-page. A PNG screenshot of every step goes to the artifacts folder. Prints one JSON line per
+page. Last, the user signs in again and signs out at app 1 (RP-initiated logout through the
+hub). A PNG screenshot of every step goes to the artifacts folder. Prints one JSON line per
 step; exits 1 with the reason on the first failure.
 """
 
@@ -174,6 +175,22 @@ def main():
                 step(app["name"] + "-still-signed-in-after-logout")
                 raise Failure("%s still shows a signed-in page after the logout: %s" % (app["name"], body_text()[:300]))
             step(app["name"] + "-signed-out-after-logout", seconds_after_logout=round(time.monotonic() - started, 3))
+        # 8. Sign in again (the hub session is gone, so the form is back) and sign out at the
+        # app: RP-initiated logout through the hub's end-session endpoint, back to the app.
+        driver.get(first["url"] + "/")
+        driver.find_element(By.ID, "sign-in").click()
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.NAME, "password")))
+        driver.find_element(By.NAME, "username").send_keys(config["username"])
+        driver.find_element(By.NAME, "password").send_keys(config["password"])
+        password_field = driver.find_element(By.NAME, "password")
+        password_field.find_element(By.XPATH, "./ancestor::form").find_element(
+            By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])").click()
+        wait_for("signed-in")
+        driver.find_element(By.ID, "sign-out").click()
+        wait_for("signed-out")
+        if not driver.current_url.startswith(first["url"] + "/signed-out"):
+            raise Failure("sign-out ended at %s" % driver.current_url)
+        step(first["name"] + "-signed-out-by-user")
         print(json.dumps({"result": "ok", "sid": sid}), flush=True)
         return 0
     except Failure as failure:
