@@ -1,4 +1,5 @@
 import Foundation
+import HallpassCrypto
 import HallpassJOSE
 import HallpassStore
 import HallpassTestSupport
@@ -48,8 +49,10 @@ struct LogoutWaitTests {
             #expect(lines.dropFirst().first?.first == "APP")
             #expect(lines.contains { $0 == ["notes", "2", "0", "0", "-"] }, "\(table.standardOutput)")
             #expect(lines.contains { $0 == ["tasks", "1", "0", "0", "-"] }, "\(table.standardOutput)")
-            #expect(notesApp.acknowledged.count == 2, "\(notesApp.acknowledged.count)")
-            #expect(tasksApp.acknowledged.count == 1, "\(tasksApp.acknowledged.count)")
+            // Delivery is at least once: a receiver that answers after the hub's request timeout
+            // (a loaded CI machine) is sent the token again, so count the sessions told, not POSTs.
+            #expect(Set(notesApp.acknowledged.compactMap { $0.logoutToken.flatMap(Self.sessionID) }).count == 2)
+            #expect(Set(tasksApp.acknowledged.compactMap { $0.logoutToken.flatMap(Self.sessionID) }).count == 1)
 
             // tasks goes down: its notification stays pending past the timeout.
             await tasksApp.stop()
@@ -78,6 +81,15 @@ struct LogoutWaitTests {
             await notesApp.stop()
             await tasksApp.stop()
         }
+    }
+
+    /// The `sid` claim of a logout token (its signature is checked in the hub's own tests).
+    private static func sessionID(_ token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3, let payload = try? UnpaddedBase64.url.decode(parts[1]),
+            let claims = try? JSONParser.parse(payload)
+        else { return nil }
+        return claims.objectValue?["sid"]?.stringValue
     }
 
     private func waitUntilDelivered(_ receiver: LogoutReceiver, count: Int) async throws {
