@@ -11,7 +11,7 @@ struct LogoutWaitTests {
     static let fastHub = [
         "HALLPASS_BACKCHANNEL_POLL_INTERVAL_MS": "20", "HALLPASS_SESSION_SWEEP_INTERVAL_MS": "50",
         "HALLPASS_BACKCHANNEL_INITIAL_BACKOFF_MS": "50", "HALLPASS_BACKCHANNEL_MAX_BACKOFF_MS": "200",
-        "HALLPASS_BACKCHANNEL_TIMEOUT_MS": "2000",
+        "HALLPASS_BACKCHANNEL_TIMEOUT_MS": "5000",
     ]
 
     static func addClient(_ cli: CLIFixture, _ id: String, uri: String) async throws -> String {
@@ -58,7 +58,7 @@ struct LogoutWaitTests {
             await tasksApp.stop()
             #expect(try await hub.login("alice", password: "alice pw", client: "notes", secret: notes).status == 200)
             #expect(try await hub.login("alice", password: "alice pw", client: "tasks", secret: tasks).status == 200)
-            let pending = try await cli.run(["--json", "logout", "alice", "--wait", "--timeout", "5"])
+            let pending = try await cli.run(["--json", "logout", "alice", "--wait", "--timeout", "15"])
             #expect(pending.status == 1)
             #expect(pending.standardError == "hallpass: back-channel logout not acknowledged: still pending at tasks after the timeout\n")
             let report = try #require(try JSONParser.parse(Array(pending.standardOutput.utf8)).objectValue)

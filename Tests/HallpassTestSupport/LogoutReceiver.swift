@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Synchronization
 
@@ -21,7 +22,7 @@ public final class LogoutReceiver: Sendable {
     /// The port it listens on (chosen up front, so it stays the same across restarts).
     public let port: Int
     private let state = Mutex<(deliveries: [Delivery], status: Int, hits: Int)>(([], 200, 0))
-    private let running = Mutex<Task<Void, any Error>?>(nil)
+    private let running = Mutex<(task: Task<Void, any Error>, group: ServiceGroup)?>(nil)
 
     /// A receiver on a free loopback port, not started yet.
     public init() throws {
@@ -58,11 +59,15 @@ public final class LogoutReceiver: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { _ in continuation.yield() }, logger: logger)
+        // Stopped by a graceful shutdown, not by cancelling: a connection accepted while a
+        // cancelled server tears down trips a fatal error in NIO's async channel, and the hub's
+        // retries reach a receiver exactly while it stops.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let task = Task {
             defer { continuation.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
-        running.withLock { $0 = task }
+        running.withLock { $0 = (task, group) }
         var iterator = bound.makeAsyncIterator()
         guard await iterator.next() != nil else { throw TestSupportErrorBox(description: "logout receiver did not start on \(port)") }
     }
@@ -77,11 +82,11 @@ public final class LogoutReceiver: Sendable {
 
     /// Stops listening (connections are refused from then on).
     public func stop() async {
-        guard let task = running.withLock({ state -> Task<Void, any Error>? in
+        guard let running = running.withLock({ state -> (task: Task<Void, any Error>, group: ServiceGroup)? in
             defer { state = nil }
             return state
         }) else { return }
-        task.cancel()
-        _ = try? await task.value
+        await running.group.triggerGracefulShutdown()
+        _ = try? await running.task.value
     }
 }
