@@ -134,28 +134,16 @@ extension HallpassStore {
         } catch {
             throw .failed(.unexpectedReply("\(error)"))
         }
-        let now = clock()
-        let reply = try await run(
-            Scripts.startSession,
-            keys: [
-                StoreSchema.user(userID, prefix: prefix), StoreSchema.userSessions(userID, prefix: prefix),
-                StoreSchema.session(sessionID, prefix: prefix),
-            ],
-            arguments: [
-                prefix, eventsPerStream, userID, sessionID, "", "", "", "", now,
-                now + timeouts.absolute * 1000, timeouts.idle * 1000, defaultPolicy.rawValue,
-                revocationRecordsExpire, actor, remoteAddress, Self.storedUserAgent(userAgent), cookie.verifier,
-            ])
-        guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
-        switch status {
-        case "ok":
+        switch try await runStartSession(
+            userID: userID, prefix: prefix, sessionID: sessionID, grant: nil, cookieVerifier: cookie.verifier,
+            timeouts: timeouts, defaultPolicy: defaultPolicy, actor: actor, remoteAddress: remoteAddress, userAgent: userAgent)
+        {
+        case .started(_, let ended, let now):
             return .started(
-                session: BrowserSession(sessionID: sessionID, userID: userID, authTime: now / 1000), cookie: cookie,
-                endedSessions: items.dropFirst(2).compactMap(\.string))
-        case "session_exists": return .sessionExists
-        case "disabled": return .userDisabled
-        case "no_user": return .unknownUser
-        default: throw .failed(.unexpectedReply("startBrowserSession: \(status)"))
+                session: BrowserSession(sessionID: sessionID, userID: userID, authTime: now / 1000), cookie: cookie, endedSessions: ended)
+        case .sessionExists: return .sessionExists
+        case .userDisabled: return .userDisabled
+        case .unknownUser: return .unknownUser
         }
     }
 

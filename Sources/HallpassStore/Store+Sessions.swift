@@ -115,25 +115,50 @@ extension HallpassStore {
         } catch {
             throw .failed(.unexpectedReply("\(error)"))
         }
+        switch try await runStartSession(
+            userID: userID, prefix: prefix, sessionID: sessionID, grant: (clientID, token, scope), cookieVerifier: nil,
+            timeouts: timeouts, defaultPolicy: defaultPolicy, actor: actor, remoteAddress: remoteAddress, userAgent: userAgent)
+        {
+        case .started(let watermark, let ended, _):
+            return .started(StartedSession(sessionID: sessionID, refreshToken: token, userNotBefore: watermark, endedSessions: ended))
+        case .sessionExists: return .sessionExists
+        case .userDisabled: return .userDisabled
+        case .unknownUser: return .unknownUser
+        }
+    }
+
+    /// What the start-session script answered.
+    enum SessionStart {
+        case started(userNotBefore: Int64, endedSessions: [String], at: Int64)
+        case sessionExists, userDisabled, unknownUser
+    }
+
+    /// Runs the one start-session script, for a login through a grant (`grant` given) or at
+    /// the hub's browser form (no grant yet; `cookieVerifier` given), so the single-login
+    /// policy is enforced the same way for both.
+    func runStartSession(
+        userID: String, prefix: String, sessionID: String, grant: (clientID: String, token: RefreshToken, scope: String)?,
+        cookieVerifier: [UInt8]?, timeouts: SessionTimeouts, defaultPolicy: SingleLoginPolicy, actor: String,
+        remoteAddress: String, userAgent: String
+    ) async throws(StoreError) -> SessionStart {
         let now = clock()
+        let grantArguments: [any RedisArgument] =
+            grant.map { [$0.clientID, $0.token.grantID, $0.token.verifier, $0.scope] } ?? ["", "", "", ""]
         let reply = try await run(
             Scripts.startSession,
             keys: [
                 StoreSchema.user(userID, prefix: prefix), StoreSchema.userSessions(userID, prefix: prefix),
                 StoreSchema.session(sessionID, prefix: prefix),
             ],
-            arguments: [
-                prefix, eventsPerStream, userID, sessionID, clientID, token.grantID, token.verifier, scope, now,
-                now + timeouts.absolute * 1000, timeouts.idle * 1000, defaultPolicy.rawValue,
-                revocationRecordsExpire, actor, remoteAddress, Self.storedUserAgent(userAgent),
+            arguments: [prefix, eventsPerStream, userID, sessionID] + grantArguments + [
+                now, now + timeouts.absolute * 1000, timeouts.idle * 1000, defaultPolicy.rawValue,
+                revocationRecordsExpire, actor, remoteAddress, Self.storedUserAgent(userAgent), cookieVerifier ?? [],
             ])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
         case "ok":
             let watermark = items.count > 1 ? items[1].int ?? 0 : 0
-            return .started(StartedSession(
-                sessionID: sessionID, refreshToken: token, userNotBefore: watermark,
-                endedSessions: items.dropFirst(2).compactMap(\.string)))
+            return .started(userNotBefore: watermark, endedSessions: items.dropFirst(2).compactMap(\.string), at: now)
         case "session_exists": return .sessionExists
         case "disabled": return .userDisabled
         case "no_user": return .unknownUser

@@ -87,3 +87,16 @@ private final class CollectedOutput: @unchecked Sendable {
     var out: Data { lock.withLock { _out } }
     var err: Data { lock.withLock { _err } }
 }
+
+/// Stops a child process the way a service manager would: SIGTERM, then SIGKILL if it has not
+/// exited within 5 s. The waiting happens on a GCD thread, never in the cooperative pool.
+public func terminateChild(_ process: Process) async {
+    _ = try? await onBlockingThread {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}

@@ -92,15 +92,7 @@ public final class HubProcess: @unchecked Sendable {
 
     /// Stops the hub: SIGTERM, then SIGKILL if it has not exited within 5 s. Removes the log.
     public func stop() async {
-        let process = self.process
-        _ = try? await onBlockingThread {
-            guard process.isRunning else { return }
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
+        await terminateChild(process)
         try? FileManager.default.removeItem(at: log)
     }
 
