@@ -1,4 +1,5 @@
 import COpenSSL
+import Synchronization
 
 /// Owns one OpenSSL `EVP_PKEY` and frees it with the last reference.
 ///
@@ -8,12 +9,84 @@ import COpenSSL
 final class EVPKey: @unchecked Sendable {
     let pointer: OpaquePointer
 
+    /// An `EVP_MD_CTX` initialised once for verifying, and one for signing, with this key (as
+    /// pointer bits; 0 until first used). Each operation runs on a copy.
+    ///
+    /// `EVP_DigestVerifyInit` looks up the algorithm implementations and hands the key to the
+    /// provider on every call: measured here at about 7 µs, a sixth of an RS256 verification.
+    /// Copying an initialised context skips all of that. Concurrent copies of one template are
+    /// safe: `EVP_MD_CTX_copy_ex` takes its source as `const`, and OpenSSL 3 allows concurrent
+    /// use of an object through functions that do not modify it (openssl-threads(7)).
+    private let verifyTemplate = Atomic<UInt>(0)
+    private let signTemplate = Atomic<UInt>(0)
+
     init(taking pointer: OpaquePointer) {
         self.pointer = pointer
     }
 
     deinit {
+        for template in [verifyTemplate.load(ordering: .acquiring), signTemplate.load(ordering: .acquiring)] {
+            if let context = OpaquePointer(bitPattern: template) { EVP_MD_CTX_free(context) }
+        }
         EVP_PKEY_free(pointer)
+    }
+
+    enum Operation { case sign, verify }
+
+    /// A new context ready for one `EVP_DigestVerify` (or `EVP_DigestSign`) with this key and
+    /// digest `md` (nil for Ed25519, which has its own), or nil if OpenSSL failed. The caller
+    /// frees it. `md` must be the same on every call for one operation: it is part of the template.
+    func digestContext(for operation: Operation, md: OpaquePointer?) -> OpaquePointer? {
+        var template = OpaquePointer(bitPattern: loadTemplate(operation))
+        if template == nil {
+            guard let made = Self.initialisedContext(operation, key: pointer, md: md) else { return nil }
+            let (won, current) = publishTemplate(operation, UInt(bitPattern: made))
+            if won {
+                template = made
+            } else {
+                // Another thread made one first; use that and drop ours.
+                EVP_MD_CTX_free(made)
+                template = OpaquePointer(bitPattern: current)
+            }
+        }
+        guard let context = EVP_MD_CTX_new() else { return nil }
+        if let template, EVP_MD_CTX_copy_ex(context, template) == 1 { return context }
+        // A context OpenSSL cannot copy: initialise this one directly.
+        EVP_MD_CTX_free(context)
+        ERR_clear_error()
+        return Self.initialisedContext(operation, key: pointer, md: md)
+    }
+
+    private func loadTemplate(_ operation: Operation) -> UInt {
+        switch operation {
+        case .sign: signTemplate.load(ordering: .acquiring)
+        case .verify: verifyTemplate.load(ordering: .acquiring)
+        }
+    }
+
+    /// Stores `made` as the template unless one is there already; returns whether it was stored
+    /// and the template now in place.
+    private func publishTemplate(_ operation: Operation, _ made: UInt) -> (exchanged: Bool, original: UInt) {
+        switch operation {
+        case .sign:
+            signTemplate.compareExchange(expected: 0, desired: made, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+        case .verify:
+            verifyTemplate.compareExchange(expected: 0, desired: made, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+        }
+    }
+
+    private static func initialisedContext(_ operation: Operation, key: OpaquePointer, md: OpaquePointer?) -> OpaquePointer? {
+        guard let context = EVP_MD_CTX_new() else { return nil }
+        let initialised = switch operation {
+        case .verify: EVP_DigestVerifyInit(context, nil, md, nil, key)
+        case .sign: EVP_DigestSignInit(context, nil, md, nil, key)
+        }
+        guard initialised == 1 else {
+            EVP_MD_CTX_free(context)
+            ERR_clear_error()
+            return nil
+        }
+        return context
     }
 
     /// Which of the supported key types this is, or why it is not supported.

@@ -20,11 +20,8 @@ enum Signature {
 
     static func sign(key: EVPKey, type: KeyType, message: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
         let md: OpaquePointer? = type == .ed25519 ? nil : fetchedSHA256
-        guard let context = EVP_MD_CTX_new() else { throw CryptoError.fromQueue("EVP_MD_CTX_new") }
+        guard let context = key.digestContext(for: .sign, md: md) else { throw CryptoError.fromQueue("EVP_DigestSignInit") }
         defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestSignInit(context, nil, md, nil, key.pointer) == 1 else {
-            throw CryptoError.fromQueue("EVP_DigestSignInit")
-        }
         let tbs = message.baseAddress?.assumingMemoryBound(to: UInt8.self)
         var length = 0
         guard EVP_DigestSign(context, nil, &length, tbs, message.count) == 1 else {
@@ -47,12 +44,8 @@ enum Signature {
         signature: UnsafeRawBufferPointer,
         message: UnsafeRawBufferPointer
     ) -> Bool {
-        guard let context = EVP_MD_CTX_new() else { return false }
+        guard let context = key.digestContext(for: .verify, md: md) else { return false }
         defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestVerifyInit(context, nil, md, nil, key.pointer) == 1 else {
-            ERR_clear_error()
-            return false
-        }
         let result = EVP_DigestVerify(
             context,
             signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,

@@ -74,56 +74,75 @@ public struct UnpaddedBase64: Sendable {
 
     /// Decodes canonical text given as bytes.
     public func decode(_ input: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> [UInt8] {
-        let count = input.count
-        let remainder = count % 4
-        guard remainder != 1 else { throw .invalidLength }
-        let outputCount = count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        let outputCount = try decodedCount(input.count)
         var failure: DecodingError?
-        // This runs three times per token validated: write straight into uninitialized storage
-        // through the table's buffer instead of appending byte by byte.
-        let output = decodeTable.withUnsafeBufferPointer { table in
-            [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
-                var index = 0
-                var out = 0
-                defer { initialized = out }
-                let whole = count - remainder
-                while index < whole {
-                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-                    let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
-                    // Valid values are < 64, so one test of the high bit covers all four.
-                    if (a | b | c | d) & 0x80 != 0 {
-                        failure = .invalidCharacter(offset: firstInvalid(input, from: index))
-                        return
-                    }
-                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    output[out] = UInt8(truncatingIfNeeded: chunk >> 16)
-                    output[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
-                    output[out + 2] = UInt8(truncatingIfNeeded: chunk)
-                    out += 3
-                    index += 4
-                }
-                guard remainder >= 2 else { return }
-                let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-                let c = remainder == 3 ? table[Int(input[index + 2])] : 0
-                if (a | b | c) & 0x80 != 0 {
-                    failure = .invalidCharacter(offset: firstInvalid(input, from: index))
-                    return
-                }
-                // Bits a canonical encoder leaves zero: the low 4 of the 2nd or the low 2 of the 3rd.
-                guard remainder == 2 ? b & 0x0f == 0 : c & 0x03 == 0 else {
-                    failure = .nonCanonical
-                    return
-                }
-                output[out] = a << 2 | b >> 4
-                out += 1
-                if remainder == 3 {
-                    output[out] = b << 4 | c >> 2
-                    out += 1
-                }
+        let output = [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
+            do throws(DecodingError) {
+                initialized = try decode(input, into: output)
+            } catch {
+                failure = error
+                initialized = 0
             }
         }
         if let failure { throw failure }
         return output
+    }
+
+    /// The number of bytes `encodedCount` characters of canonical text decode to.
+    ///
+    /// - Throws: ``DecodingError/invalidLength`` for a length no byte string encodes to.
+    public func decodedCount(_ encodedCount: Int) throws(DecodingError) -> Int {
+        let remainder = encodedCount % 4
+        guard remainder != 1 else { throw .invalidLength }
+        return encodedCount / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+    }
+
+    /// Decodes canonical text into `output`, which must hold at least
+    /// ``decodedCount(_:)`` bytes, and returns that count.
+    ///
+    /// For callers that decode into storage they already have (a token's payload into a stack
+    /// buffer) instead of a new array.
+    public func decode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) throws(DecodingError) -> Int {
+        let count = input.count
+        let remainder = count % 4
+        let outputCount = try decodedCount(count)
+        precondition(output.count >= outputCount, "output buffer too small for the decoded bytes")
+        // This runs for every segment of every token validated: straight from the table into
+        // the output, four characters at a time.
+        return try decodeTable.withUnsafeBufferPointer { table throws(DecodingError) -> Int in
+            var index = 0
+            var out = 0
+            let whole = count - remainder
+            while index < whole {
+                let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
+                // Valid values are < 64, so one test of the high bit covers all four.
+                if (a | b | c | d) & 0x80 != 0 {
+                    throw .invalidCharacter(offset: firstInvalid(input, from: index))
+                }
+                let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                output[out] = UInt8(truncatingIfNeeded: chunk >> 16)
+                output[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+                output[out + 2] = UInt8(truncatingIfNeeded: chunk)
+                out += 3
+                index += 4
+            }
+            guard remainder >= 2 else { return out }
+            let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+            let c = remainder == 3 ? table[Int(input[index + 2])] : 0
+            if (a | b | c) & 0x80 != 0 {
+                throw .invalidCharacter(offset: firstInvalid(input, from: index))
+            }
+            // Bits a canonical encoder leaves zero: the low 4 of the 2nd or the low 2 of the 3rd.
+            guard remainder == 2 ? b & 0x0f == 0 : c & 0x03 == 0 else { throw .nonCanonical }
+            output[out] = a << 2 | b >> 4
+            out += 1
+            if remainder == 3 {
+                output[out] = b << 4 | c >> 2
+                out += 1
+            }
+            return out
+        }
     }
 
     private func firstInvalid(_ input: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {

@@ -25,4 +25,17 @@ public enum Base64URL {
     public static func decode(_ input: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> [UInt8] {
         try UnpaddedBase64.url.decode(input)
     }
+
+    /// The number of bytes `encodedCount` characters of canonical base64url decode to.
+    @inlinable
+    public static func decodedCount(_ encodedCount: Int) throws(DecodingError) -> Int {
+        try UnpaddedBase64.url.decodedCount(encodedCount)
+    }
+
+    /// Decodes canonical base64url into `output` (at least ``decodedCount(_:)`` bytes) and
+    /// returns the number of bytes written.
+    @inlinable
+    public static func decode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) throws(DecodingError) -> Int {
+        try UnpaddedBase64.url.decode(input, into: output)
+    }
 }

@@ -43,6 +43,37 @@ public enum JSONParser {
     }
 }
 
+extension JSONParser {
+    /// Parses one JSON object, keeping only the members that `slot` names: the value of a
+    /// member whose name `slot` maps to an index is parsed into `values[index]`; every other
+    /// value is checked and skipped without being built.
+    ///
+    /// Accepts and refuses exactly what ``parse(buffer:maxDepth:)`` does (duplicate names
+    /// included, in the same order of errors), so a reader of a few known members, such as a
+    /// validator decoding claims, agrees with the full parser while building no dictionary.
+    ///
+    /// - Returns: false if the input is valid JSON but not an object.
+    static func parseObject(
+        buffer: UnsafeBufferPointer<UInt8>,
+        maxDepth: Int = 32,
+        into values: inout [JSONValue?],
+        slot: (UnsafeBufferPointer<UInt8>) -> Int?
+    ) throws(JSONError) -> Bool {
+        var reader = Reader(bytes: buffer, maxDepth: maxDepth)
+        reader.skipWhitespace()
+        guard try reader.peek() == UInt8(ascii: "{") else {
+            _ = try reader.value(depth: 0)
+            reader.skipWhitespace()
+            guard reader.index == buffer.count else { throw .trailingData(offset: reader.index) }
+            return false
+        }
+        try reader.members(into: &values, slot: slot)
+        reader.skipWhitespace()
+        guard reader.index == buffer.count else { throw .trailingData(offset: reader.index) }
+        return true
+    }
+}
+
 private struct Reader {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
@@ -117,6 +148,108 @@ private struct Reader {
             case UInt8(ascii: "}"): index += 1; return .object(members)
             default: throw .unexpectedByte(offset: index)
             }
+        }
+    }
+
+    /// The top-level object for ``JSONParser/parseObject(buffer:maxDepth:into:slot:)``.
+    mutating func members(into values: inout [JSONValue?], slot: (UnsafeBufferPointer<UInt8>) -> Int?) throws(JSONError) {
+        index += 1  // {
+        // Names of members nobody asked for, kept only to refuse duplicates; tokens have few.
+        var others: [String] = []
+        skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: "\"") else { throw .unexpectedByte(offset: index) }
+            let name = try nameBytes()
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: ":") else { throw .unexpectedByte(offset: index) }
+            index += 1
+            skipWhitespace()
+            let wanted = name.withBytes(slot)
+            if let wanted {
+                let member = try value(depth: 1)
+                // Checked after the value, as the full parser does, so both report the same error.
+                guard values[wanted] == nil else { throw .duplicateMember(name.string) }
+                values[wanted] = member
+            } else {
+                try skipValue()
+                let text = name.string
+                guard !others.contains(where: { $0.utf8.elementsEqual(text.utf8) }) else { throw .duplicateMember(text) }
+                others.append(text)
+            }
+            skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"): index += 1; return
+            default: throw .unexpectedByte(offset: index)
+            }
+        }
+    }
+
+    /// A member name: the bytes between the quotes when they need no decoding, else the decoded string.
+    enum Name {
+        case raw(UnsafeBufferPointer<UInt8>)
+        case decoded(String)
+
+        func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+            switch self {
+            case .raw(let bytes): return body(bytes)
+            case .decoded(var text): return text.withUTF8(body)
+            }
+        }
+
+        var string: String {
+            switch self {
+            case .raw(let bytes): return String(decoding: bytes, as: UTF8.self)
+            case .decoded(let text): return text
+            }
+        }
+    }
+
+    mutating func nameBytes() throws(JSONError) -> Name {
+        let start = index
+        index += 1  // opening quote
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return .raw(UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)]))
+            }
+            // Escapes, control characters and non-ASCII take the full path (and its errors).
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+            index += 1
+        }
+        index = start
+        return .decoded(try string())
+    }
+
+    /// Checks one value and moves past it. Scalars are checked without building anything;
+    /// strings with escapes or non-ASCII, and nested arrays and objects (rare in tokens), go
+    /// through the full parser, which applies every rule, duplicate names included.
+    mutating func skipValue() throws(JSONError) {
+        switch try peek() {
+        case UInt8(ascii: "\""):
+            let start = index
+            index += 1
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    index += 1
+                    return
+                }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+                index += 1
+            }
+            index = start
+            _ = try string()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            _ = try number()
+        default:
+            _ = try value(depth: 1)
         }
     }
 

@@ -123,6 +123,43 @@ public struct JWTValidator: Sendable {
 
     /// Validates a token given as UTF-8 bytes.
     public func validate(bytes token: UnsafeBufferPointer<UInt8>, now: Double = wallClockSeconds()) throws(JWTError) -> VerifiedJWT {
+        let (header, claims) = try verify(token, now: now) { payload throws(JWTError) in
+            JWTClaims(try Self.object(payload, .payload))
+        }
+        return VerifiedJWT(header: header.members, claims: claims, algorithm: header.algorithm, keyID: header.key.keyID)
+    }
+
+    /// Validates an access token like ``validate(_:now:)``, with the same checks and errors,
+    /// but decodes only the claims a resource server acts on: no dictionary of every claim.
+    /// This is the road a validator called on every request takes.
+    @inlinable
+    public func validateAccessToken(_ token: some StringProtocol, now: Double = wallClockSeconds()) throws(JWTError) -> AccessTokenClaims {
+        let utf8 = token.utf8
+        guard utf8.count <= configuration.maximumTokenSize else {
+            throw .tooLarge(limit: configuration.maximumTokenSize)
+        }
+        let contiguous = utf8.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JWTError) in try validateAccessToken(bytes: buffer, now: now) }
+        }
+        if let contiguous { return try contiguous.get() }
+        return try Array(utf8).withUnsafeBufferPointer { buffer in
+            Result { () throws(JWTError) in try validateAccessToken(bytes: buffer, now: now) }
+        }.get()
+    }
+
+    /// Validates an access token given as UTF-8 bytes (see ``validateAccessToken(_:now:)``).
+    public func validateAccessToken(bytes token: UnsafeBufferPointer<UInt8>, now: Double = wallClockSeconds()) throws(JWTError) -> AccessTokenClaims {
+        try verify(token, now: now) { json throws(JWTError) in
+            try Self.decoded(json, .payload) { json throws(JWTError) in try AccessTokenClaims.decode(json) }
+        }.claims
+    }
+
+    /// The checks every token passes, in their order, with the payload decoded by `decode`.
+    private func verify<Claims: RegisteredClaimValues>(
+        _ token: UnsafeBufferPointer<UInt8>,
+        now: Double,
+        decode: (UnsafeBufferPointer<UInt8>) throws(JWTError) -> Claims
+    ) throws(JWTError) -> (header: CheckedHeader, claims: Claims) {
         guard token.count <= configuration.maximumTokenSize else {
             throw .tooLarge(limit: configuration.maximumTokenSize)
         }
@@ -130,20 +167,33 @@ public struct JWTValidator: Sendable {
 
         // 1. The header alone.
         let header = try checkHeader(parts.header)
-        let key = header.key
 
         // 2. The signature, over the exact bytes received.
-        let signature: [UInt8]
-        do { signature = try Base64URL.decode(parts.signature) } catch { throw .malformed(.base64url(.signature)) }
-        let isValid = signature.withUnsafeBytes { signature in
-            key.publicKey.isValidSignature(signature, for: UnsafeRawBufferPointer(parts.signingInput))
+        let isValid = try Self.decoded(parts.signature, .signature) { signature in
+            header.key.publicKey.isValidSignature(UnsafeRawBufferPointer(signature), for: UnsafeRawBufferPointer(parts.signingInput))
         }
         guard isValid else { throw .badSignature }
 
         // 3. The claims.
-        let claims = try Self.object(parts.payload, .payload)
+        let claims = try decode(parts.payload)
         try checkClaims(claims, now: now)
-        return VerifiedJWT(header: header.members, claims: JWTClaims(claims), algorithm: header.algorithm, keyID: key.keyID)
+        return (header, claims)
+    }
+
+    /// Lends `body` the base64url decoding of `segment` in temporary storage (on the stack for
+    /// a token's segments), so decoding allocates nothing.
+    private static func decoded<Result>(
+        _ segment: UnsafeBufferPointer<UInt8>,
+        _ which: JWTError.Segment,
+        _ body: (UnsafeBufferPointer<UInt8>) throws(JWTError) -> Result
+    ) throws(JWTError) -> Result {
+        let capacity: Int
+        do { capacity = try Base64URL.decodedCount(segment.count) } catch { throw .malformed(.base64url(which)) }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 1)) { buffer throws(JWTError) in
+            let count: Int
+            do { count = try Base64URL.decode(segment, into: buffer) } catch { throw .malformed(.base64url(which)) }
+            return try body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+        }
     }
 
     private func checkHeader(_ segment: UnsafeBufferPointer<UInt8>) throws(JWTError) -> CheckedHeader {
@@ -182,28 +232,29 @@ public struct JWTValidator: Sendable {
         return CheckedHeader(members: header, key: key, algorithm: algorithm)
     }
 
-    private func checkClaims(_ claims: [String: JSONValue], now: Double) throws(JWTError) {
+    private func checkClaims(_ claims: some RegisteredClaimValues, now: Double) throws(JWTError) {
         let leeway = configuration.leeway
-        let expiration = try Self.numericDate(claims, "exp")
+        let expiration = try Self.numericDate(claims, .expiresAt)
         if let expiration {
             guard now < expiration + leeway else { throw .expired }
         } else if configuration.requiresExpiration {
             throw .malformed(.missingClaim("exp"))
         }
-        if let notBefore = try Self.numericDate(claims, "nbf"), now + leeway < notBefore { throw .notYetValid }
-        if let issuedAt = try Self.numericDate(claims, "iat"), now + leeway < issuedAt { throw .issuedInFuture }
-        if let subject = claims["sub"], subject.stringValue == nil { throw .malformed(.invalidMember("sub")) }
-        if let tokenID = claims["jti"], tokenID.stringValue == nil { throw .malformed(.invalidMember("jti")) }
-        guard case .string(let issuer)? = claims["iss"], Self.identical(issuer, configuration.issuer) else {
+        if let notBefore = try Self.numericDate(claims, .notBefore), now + leeway < notBefore { throw .notYetValid }
+        if let issuedAt = try Self.numericDate(claims, .issuedAt), now + leeway < issuedAt { throw .issuedInFuture }
+        if let subject = claims[registered: .subject], subject.stringValue == nil { throw .malformed(.invalidMember("sub")) }
+        if let tokenID = claims[registered: .tokenID], tokenID.stringValue == nil { throw .malformed(.invalidMember("jti")) }
+        guard case .string(let issuer)? = claims[registered: .issuer], Self.identical(issuer, configuration.issuer) else {
             throw .wrongIssuer
         }
+        let audience = claims[registered: .audience]
         if !configuration.checksAudience {
-            switch claims["aud"] {
+            switch audience {
             case .string?, .array?: return
             default: throw .wrongAudience
             }
         }
-        switch claims["aud"] {
+        switch audience {
         case .string(let audience)?:
             guard Self.identical(audience, configuration.audience) else { throw .wrongAudience }
         case .array(let audiences)?:
@@ -223,17 +274,16 @@ public struct JWTValidator: Sendable {
         a.utf8.elementsEqual(b.utf8)
     }
 
-    private static func numericDate(_ claims: [String: JSONValue], _ name: String) throws(JWTError) -> Double? {
-        guard let value = claims[name] else { return nil }
-        guard let seconds = value.numericValue else { throw .malformed(.invalidMember(name)) }
+    private static func numericDate(_ claims: some RegisteredClaimValues, _ name: AccessTokenClaims.Name) throws(JWTError) -> Double? {
+        guard let value = claims[registered: name] else { return nil }
+        guard let seconds = value.numericValue else { throw .malformed(.invalidMember(name.claimName)) }
         return seconds
     }
 
     private static func object(_ segment: UnsafeBufferPointer<UInt8>, _ which: JWTError.Segment) throws(JWTError) -> [String: JSONValue] {
-        let decoded: [UInt8]
-        do { decoded = try Base64URL.decode(segment) } catch { throw .malformed(.base64url(which)) }
-        let value: JSONValue
-        do { value = try JSONParser.parse(decoded) } catch { throw .malformed(.json(which, error)) }
+        let value = try decoded(segment, which) { json throws(JWTError) in
+            do throws(JSONError) { return try JSONParser.parse(buffer: json) } catch { throw .malformed(.json(which, error)) }
+        }
         guard case .object(let members) = value else { throw .malformed(.notAnObject(which)) }
         return members
     }

@@ -224,6 +224,33 @@ struct KeyTests {
         }
     }
 
+    @Test("one key signs and verifies from many threads at once, from its first use on", arguments: KeyType.allCases)
+    func concurrentUse(type: KeyType) async throws {
+        // A key read from PEM has not signed or verified yet: the threads below race to set up
+        // its initialised contexts, which every later operation copies.
+        let key = try PrivateKey(pem: try SharedKeys.key(type).pemRepresentation)
+        let publicKey = try PublicKey(pem: key.publicKey.pemRepresentation)
+        let outcomes = try await withThrowingTaskGroup(of: [Bool].self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var outcomes: [Bool] = []
+                    for round in 0..<25 {
+                        let message = Array("task \(task) round \(round)".utf8)
+                        let signature = try key.signature(for: message)
+                        outcomes.append(publicKey.isValidSignature(signature, for: message))
+                        outcomes.append(key.publicKey.isValidSignature(signature, for: message))
+                        // And a wrong message still fails on a copied context.
+                        outcomes.append(!publicKey.isValidSignature(signature, for: message + [0]))
+                    }
+                    return outcomes
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(outcomes.count == 8 * 25 * 3)
+        #expect(outcomes.allSatisfy { $0 })
+    }
+
     @Test("a private key's description names its type and no key material")
     func descriptionHidesMaterial() throws {
         for type in KeyType.allCases {

@@ -64,8 +64,25 @@ struct Scenario {
         return header
     }
 
-    func validate(_ token: String, now: Double = Scenario.now) throws(JWTError) -> VerifiedJWT {
-        try validator.validate(token, now: now)
+    /// Validates by both roads, the full one and the lean access-token one, and records an
+    /// issue unless they agree: the same error, or the same value for every claim the lean
+    /// road keeps. So each rule test below covers both.
+    func validate(
+        _ token: String, now: Double = Scenario.now, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws(JWTError) -> VerifiedJWT {
+        let lean = Result { () throws(JWTError) in try validator.validateAccessToken(token, now: now) }
+        let full = Result { () throws(JWTError) in try validator.validate(token, now: now) }
+        switch (full, lean) {
+        case (.success(let full), .success(let lean)):
+            for name in AccessTokenClaims.Name.allCases {
+                #expect(lean.value(of: name) == full.claims[name.claimName], "\(name.claimName)", sourceLocation: sourceLocation)
+            }
+        case (.failure(let full), .failure(let lean)):
+            #expect(lean == full, sourceLocation: sourceLocation)
+        default:
+            Issue.record("the full road gave \(full), the access-token road \(lean)", sourceLocation: sourceLocation)
+        }
+        return try full.get()
     }
 
     func segments(_ token: String) -> [String] {
@@ -736,4 +753,45 @@ struct KnownHeaderTests {
             + "." + parts[2]
         expectJWTError(.badSignature) { () throws(JWTError) in try scenario.validate(String(forged)) }
     }
+
+    // MARK: The access-token road decodes only some claims, and must refuse all the rest alike.
+
+    @Test("the access-token road refuses and accepts hand-written payloads exactly as the full parser does")
+    func accessTokenRoadAgrees() throws {
+        let scenario = try Scenario(.ed25519)
+        let registered = #""iss":"\#(Scenario.issuer)","aud":"\#(Scenario.audience)","exp":\#(Int(Scenario.now) + 300)"#
+        let payloads: [(json: [UInt8], expected: JWTError?)] = [
+            // Names it keeps, spelled with escapes, are the same names.
+            (Array(#"{\#(registered),"\u0069ss":"https://evil.test"}"#.utf8), .malformed(.json(.payload, .duplicateMember("iss")))),
+            (Array(#"{"\u0069ss":"\#(Scenario.issuer)","aud":"\#(Scenario.audience)","exp":\#(Int(Scenario.now) + 300),"s\u0069d":"s-1"}"#.utf8), nil),
+            // Names it skips still may not repeat, at the top or nested.
+            (Array(#"{\#(registered),"x":1,"x":2}"#.utf8), .malformed(.json(.payload, .duplicateMember("x")))),
+            (Array(#"{\#(registered),"x":1,"\u0078":2}"#.utf8), .malformed(.json(.payload, .duplicateMember("x")))),
+            (Array(#"{\#(registered),"cnf":{"a":1,"a":2}}"#.utf8), .malformed(.json(.payload, .duplicateMember("a")))),
+            // Skipped values are still checked: strings, numbers, literals, nesting.
+            (Array(#"{\#(registered),"note":"caf\u00e9 \ud83d\ude00","é":"ü","n":-0.5e-3,"t":true,"z":null,"l":[1,{"b":[]}]}"#.utf8), nil),
+            (Array(#"{\#(registered),"note":"\ud800"}"#.utf8), nil),
+            (Array(#"{\#(registered),"n":01}"#.utf8), nil),
+            (Array(#"{\#(registered),"t":tru}"#.utf8), nil),
+            (Array(#"{\#(registered),"deep":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 40)
+                + Array(repeating: UInt8(ascii: "]"), count: 40) + [UInt8(ascii: "}")], .malformed(.json(.payload, .tooDeep))),
+            (Array(#"{\#(registered),"bin":""#.utf8) + [0xc3, 0x28] + Array(#""}"#.utf8), .malformed(.json(.payload, .invalidUTF8))),
+            (Array(#"{\#(registered)} trailing"#.utf8), nil),
+            (Array(#"[{\#(registered)}]"#.utf8), .malformed(.notAnObject(.payload))),
+            (Array(#"{\#(registered),}"#.utf8), nil),
+            // Claims it keeps, of the wrong type.
+            (Array(#"{\#(registered),"sub":7}"#.utf8), .malformed(.invalidMember("sub"))),
+            (Array(#"{"iss":"\#(Scenario.issuer)","aud":["other","\#(Scenario.audience)"],"exp":"soon"}"#.utf8), .malformed(.invalidMember("exp"))),
+        ]
+        for (json, expected) in payloads {
+            let header = Craft.b64(.object(scenario.header))
+            let token = try Craft.token(header: header, payload: Base64URL.encode(json), signedBy: scenario.key)
+            // `validate` records an issue if the two roads disagree in any way.
+            let outcome = Result { () throws(JWTError) in try scenario.validate(token) }
+            if let expected {
+                #expect(throws: expected, "\(String(decoding: json, as: UTF8.self))") { try outcome.get() }
+            }
+        }
+    }
 }
+

@@ -93,7 +93,7 @@ func runCrypto() throws {
                     (0..<5).map { _ in
                         hallpass_baseline_verify_ns(
                             pem, message.baseAddress, message.count, signature.baseAddress, signature.count,
-                            type == .p256 ? 1 : 0, verifyIterations
+                            type == .p256 ? 1 : 0, 0, verifyIterations
                         )
                     }.min() ?? -1
                 }
