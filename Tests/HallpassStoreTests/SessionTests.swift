@@ -117,6 +117,28 @@ struct SessionTests {
         }
     }
 
+    @Test func offShedsEndedSessionsFromTheUsersIndexAsLoginsComeIn() async throws {
+        try await withStore { fixture async throws in
+            let user = try await fixture.store.makeUser("alice")
+            let first = try await fixture.store.login(user.id, policy: .off).started()
+            let prefix = try fixture.prefix(of: user.id)
+            let index = prefix + "us:" + user.id
+            let now = fixture.clock.milliseconds
+            // Entries left behind: two past their absolute expiry, three whose session hash is
+            // gone (idle expiry) though their absolute expiry is ahead.
+            for (sid, score) in [("gone-abs-1", now - 1000), ("gone-abs-2", now - 1), ("gone-idle-1", now + 60_000),
+                                 ("gone-idle-2", now + 60_000), ("gone-idle-3", now + 60_000)] {
+                #expect(try await fixture.raw("ZADD", index, score, sid) == .integer(1))
+            }
+            // A login under off does not check every entry: it drops those past their absolute
+            // expiry, then checks four at random (here, with four left, all of them).
+            let second = try await fixture.store.login(user.id, policy: .off).started()
+            let left = try await fixture.raw("ZRANGE", index, 0, -1).array?.compactMap(\.bytes).map { String(decoding: $0, as: UTF8.self) }
+            #expect(Set(left ?? []) == [first.sessionID, second.sessionID])
+            #expect(Set(try await fixture.store.sessions(ofUser: user.id).map(\.id)) == [first.sessionID, second.sessionID])
+        }
+    }
+
     @Test func aDisabledOrUnknownUserCannotStartASession() async throws {
         try await withStore { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
