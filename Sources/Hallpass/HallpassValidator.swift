@@ -336,7 +336,7 @@ public final class HallpassValidator: Service, Sendable {
     private func loadKeys() async -> Bool {
         let stored: [StoredSigningKey]
         do {
-            stored = try await store.signingKeys()
+            stored = try await store.publicSigningKeys()
         } catch {
             logger.warning("could not load signing keys", metadata: ["error": "\(error)"])
             return false

@@ -23,6 +23,9 @@ final class KeyRing: Service, Sendable {
     private let current = Mutex<Snapshot?>(nil)
     /// The next activation or retirement among the stored keys (Unix s), as of the last load.
     private let nextChange = Mutex<Int64?>(nil)
+    /// Whether this hub has checked that every key has its public record (validators read
+    /// only those); keys stored before public records existed get theirs on the first load.
+    private let publicRecordsChecked = Atomic<Bool>(false)
 
     /// The keys in force and a validator for the hub's own access tokens, built once per load.
     struct Snapshot: Sendable {
@@ -64,6 +67,12 @@ final class KeyRing: Service, Sendable {
                 logger.error("could not generate a signing key", metadata: ["error": "\(error)"])
             }
             stored = try await store.signingKeys()
+        }
+        if !publicRecordsChecked.load(ordering: .relaxed) {
+            if try await store.publishPublicSigningKeys() {
+                logger.notice("wrote the public records of the signing keys for validators")
+            }
+            publicRecordsChecked.store(true, ordering: .relaxed)
         }
         let now = store.clock() / 1000
         if stored.contains(where: { !$0.isPublished(at: now) }) {

@@ -26,6 +26,7 @@
 /// hp:{hg}:c:<client>   hash   client registration
 /// hp:{hg}:clients      set    client ids
 /// hp:{hg}:keys         hash   kid -> signing key record (JSON, private key sealed)
+/// hp:{hg}:pubkeys      hash   kid -> the same record without the private key (for validators)
 /// hp:{hg}:policy       hash   global policy overrides set by the ops CLI
 /// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry + skew (ms)
 /// hp:{hg}:th:<kind>:<digest> string  login throttle counters
@@ -70,15 +71,13 @@ public enum StoreSchema {
     public static let revokedTokenIDs = globalPrefix + "rj"
 
     /// The Redis 7 ACL rules of the validators' user: read-only access to the revocation
-    /// records, the event streams and the signing keys, and only the commands a validator
-    /// sends (`XREAD`, `XREVRANGE`, `XINFO STREAM`, `ZRANGE`, `HGETALL`, `PING`, `SELECT`). No
-    /// write command, no other key. Use as `ACL SETUSER <name> on ><password> <rules>`.
-    ///
-    /// The keys hash holds private keys too, sealed under the key-encryption key, which
-    /// validators never have; run hubs with a key-encryption key (`ops/run` does).
+    /// records, the event streams and the public signing keys, and only the commands a
+    /// validator sends (`XREAD`, `XREVRANGE`, `XINFO STREAM`, `ZRANGE`, `HGETALL`, `PING`,
+    /// `SELECT`). No write command, no other key: not the hash of private keys, sealed or not.
+    /// Use as `ACL SETUSER <name> on ><password> <rules>`.
     public static let validatorACLRules =
         "resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall"
-        + " %R~hp:*:rs %R~hp:*:rg %R~hp:*:nbf %R~hp:*:ev %R~hp:{hg}:rj %R~hp:{hg}:keys"
+        + " %R~hp:*:rs %R~hp:*:rg %R~hp:*:nbf %R~hp:*:ev %R~hp:{hg}:rj %R~hp:{hg}:pubkeys"
 
     static func user(_ uid: String, prefix: String) -> String { prefix + "u:" + uid }
     static func userSessions(_ uid: String, prefix: String) -> String { prefix + "us:" + uid }
@@ -97,6 +96,7 @@ public enum StoreSchema {
     static let clients = globalPrefix + "clients"
     static func client(_ id: String) -> String { globalPrefix + "c:" + id }
     static let signingKeys = globalPrefix + "keys"
+    static let publicSigningKeys = globalPrefix + "pubkeys"
     static let policy = globalPrefix + "policy"
     static let globalEvents = globalPrefix + "ev"
     static func throttle(_ kind: String, _ digest: String) -> String { globalPrefix + "th:" + kind + ":" + digest }

@@ -120,6 +120,18 @@ enum Scripts {
       end
       return live
     end
+    -- Writes kid, record, public record triples from ARGV[first] on into the keys hash and the
+    -- public keys hash, then drops public records whose key is gone, so validators (which may
+    -- read only the public hash) see exactly the stored keys.
+    local function write_signing_keys(keys, public, first)
+      for i = first, #ARGV, 3 do
+        redis.call('HSET', keys, ARGV[i], ARGV[i + 1])
+        redis.call('HSET', public, ARGV[i], ARGV[i + 2])
+      end
+      for _, kid in ipairs(redis.call('HKEYS', public)) do
+        if redis.call('HEXISTS', keys, kid) == 0 then redis.call('HDEL', public, kid) end
+      end
+    end
     -- Under policy off no login needs the user's live sessions, and checking each one made a
     -- login cost O(sessions) in Redis. Instead the index sheds entries past their absolute
     -- expiry, and checks four entries at random, dropping those whose session hash is gone
@@ -357,10 +369,10 @@ enum Scripts {
 
     /// Changes the signing keys if they are still exactly as the caller read them (two
     /// rotations at once must not both retire the same key with different schedules).
-    /// KEYS: signing keys. ARGV: prefix, maxlen, event type, actor, detail, the number of
-    /// records read, then that many (kid, record) pairs, then the number of kids to delete and
-    /// the kids, then (kid, record) pairs to write. Returns 1, or 0 if the keys changed since
-    /// they were read (nothing is written).
+    /// KEYS: signing keys, public keys. ARGV: prefix, maxlen, event type (empty: no event),
+    /// actor, detail, the number of records read, then that many (kid, record) pairs, then the
+    /// number of kids to delete and the kids, then (kid, record, public record) triples to
+    /// write. Returns 1, or 0 if the keys changed since they were read (nothing is written).
     static let updateSigningKeys = script(#"""
     local i = 6
     local expected = tonumber(ARGV[i]); i = i + 1
@@ -373,7 +385,17 @@ enum Scripts {
     for _ = 1, deletes do
       redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1
     end
-    if i <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, i)) end
+    write_signing_keys(KEYS[1], KEYS[2], i)
+    if ARGV[3] ~= '' then event(ARGV[2], ARGV[3], '', '', '', ARGV[4], ARGV[5]) end
+    return 1
+    """#)
+
+    /// Stores signing keys. KEYS: keys, public keys. ARGV: prefix, maxlen, event, actor,
+    /// detail, mode (`first`: only if no key exists yet; `set`), then kid, record, public
+    /// record for each key. Returns 1, or 0 if `first` found a key.
+    static let writeSigningKeys = script(#"""
+    if ARGV[6] == 'first' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+    write_signing_keys(KEYS[1], KEYS[2], 7)
     event(ARGV[2], ARGV[3], '', '', '', ARGV[4], ARGV[5])
     return 1
     """#)

@@ -124,28 +124,49 @@ extension HallpassStore {
         return keys.sorted { ($0.createdAt, $0.keyID) < ($1.createdAt, $1.keyID) }
     }
 
+    /// Every signing key's public part, oldest first, from the hash validators may read. The
+    /// keys cannot sign: they carry no private key.
+    public func publicSigningKeys() async throws(StoreError) -> [StoredSigningKey] {
+        let fields = hashFields(try await send(RedisCommand("HGETALL", StoreSchema.publicSigningKeys)))
+        var keys: [StoredSigningKey] = []
+        for (kid, record) in fields {
+            guard let key = SigningKeyCodec.decodePublic(kid: kid, record) else { throw .corruptRecord("public signing key \(kid)") }
+            keys.append(key)
+        }
+        return keys.sorted { ($0.createdAt, $0.keyID) < ($1.createdAt, $1.keyID) }
+    }
+
     /// Stores `key` if no signing key exists yet (first start; several hubs may race).
     /// Returns whether it was stored.
     public func addFirstSigningKey(_ key: StoredSigningKey, actor: String) async throws(StoreError) -> Bool {
-        let written = try await run(
-            Scripts.writeGlobal, keys: [StoreSchema.signingKeys],
-            arguments: [
-                StoreSchema.globalPrefix, eventsPerStream, "key_added", actor, key.keyID, "setnx-any",
-                key.keyID, SigningKeyCodec.encode(key),
-            ])
-        return written.int == 1
+        try await writeSigningKeys([key], mode: "first", event: "key_added", actor: actor)
     }
 
     /// Stores or updates signing keys (a rotation writes the new key and the old key's
     /// retirement together).
     public func saveSigningKeys(_ keys: [StoredSigningKey], event: String, actor: String) async throws(StoreError) {
         guard !keys.isEmpty else { return }
-        var fields: [any RedisArgument] = []
-        for key in keys { fields += [key.keyID, SigningKeyCodec.encode(key)] }
-        _ = try await run(
-            Scripts.writeGlobal, keys: [StoreSchema.signingKeys],
-            arguments: [StoreSchema.globalPrefix, eventsPerStream, event, actor, keys.map(\.keyID).joined(separator: " "), "set"]
-                + fields)
+        _ = try await writeSigningKeys(keys, mode: "set", event: event, actor: actor)
+    }
+
+    /// Writes the public record of every signing key that lacks one (keys stored before public
+    /// records existed) and drops public records of keys that are gone, unless the keys change
+    /// meanwhile. Hubs call this when they load keys; returns whether anything was written.
+    @discardableResult
+    public func publishPublicSigningKeys() async throws(StoreError) -> Bool {
+        let (records, keys) = try await signingKeyRecords()
+        let published = Set(try await publicSigningKeys().map(\.keyID))
+        guard published != Set(keys.map(\.keyID)) else { return false }
+        return try await updateSigningKeys(expected: records, delete: [], write: keys, event: "", actor: "hub", detail: "")
+    }
+
+    private func writeSigningKeys(_ keys: [StoredSigningKey], mode: String, event: String, actor: String) async throws(StoreError) -> Bool {
+        var arguments: [any RedisArgument] = [
+            StoreSchema.globalPrefix, eventsPerStream, event, actor, keys.map(\.keyID).joined(separator: " "), mode,
+        ]
+        for key in keys { arguments += [key.keyID, SigningKeyCodec.encode(key), SigningKeyCodec.encodePublic(key)] }
+        let written = try await run(Scripts.writeSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys], arguments: arguments)
+        return written.int == 1
     }
 
     // MARK: Login throttling

@@ -132,8 +132,9 @@ extension HallpassStore {
         for (kid, record) in expected { arguments += [kid, record] }
         arguments.append(delete.count)
         arguments += delete
-        for key in write { arguments += [key.keyID, SigningKeyCodec.encode(key)] }
-        let reply = try await run(Scripts.updateSigningKeys, keys: [StoreSchema.signingKeys], arguments: arguments)
+        for key in write { arguments += [key.keyID, SigningKeyCodec.encode(key), SigningKeyCodec.encodePublic(key)] }
+        let reply = try await run(
+            Scripts.updateSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys], arguments: arguments)
         return reply.int == 1
     }
 }

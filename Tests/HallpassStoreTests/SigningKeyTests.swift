@@ -115,6 +115,50 @@ struct SigningKeyTests {
         }
     }
 
+    @Test func publicRecordsFollowEveryKeyWriteAndHoldNoPrivateKey() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            struct Public: Equatable {
+                let kid: String, alg: String, jwk: String, created: Int64, activates: Int64, retires: Int64?
+                init(_ key: StoredSigningKey) {
+                    (kid, alg, jwk, created, activates, retires) =
+                        (key.keyID, key.algorithm, key.publicJWK, key.createdAt, key.activatesAt, key.retiresAt)
+                }
+            }
+            func agree() async throws {
+                #expect(try await store.publicSigningKeys().map(Public.init) == (try await store.signingKeys()).map(Public.init))
+                let raw = try await fixture.raw("HGETALL", "hp:{hg}:pubkeys").array?.compactMap(\.bytes) ?? []
+                #expect(!raw.isEmpty)
+                #expect(!raw.contains { String(decoding: $0, as: UTF8.self).contains("private") })
+            }
+            let kek = SymmetricKey.generate()
+            let start = fixture.clock.seconds
+            let first = try StoredSigningKey.generate(algorithm: .es256, kek: kek, createdAt: start, activatesAt: start)
+            #expect(try await store.addFirstSigningKey(first, actor: "hub"))
+            try await agree()
+            // A public record cannot sign, whatever key-encryption key is offered.
+            let published = try #require(try await store.publicSigningKeys().first)
+            #expect(throws: SigningKeyError.self) { try published.signer(kek: kek) }
+
+            let second = try StoredSigningKey.generate(algorithm: .rs256, kek: kek, createdAt: start, activatesAt: start + 600)
+            _ = try await store.rotateSigningKeys(adding: second, actor: "cli:test")
+            try await agree()
+            #expect(try await store.publicSigningKeys().compactMap(\.retiresAt).count == 1)
+            fixture.clock.advance(seconds: 600 + HallpassStore.keyRetirementDelay)
+            #expect(try await store.deleteRetiredSigningKeys(actor: "hub") == [first.keyID])
+            try await agree()
+            #expect(try await store.publicSigningKeys().map(\.keyID) == [second.keyID])
+
+            // Keys stored before public records existed, and a stray record: one call mends both, once.
+            _ = try await fixture.raw("HDEL", "hp:{hg}:pubkeys", second.keyID)
+            _ = try await fixture.raw("HSET", "hp:{hg}:pubkeys", "stray", SigningKeyCodec.encodePublic(first))
+            #expect(try await store.publishPublicSigningKeys())
+            try await agree()
+            #expect(try await store.publishPublicSigningKeys() == false)
+            #expect(!(try await store.recentEvents(count: 10).map(\.type).contains("")))
+        }
+    }
+
     @Test func tenHubsRacingToStoreTheFirstKeyStoreExactlyOne() async throws {
         try await withStore { fixture async throws in
             let store = fixture.store
