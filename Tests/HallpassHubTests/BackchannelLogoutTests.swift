@@ -197,8 +197,11 @@ struct BackchannelLogoutTests {
                 return
             }
             #expect(notes.receiver.hits == 0)
+            // The wait is long because the whole suite runs at once on a 2-core CI machine; the
+            // sweep runs every 50 ms, so on a quiet one the token arrives about a second in.
             try await Self.verify(
-                try await Self.tokens(notes.receiver)[0], hub: hub, audience: "notes", sessionID: session.sessionID, userID: user.id)
+                try await Self.tokens(notes.receiver, seconds: 60)[0], hub: hub, audience: "notes", sessionID: session.sessionID,
+                userID: user.id)
             #expect(try await Self.endReason(session.sessionID, hub: hub) == reason)
             // Ended like any other: the session is recorded as ended for validators.
             let snapshot = try await hub.store.recentEvents(count: 200).filter { $0.session == session.sessionID }.map(\.type)
