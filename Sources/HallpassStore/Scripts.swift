@@ -477,9 +477,11 @@ enum Scripts {
     for i = 1, #due, 2 do
       local sid, deadline = due[i], tonumber(due[i + 1])
       local ttl = redis.call('PTTL', prefix .. 's:' .. sid)
-      if ttl > 0 then
-        -- Still live by Redis's clock: look again when Redis expires it.
-        redis.call('ZADD', KEYS[1], now + ttl, sid)
+      if ttl >= 0 then
+        -- Still live by Redis's clock: look again when Redis expires it. PTTL is 0 in the
+        -- millisecond the key expires (Redis expires a key only once its time is past); taking
+        -- that as "gone" would drop the session from the sweep without ending it.
+        redis.call('ZADD', KEYS[1], now + math.max(ttl, 1), sid)
       else
         local meta = redis.call('HGET', KEYS[2], sid)
         redis.call('ZREM', KEYS[1], sid)
