@@ -108,17 +108,7 @@ public struct JWTValidator: Sendable {
     /// Validates `token` at time `now` (seconds since 1970).
     @inlinable
     public func validate(_ token: some StringProtocol, now: Double = wallClockSeconds()) throws(JWTError) -> VerifiedJWT {
-        let utf8 = token.utf8
-        guard utf8.count <= configuration.maximumTokenSize else {
-            throw .tooLarge(limit: configuration.maximumTokenSize)
-        }
-        let contiguous = utf8.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JWTError) in try validate(bytes: buffer, now: now) }
-        }
-        if let contiguous { return try contiguous.get() }
-        return try Array(utf8).withUnsafeBufferPointer { buffer in
-            Result { () throws(JWTError) in try validate(bytes: buffer, now: now) }
-        }.get()
+        try withBytes(of: token) { bytes throws(JWTError) in try validate(bytes: bytes, now: now) }
     }
 
     /// Validates a token given as UTF-8 bytes.
@@ -134,16 +124,25 @@ public struct JWTValidator: Sendable {
     /// This is the road a validator called on every request takes.
     @inlinable
     public func validateAccessToken(_ token: some StringProtocol, now: Double = wallClockSeconds()) throws(JWTError) -> AccessTokenClaims {
+        try withBytes(of: token) { bytes throws(JWTError) in try validateAccessToken(bytes: bytes, now: now) }
+    }
+
+    /// Lends `body` the token's UTF-8 bytes, refusing an oversized token before any copy
+    /// (native strings lend their storage; others are copied once).
+    @inlinable
+    func withBytes<Result>(
+        of token: some StringProtocol, _ body: (UnsafeBufferPointer<UInt8>) throws(JWTError) -> Result
+    ) throws(JWTError) -> Result {
         let utf8 = token.utf8
         guard utf8.count <= configuration.maximumTokenSize else {
             throw .tooLarge(limit: configuration.maximumTokenSize)
         }
         let contiguous = utf8.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JWTError) in try validateAccessToken(bytes: buffer, now: now) }
+            Swift.Result { () throws(JWTError) in try body(buffer) }
         }
         if let contiguous { return try contiguous.get() }
         return try Array(utf8).withUnsafeBufferPointer { buffer in
-            Result { () throws(JWTError) in try validateAccessToken(bytes: buffer, now: now) }
+            Swift.Result { () throws(JWTError) in try body(buffer) }
         }.get()
     }
 

@@ -115,22 +115,22 @@ extension HallpassStore {
 
     /// Every stored signing key, oldest first.
     public func signingKeys() async throws(StoreError) -> [StoredSigningKey] {
-        let fields = hashFields(try await send(RedisCommand("HGETALL", StoreSchema.signingKeys)))
-        var keys: [StoredSigningKey] = []
-        for (kid, record) in fields {
-            guard let key = SigningKeyCodec.decode(kid: kid, record) else { throw .corruptRecord("signing key \(kid)") }
-            keys.append(key)
-        }
-        return keys.sorted { ($0.createdAt, $0.keyID) < ($1.createdAt, $1.keyID) }
+        try await readSigningKeys(StoreSchema.signingKeys, "signing key", SigningKeyCodec.decode)
     }
 
     /// Every signing key's public part, oldest first, from the hash validators may read. The
     /// keys cannot sign: they carry no private key.
     public func publicSigningKeys() async throws(StoreError) -> [StoredSigningKey] {
-        let fields = hashFields(try await send(RedisCommand("HGETALL", StoreSchema.publicSigningKeys)))
+        try await readSigningKeys(StoreSchema.publicSigningKeys, "public signing key", SigningKeyCodec.decodePublic)
+    }
+
+    private func readSigningKeys(
+        _ hash: String, _ what: String, _ decode: (String, String) -> StoredSigningKey?
+    ) async throws(StoreError) -> [StoredSigningKey] {
+        let fields = hashFields(try await send(RedisCommand("HGETALL", hash)))
         var keys: [StoredSigningKey] = []
         for (kid, record) in fields {
-            guard let key = SigningKeyCodec.decodePublic(kid: kid, record) else { throw .corruptRecord("public signing key \(kid)") }
+            guard let key = decode(kid, record) else { throw .corruptRecord("\(what) \(kid)") }
             keys.append(key)
         }
         return keys.sorted { ($0.createdAt, $0.keyID) < ($1.createdAt, $1.keyID) }

@@ -199,9 +199,22 @@ struct BackchannelLogoutTests {
             #expect(notes.receiver.hits == 0)
             // The wait is long because the whole suite runs at once on a 2-core CI machine; the
             // sweep runs every 50 ms, so on a quiet one the token arrives about a second in.
-            try await Self.verify(
-                try await Self.tokens(notes.receiver, seconds: 60)[0], hub: hub, audience: "notes", sessionID: session.sessionID,
-                userID: user.id)
+            let received: [String]
+            do {
+                received = try await Self.tokens(notes.receiver, seconds: 60)
+            } catch {
+                // Say where it stopped: was the session ended, and what became of the delivery?
+                let prefix = StoreSchema.shardPrefix(try #require(StoreSchema.shard(of: session.sessionID)))
+                let events = try await hub.store.recentEvents(count: 200).filter { $0.session == session.sessionID }.map(\.type)
+                let deliveries = try await hub.store.logoutDeliveries(sessionIDs: [session.sessionID])
+                let redis = try testRedisClient(url: hub.redis.url)
+                defer { Task { await redis.shutdown() } }
+                let ttl = try await redis.send(RedisCommand("PTTL", prefix + "s:" + session.sessionID))
+                let deadline = try await redis.send(RedisCommand("ZSCORE", prefix + "sx", session.sessionID))
+                Issue.record("no logout token: events \(events), deliveries \(deliveries), session PTTL \(ttl), sweep deadline \(deadline)")
+                throw error
+            }
+            try await Self.verify(received[0], hub: hub, audience: "notes", sessionID: session.sessionID, userID: user.id)
             #expect(try await Self.endReason(session.sessionID, hub: hub) == reason)
             // Ended like any other: the session is recorded as ended for validators.
             let snapshot = try await hub.store.recentEvents(count: 200).filter { $0.session == session.sessionID }.map(\.type)
