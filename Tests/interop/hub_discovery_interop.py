@@ -21,7 +21,7 @@ import jwt
 
 
 def fetch_json(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:
         if response.status != 200:
             raise RuntimeError(f"GET {url} answered {response.status}")
         return json.load(response)
