@@ -193,11 +193,14 @@ enum Scripts {
     end
     if ARGV[16] and ARGV[16] ~= '' then redis.call('HSET', KEYS[3], 'ua', ARGV[16]) end
     if ARGV[17] and ARGV[17] ~= '' then redis.call('HSET', KEYS[3], 'hc', ARGV[17]) end
+    -- Tracked before its expiry is set: an expiry already past (a script run more than the
+    -- idle timeout after the hub read its clock) deletes the hash at once, and a session that
+    -- was never tracked would never be swept, ended or announced to its apps.
+    track(sid)
     redis.call('PEXPIREAT', KEYS[3], math.min(abs, now + idle))
     redis.call('ZADD', KEYS[2], abs, sid)
     redis.call('PEXPIREAT', KEYS[2], abs, 'GT')
     if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIREAT', KEYS[2], abs) end
-    track(sid)
     event(ARGV[2], 'login', uid, sid, client, ARGV[14], ARGV[15])
     return reply
     """#)
@@ -222,8 +225,8 @@ enum Scripts {
     if ARGV[5] == s[3] then
       redis.call('HSET', KEYS[1], 'p:' .. client, s[3], 't:' .. client, now, 'x:' .. client, ARGV[7],
         'r:' .. client, ARGV[6], 'seen', now)
-      redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[7]), now + tonumber(s[8])))
       track(sid)
+      redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[7]), now + tonumber(s[8])))
       event(ARGV[2], 'refresh', uid, sid, client, ARGV[11], '')
       return {'rotated', uid, s[9], s[10], user[3] or '0'}
     end
@@ -459,8 +462,8 @@ enum Scripts {
     redis.call('HDEL', KEYS[1], 'p:' .. client, 't:' .. client, 'x:' .. client)
     redis.call('HSET', KEYS[1], 'g:' .. client, ARGV[4], 'r:' .. client, ARGV[5], 'sc:' .. client, ARGV[6],
       'seen', now)
-    redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
     track(sid)
+    redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
     event(ARGV[2], 'session_joined', uid, sid, client, ARGV[9], '')
     return {'ok', uid, s[4], user[3] or '0'}
     """#)

@@ -62,6 +62,30 @@ struct LogoutQueueTests {
         }
     }
 
+    @Test("a session whose expiry has already passed when its script runs is still swept, ended and announced")
+    func expiredOnArrival() async throws {
+        try await withStore { fixture in
+            let store = fixture.store
+            let user = try await store.makeUser("dot")
+            // The hub read its clock more than the idle timeout before the script ran (a loaded
+            // machine): Redis deletes the session hash as the script sets its expiry.
+            let behind = HallpassStore.wallClockMilliseconds() - fixture.clock.milliseconds + 5000
+            fixture.clock.advance(milliseconds: -behind)
+            let session = try await store.login(user.id, timeouts: SessionTimeouts(idle: 1, absolute: 60)).started()
+            let prefix = try fixture.prefix(of: user.id)
+            #expect(try await fixture.raw("EXISTS", prefix + "s:" + session.sessionID).int == 0)
+            #expect(try await fixture.score(prefix + "sx", session.sessionID) == fixture.clock.milliseconds + 1000)
+
+            fixture.clock.advance(milliseconds: 1001)
+            let shard = try #require(StoreSchema.shard(of: user.id))
+            let (ended, events) = try await fixture.eventsAppended { try await store.sweepExpiredSessions(shard: shard) }
+            #expect(ended == 1)
+            #expect(events.map(\.type) == ["session_ended"])
+            #expect(events.first?.detail == "idle_timeout")
+            #expect(try await store.logoutDeliveries(sessionIDs: [session.sessionID]).map(\.state) == [.pending])
+        }
+    }
+
     @Test("a session that times out is ended by the sweep like any other end: event, revocation record, delivery")
     func sweep() async throws {
         try await withStore { fixture in
