@@ -48,6 +48,13 @@ enum Scripts {
       for _, c in ipairs(grants(skey)) do meta = meta .. ' ' .. c end
       redis.call('HSET', prefix .. 'sm', sid, meta)
     end
+    -- A rotation moves a session's deadline but not its user, absolute expiry or clients, so
+    -- only its 'sx' score changes: one command instead of track's four. When ZADD XX CH
+    -- changes nothing (the session was not tracked, or the deadline is the same millisecond)
+    -- it falls back to track, so 'sm' is never missing for a tracked session.
+    local function retrack(sid, deadline)
+      if redis.call('ZADD', prefix .. 'sx', 'XX', 'CH', deadline, sid) == 0 then track(sid) end
+    end
     local function untrack(sid)
       redis.call('ZREM', prefix .. 'sx', sid)
       redis.call('HDEL', prefix .. 'sm', sid)
@@ -225,8 +232,9 @@ enum Scripts {
     if ARGV[5] == s[3] then
       redis.call('HSET', KEYS[1], 'p:' .. client, s[3], 't:' .. client, now, 'x:' .. client, ARGV[7],
         'r:' .. client, ARGV[6], 'seen', now)
-      track(sid)
-      redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[7]), now + tonumber(s[8])))
+      local deadline = math.min(tonumber(s[7]), now + tonumber(s[8]))
+      retrack(sid, deadline)
+      redis.call('PEXPIREAT', KEYS[1], deadline)
       event(ARGV[2], 'refresh', uid, sid, client, ARGV[11], '')
       return {'rotated', uid, s[9], s[10], user[3] or '0'}
     end

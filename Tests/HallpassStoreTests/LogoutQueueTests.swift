@@ -86,6 +86,43 @@ struct LogoutQueueTests {
         }
     }
 
+    @Test("a rotation moves the session's sweep deadline and keeps what the sweep needs; an untracked session is tracked again")
+    func rotationRetracks() async throws {
+        try await withStore { fixture in
+            let store = fixture.store
+            let user = try await store.makeUser("eve")
+            let started = fixture.clock.milliseconds
+            let session = try await store.login(user.id, timeouts: SessionTimeouts(idle: 60, absolute: 90)).started()
+            let prefix = try fixture.prefix(of: user.id)
+            #expect(try await fixture.score(prefix + "sx", session.sessionID) == started + 60_000)
+            let meta = try await fixture.raw("HGET", prefix + "sm", session.sessionID).string
+            #expect(meta == "\(user.id) \(started + 90_000) notes")
+
+            // The idle deadline moves with the rotation; the metadata stays as it was.
+            fixture.clock.advance(seconds: 20)
+            var token = try await store.rotate(session.refreshToken, clientID: "notes", grace: 10_000, actor: "t").rotated().refreshToken
+            #expect(try await fixture.score(prefix + "sx", session.sessionID) == fixture.clock.milliseconds + 60_000)
+            #expect(try await fixture.raw("HGET", prefix + "sm", session.sessionID).string == meta)
+
+            // A second rotation in the same millisecond leaves the score as it is, and the session tracked.
+            token = try await store.rotate(token, clientID: "notes", grace: 10_000, actor: "t").rotated().refreshToken
+            #expect(try await fixture.score(prefix + "sx", session.sessionID) == fixture.clock.milliseconds + 60_000)
+
+            // Past the point where idle reaches beyond the absolute expiry, the absolute one is the deadline.
+            fixture.clock.advance(seconds: 20)
+            token = try await store.rotate(token, clientID: "notes", grace: 10_000, actor: "t").rotated().refreshToken
+            #expect(try await fixture.score(prefix + "sx", session.sessionID) == started + 90_000)
+
+            // A session missing from the sweep's index (as before the scripts tracked first) is tracked whole again.
+            _ = try await fixture.raw("ZREM", prefix + "sx", session.sessionID)
+            _ = try await fixture.raw("HDEL", prefix + "sm", session.sessionID)
+            fixture.clock.advance(seconds: 1)
+            _ = try await store.rotate(token, clientID: "notes", grace: 10_000, actor: "t").rotated()
+            #expect(try await fixture.score(prefix + "sx", session.sessionID) == started + 90_000)
+            #expect(try await fixture.raw("HGET", prefix + "sm", session.sessionID).string == meta)
+        }
+    }
+
     @Test("a session that times out is ended by the sweep like any other end: event, revocation record, delivery")
     func sweep() async throws {
         try await withStore { fixture in

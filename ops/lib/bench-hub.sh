@@ -1,10 +1,14 @@
 # ops/bench hub: load on one release hub and its Redis on loopback, with wrk on the same box.
+# BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (default 64) and BENCH_SCENARIOS (default
+# "healthz refresh introspect login argon2") adjust it.
 # Sourced by ops/bench after common.sh. Prints requests/s, p50/p99 latency and the CPU that
 # the hub and Redis each used, for refresh grants, introspections and password logins.
 
 bench_hub() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=512
-    ensure_system_packages wrk curl bc
+    # BENCH_SCENARIOS picks and orders the runs, e.g. "healthz refresh" while working on refresh.
+    local scenarios=${BENCH_SCENARIOS:-healthz refresh introspect login argon2}
+    ensure_system_packages wrk curl bc time
     log "building hallpass-hub and hallpass-bench (release)"
     swift build -c release --product hallpass-hub
     swift build -c release --package-path Benchmarks --product hallpass-bench
@@ -49,15 +53,23 @@ bench_hub() {
 
     printf '\nhub and Redis on loopback, wrk -t%s -c%s -d%ss on the same %s-core machine\n' \
         "$threads" "$connections" "$duration" "$(nproc)"
-    printf '%-16s %10s %9s %9s %9s %10s %10s %12s %8s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" "hub µs/req" errors
+    printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
+        "wrk CPU" "hub µs/req" errors
     # The floor: GET /healthz does no work of ours beyond the middleware every request passes
     # through, so no endpoint can go faster than this on the same machine.
-    run_wrk healthz "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/healthz.lua
-    run_wrk refresh "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/refresh.lua -- "$RUN_DIR/refresh-tokens" "$threads"
-    run_wrk introspect "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/introspect.lua
-    run_wrk login "$base" "$duration" 8 "$threads" Benchmarks/wrk/login.lua
-    printf '\n'
-    "$bench_bin" argon2 --threads "$(nproc)" --seconds 5
+    local scenario
+    for scenario in $scenarios; do
+        case $scenario in
+        healthz) run_wrk healthz "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/healthz.lua ;;
+        refresh)
+            run_wrk refresh "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/refresh.lua \
+                -- "$RUN_DIR/refresh-tokens" "$threads" ;;
+        introspect) run_wrk introspect "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/introspect.lua ;;
+        login) run_wrk login "$base" "$duration" 8 "$threads" Benchmarks/wrk/login.lua ;;
+        argon2) printf '\n'; "$bench_bin" argon2 --threads "$(nproc)" --seconds 5 ;;
+        *) log "unknown scenario $scenario (healthz refresh introspect login argon2)"; return 1 ;;
+        esac
+    done
 }
 
 # CPU seconds (user + system) a process has used so far.
@@ -71,7 +83,8 @@ run_wrk() {
     shift 6
     local hub_before redis_before hub_after redis_after out
     hub_before=$(cpu_seconds "$HUB_PID"); redis_before=$(cpu_seconds "$REDIS_PID")
-    out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1) || true
+    out=$(/usr/bin/time -f '%U %S' -o "$RUN_DIR/wrk-cpu" \
+        wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1) || true
     hub_after=$(cpu_seconds "$HUB_PID"); redis_after=$(cpu_seconds "$REDIS_PID")
     echo "$out" > "$RUN_DIR/wrk-$name.txt"
     local rps p50 p99 non2xx errors
@@ -84,8 +97,11 @@ run_wrk() {
     local requests
     requests=$(echo "$out" | awk '/requests in/ { print $1 }'); requests=${requests:-0}
     # CPU per request is the figure least disturbed by whatever else the machine is doing.
-    printf '%-16s %10s %9s %9s %9s %9.0f%% %9.0f%% %12.0f %8s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
+    local wrk_cpu
+    wrk_cpu=$(awk '{ print $1 + $2 }' "$RUN_DIR/wrk-cpu" 2>/dev/null || echo 0)
+    printf '%-16s %10s %9s %9s %9s %9.0f%% %9.0f%% %9.0f%% %12.0f %8s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
         "$(echo "($hub_after - $hub_before) * 100 / $duration" | bc -l)" \
         "$(echo "($redis_after - $redis_before) * 100 / $duration" | bc -l)" \
+        "$(echo "${wrk_cpu:-0} * 100 / $duration" | bc -l)" \
         "$(echo "if ($requests > 0) ($hub_after - $hub_before) * 1000000 / $requests else 0" | bc -l)" "$errors"
 }
