@@ -55,14 +55,15 @@ private func runProcessBlocking(
     process.standardInput = stdin
     try process.run()
     let collected = CollectedOutput()
+    // Threads of their own, not GCD workers: see ``onBlockingThread(_:)``.
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async {
+    Thread.detachNewThread {
         collected.setOut(stdout.fileHandleForReading.readDataToEndOfFile())
         group.leave()
     }
     group.enter()
-    DispatchQueue.global().async {
+    Thread.detachNewThread {
         collected.setErr(stderr.fileHandleForReading.readDataToEndOfFile())
         group.leave()
     }
@@ -89,7 +90,7 @@ private final class CollectedOutput: @unchecked Sendable {
 }
 
 /// Stops a child process the way a service manager would: SIGTERM, then SIGKILL if it has not
-/// exited within 5 s. The waiting happens on a GCD thread, never in the cooperative pool.
+/// exited within 5 s. The waiting happens on a thread of its own, never in the cooperative pool.
 public func terminateChild(_ process: Process) async {
     _ = try? await onBlockingThread {
         guard process.isRunning else { return }
