@@ -160,6 +160,7 @@ let package = Package(
                 "HallpassJOSE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "ops/hallpass",
             swiftSettings: strictSwift

@@ -1,4 +1,4 @@
-import Dispatch
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -9,15 +9,12 @@ import Darwin
 #endif
 
 /// Runs blocking work (waiting for a human to type, Argon2id's tens of milliseconds of CPU)
-/// on a GCD thread of its own and suspends the calling task until it is done, so the
-/// cooperative pool never blocks.
+/// on NIO's blocking-work threads and suspends the calling task until it is done. Not on a
+/// GCD queue: on Linux Swift's global executor draws its threads from libdispatch's pool, so
+/// a GCD worker waiting at a prompt is a thread the cooperative pool does not get back.
 enum Blocking {
-    private static let queue = DispatchQueue(label: "hallpass.cli.blocking")
-
     static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
+        try await NIOThreadPool.singleton.runIfActive(body)
     }
 }
 
