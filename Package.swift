@@ -195,6 +195,7 @@ let package = Package(
             name: "HallpassTestSupport",
             dependencies: [
                 "HallpassCrypto",
+                "HallpassRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -40,7 +40,7 @@ struct BackchannelLogoutTests {
 
     /// Waits until `receiver` acknowledged `count` logout tokens; returns them.
     static func tokens(_ receiver: LogoutReceiver, count: Int = 1, seconds: Double = 20) async throws -> [String] {
-        try await waitUntil("\(count) logout token(s) at \(receiver.port)", seconds: seconds) { receiver.acknowledged.count >= count }
+        try await waitUntil("\(count) logout token(s) at \(receiver.port)", seconds: seconds, toleratingErrors: true) { receiver.acknowledged.count >= count }
         return receiver.acknowledged.compactMap(\.logoutToken)
     }
 
@@ -87,7 +87,7 @@ struct BackchannelLogoutTests {
             #expect(received.count == 1)
             #expect(notes.receiver.acknowledged.first?.contentType == "application/x-www-form-urlencoded")
             try await Self.verify(received[0], hub: hub, audience: "notes", sessionID: tokens.sessionID, userID: user.id)
-            try await waitUntil("delivered status") {
+            try await waitUntil("delivered status", seconds: 20, toleratingErrors: true) {
                 try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).map(\.state) == [.delivered]
             }
 
@@ -95,7 +95,7 @@ struct BackchannelLogoutTests {
             let apiSecret = try #require(try await hub.addClient("api"))
             let other = try await hub.loginTokens("ada", password: "pw-ada-1", client: "api", secret: apiSecret)
             #expect(try await hub.logout(bearer: other.access).status == 204)
-            try await waitUntil("queue drained") { try await hub.store.logoutQueueDepth() == 0 }
+            try await waitUntil("queue drained", seconds: 20, toleratingErrors: true) { try await hub.store.logoutQueueDepth() == 0 }
             #expect(try await hub.store.logoutDeliveries(sessionIDs: [other.sessionID]).isEmpty)
             #expect(notes.receiver.hits == 1)
             let metrics = PrometheusText(try await hub.get("/metrics").text)
@@ -231,21 +231,21 @@ struct BackchannelLogoutTests {
             let notes = try await Self.app("notes", at: hub, start: false)
             let tokens = try await hub.loginTokens("hal", password: "pw-hal-1", client: "notes", secret: notes.secret)
             #expect(try await hub.logout(bearer: tokens.access).status == 204)
-            try await waitUntil("refused attempts") {
+            try await waitUntil("refused attempts", seconds: 20, toleratingErrors: true) {
                 let status = try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).first
                 return status?.state == .pending && (status?.attempts ?? 0) >= 2 && status?.lastError == "connection refused"
             }
             notes.receiver.answer(500)
             try await notes.receiver.start()
             defer { Task { await notes.receiver.stop() } }
-            try await waitUntil("a 500 answer") {
+            try await waitUntil("a 500 answer", seconds: 20, toleratingErrors: true) {
                 try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).first?.lastError == "HTTP 500"
             }
             #expect(notes.receiver.acknowledged.isEmpty)
             notes.receiver.answer(200)
             let received = try await Self.tokens(notes.receiver)
             try await Self.verify(received[0], hub: hub, audience: "notes", sessionID: tokens.sessionID, userID: user.id)
-            try await waitUntil("delivered") {
+            try await waitUntil("delivered", seconds: 20, toleratingErrors: true) {
                 try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).first?.state == .delivered
             }
             let status = try #require(try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).first)
@@ -264,10 +264,10 @@ struct BackchannelLogoutTests {
             notes.receiver.answer(500)
             let tokens = try await hub.loginTokens("jo", password: "pw-jo-1", client: "notes", secret: notes.secret)
             #expect(try await hub.logout(bearer: tokens.access).status == 204)
-            try await waitUntil("a failed attempt") { notes.receiver.hits >= 1 }
+            try await waitUntil("a failed attempt", seconds: 20, toleratingErrors: true) { notes.receiver.hits >= 1 }
             notes.receiver.answer(200)
             let token = try await Self.tokens(notes.receiver)[0]
-            try await waitUntil("delivered log line") { lines.all.contains { $0.contains("back-channel logout delivered") } }
+            try await waitUntil("delivered log line", seconds: 20, toleratingErrors: true) { lines.all.contains { $0.contains("back-channel logout delivered") } }
             let all = lines.all
             #expect(all.contains { $0.contains("will retry") && $0.contains("HTTP 500") }, "\(all)")
             for line in all {
@@ -287,7 +287,7 @@ struct BackchannelLogoutTests {
             let notes = try await Self.app("notes", at: hub, start: false)
             let tokens = try await hub.loginTokens("ian", password: "pw-ian-1", client: "notes", secret: notes.secret)
             #expect(try await hub.logout(bearer: tokens.access).status == 204)
-            try await waitUntil("failed") {
+            try await waitUntil("failed", seconds: 20, toleratingErrors: true) {
                 try await hub.store.logoutDeliveries(sessionIDs: [tokens.sessionID]).first?.state == .failed
             }
             #expect(try await hub.store.logoutQueueDepth() == 0)
@@ -320,7 +320,7 @@ struct BackchannelLogoutTests {
                     #expect(try await a.store.endSession(sid, reason: "revoked", actor: "test") != nil)
                 }
                 let received = try await Self.tokens(notes.receiver, count: 20)
-                try await waitUntil("all delivered") {
+                try await waitUntil("all delivered", seconds: 20, toleratingErrors: true) {
                     try await a.store.logoutDeliveries(sessionIDs: sessions).allSatisfy { $0.state == .delivered }
                 }
                 try await Task.sleep(for: .milliseconds(300))

@@ -45,7 +45,7 @@ struct SigningKeyTests {
                 try await runHub(other, redis: redis, waitForReadiness: false) { b in
                     // Once B has loaded the keys it publishes the same JWKS as A...
                     let jwksA = try await a.get(HubPath.jwks)
-                    try await waitUntil("B to publish the JWKS") { try await b.get(HubPath.jwks).status == 200 }
+                    try await waitUntil("B to publish the JWKS", seconds: 20, toleratingErrors: true) { try await b.get(HubPath.jwks).status == 200 }
                     let jwksB = try await b.get(HubPath.jwks)
                     #expect(jwksB.json == jwksA.json)
                     #expect(jwksB.json?.objectValue?["keys"]?.arrayValue?.count == 1)

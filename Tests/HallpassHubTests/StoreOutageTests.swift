@@ -31,7 +31,7 @@ struct StoreOutageTests {
 
                 // The hub reconnects by itself; while it does, answers are 503, never 500.
                 var statuses: [Int] = []
-                try await waitUntil("token requests to succeed again") {
+                try await waitUntil("token requests to succeed again", seconds: 20, toleratingErrors: true) {
                     let reply = try await hub.login("zed", password: "pw-zed-1", client: "api", secret: secret)
                     statuses.append(reply.status)
                     return reply.status == 200
@@ -64,7 +64,7 @@ struct StoreOutageTests {
                 #expect(try await hub.get(HubPath.discovery).status == 200)
 
                 try await redis.restart()
-                try await waitUntil("the hub to become ready") { try await hub.get("/readyz").status == 200 }
+                try await waitUntil("the hub to become ready", seconds: 20, toleratingErrors: true) { try await hub.get("/readyz").status == 200 }
                 try await hub.addUser("fay", password: "pw-fay-1")
                 let secret = try #require(try await hub.addClient("api"))
                 let tokens = try await hub.loginTokens("fay", password: "pw-fay-1", client: "api", secret: secret)
@@ -90,7 +90,7 @@ struct StoreOutageTests {
             // A script that never ends by itself; SCRIPT KILL stops it (it wrote nothing).
             let script = Task { try? await scripted.send(RedisCommand("EVAL", "while true do end", 0), timeout: .seconds(120)) }
             do {
-                try await waitUntil("Redis to answer BUSY") {
+                try await waitUntil("Redis to answer BUSY", seconds: 20, toleratingErrors: true) {
                     do {
                         try await admin.ping()
                         return false
@@ -112,7 +112,7 @@ struct StoreOutageTests {
             await scripted.close()
             await admin.shutdown()
 
-            try await waitUntil("the hub to be ready again") { try await hub.get("/readyz").status == 200 }
+            try await waitUntil("the hub to be ready again", seconds: 20, toleratingErrors: true) { try await hub.get("/readyz").status == 200 }
             let next = try await hub.refreshTokens(tokens.refresh, client: "api", secret: secret)
             #expect(try await hub.isActive(next.access, client: "api", secret: secret))
         }

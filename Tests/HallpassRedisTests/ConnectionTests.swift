@@ -115,7 +115,7 @@ struct ConnectionTests {
                 )
             }
             // "$" means entries added after XREAD starts waiting, so add only once it waits.
-            try await waitUntil(seconds: 5, "XREAD to block") {
+            try await waitUntil("XREAD to block", seconds: 5) {
                 let line = try await client.send(RedisCommand("CLIENT", "LIST", "ID", readerID)).string ?? ""
                 return clientField("flags", in: line)?.contains("b") == true
             }
@@ -164,7 +164,7 @@ struct ConnectionTests {
             let client = RedisClient(configuration: right, logger: capture.logger)
             try await client.ping()
             await server.kill()
-            try await waitUntil(seconds: 10, "the client to notice the loss") {
+            try await waitUntil("the client to notice the loss", seconds: 10) {
                 capture.text.contains("lost the connection")
             }
             await #expect(throws: RedisError.self) { try await client.ping() }

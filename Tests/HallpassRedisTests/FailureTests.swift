@@ -22,7 +22,7 @@ struct FailureTests {
             // reply when the server dies.
             let list = uniqueKey("never-filled")
             let blocked = Task { try await client.send(RedisCommand("BLPOP", list, 0)) }
-            try await waitUntil(seconds: 10, "BLPOP to block") {
+            try await waitUntil("BLPOP to block", seconds: 10) {
                 try await admin.send(RedisCommand("INFO", "clients")).string?.contains("blocked_clients:1") == true
             }
             let counter = uniqueKey("counter")
@@ -30,7 +30,7 @@ struct FailureTests {
                 try await client.pipeline(Array(repeating: RedisCommand("INCR", counter), count: 10_000))
             }
             // The blocked client's query buffer fills once the pipeline is on the wire.
-            try await waitUntil(seconds: 10, "the pipeline to reach the server") {
+            try await waitUntil("the pipeline to reach the server", seconds: 10) {
                 let clients = try await admin.send(RedisCommand("CLIENT", "LIST")).string ?? ""
                 return clients.split(separator: "\n").contains { line in
                     clientField("cmd", in: String(line)) == "blpop"

@@ -1,4 +1,5 @@
 import HallpassRedis
+import HallpassTestSupport
 import NIOPosix
 import Testing
 

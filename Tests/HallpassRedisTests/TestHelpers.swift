@@ -16,13 +16,6 @@ func bulk(_ text: String) -> RedisValue {
     .bulkString(Array(text.utf8))
 }
 
-/// A logger that drops everything, so expected failures do not flood the test output.
-let quietLogger: Logger = {
-    var logger = Logger(label: "hallpass.redis.test")
-    logger.logLevel = .critical
-    return logger
-}()
-
 /// A configuration for `url` with a connect timeout meant for a loaded test machine.
 ///
 /// Every suite runs in parallel on the cooperative pool, which has one thread per core; on a
@@ -104,20 +97,6 @@ func withDeadline<Value: Sendable>(
             timer.cancel()
         }
     }
-}
-
-/// Polls `condition` every 20 ms until it holds; throws ``TimedOut`` after `seconds`.
-func waitUntil(
-    seconds: Double,
-    _ what: String,
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw TimedOut(what: what)
 }
 
 /// Retries `operation` while it fails with a connection-level `RedisError` (as it does while the

@@ -19,7 +19,7 @@ struct ClusterTests {
         ]
         try await withStore(serverArguments: arguments) { fixture async throws in
             #expect(try await fixture.raw("CLUSTER", "ADDSLOTSRANGE", 0, 16383) == .simpleString("OK"))
-            try await waitUntil(seconds: 30, "the cluster state to become ok") {
+            try await waitUntil("the cluster state to become ok", seconds: 30) {
                 try await fixture.raw("CLUSTER", "INFO").string?.contains("cluster_state:ok") == true
             }
             try await body(fixture)

@@ -1,5 +1,6 @@
 import HallpassRedis
 import HallpassStore
+import HallpassTestSupport
 import Testing
 
 @Suite("Back-channel logout queue and the expiry sweep")
@@ -136,7 +137,7 @@ struct LogoutQueueTests {
             // Redis expires the hash by its own clock; the store's clock decides what is due.
             // Wait for Redis rather than a fixed time.
             let sessionKey = try fixture.prefix(of: user.id) + "s:" + idle.sessionID
-            try await waitUntil(seconds: 10, "Redis to expire the idle session") {
+            try await waitUntil("Redis to expire the idle session", seconds: 10) {
                 try await fixture.raw("EXISTS", sessionKey).int == 0
             }
             fixture.clock.advance(milliseconds: 1100)

@@ -1,4 +1,5 @@
 import HallpassRedis
+import HallpassTestSupport
 import Testing
 
 @testable import HallpassStore
@@ -227,7 +228,7 @@ struct RotationTests {
             // idle second can pass before this read, and then Redis has already expired it (-2).
             #expect(ttl == -2 || (ttl > 0 && ttl <= 1000), "PTTL \(ttl)")
 
-            try await waitUntil(seconds: 15, "the idle session to expire") {
+            try await waitUntil("the idle session to expire", seconds: 15) {
                 try await fixture.raw("EXISTS", key) == .integer(0)
             }
             #expect(try await store.session(id: started.sessionID) == nil)

@@ -1,4 +1,5 @@
 import HallpassRedis
+import HallpassTestSupport
 import Testing
 
 @testable import HallpassStore
@@ -92,7 +93,7 @@ struct SessionTests {
             // user's index stays behind and must not count as a live session.
             let prefix = try fixture.prefix(of: user.id)
             #expect(try await fixture.raw("PEXPIRE", prefix + "s:" + first.sessionID, 1) == .integer(1))
-            try await waitUntil(seconds: 10, "the session key to expire") {
+            try await waitUntil("the session key to expire", seconds: 10) {
                 try await fixture.raw("EXISTS", prefix + "s:" + first.sessionID) == .integer(0)
             }
             #expect(try await fixture.score(prefix + "us:" + user.id, first.sessionID) != nil)

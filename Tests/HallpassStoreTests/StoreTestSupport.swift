@@ -75,13 +75,6 @@ struct StoreFixture: Sendable {
     }
 }
 
-/// A logger that drops everything.
-let quietLogger: Logger = {
-    var logger = Logger(label: "hallpass.store.test")
-    logger.logLevel = .critical
-    return logger
-}()
-
 /// A client configuration for `url`, with a connect timeout meant for a loaded 2-core machine
 /// (see the Redis tests' `testConfiguration`).
 func testConfiguration(url: String) throws -> RedisConfiguration {
@@ -215,13 +208,3 @@ func twoUsersInOneShard(_ store: HallpassStore) async throws -> (UserRecord, Use
     throw UnexpectedOutcome(description: "no two users shared a shard")
 }
 
-/// Polls `condition` every 20 ms until it holds; fails after `seconds`. For waiting on Redis's
-/// own expiry, never for asserting how fast something happens.
-func waitUntil(seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw UnexpectedOutcome(description: "timed out waiting for \(what)")
-}

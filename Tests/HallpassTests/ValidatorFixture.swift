@@ -8,12 +8,6 @@ import HallpassTestSupport
 import Logging
 import Testing
 
-let quietLogger: Logger = {
-    var logger = Logger(label: "hallpass.validator.test")
-    logger.logLevel = .critical
-    return logger
-}()
-
 /// A private `redis-server` with a signing key and a user, a store over it, and helpers to
 /// start sessions, mint the hub's access tokens and run validators.
 struct ValidatorFixture: Sendable {
@@ -97,25 +91,6 @@ func running<T: Sendable>(
     task.cancel()
     _ = try? await task.value
     return result
-}
-
-/// A Redis client for a test's own reads and writes, with generous timeouts (the machine is shared).
-func testRedisClient(url: String) throws -> RedisClient {
-    var configuration = try RedisConfiguration(url: url)
-    configuration.connectTimeout = .seconds(20)
-    configuration.commandTimeout = .seconds(20)
-    return RedisClient(configuration: configuration, logger: quietLogger)
-}
-
-/// Polls `condition` every 2 ms for up to `seconds`.
-func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw TestSupportErrorBox(description: "timed out waiting for \(what)")
 }
 
 /// The error `validate` throws, or `nil` when it accepts.
