@@ -83,10 +83,13 @@ struct FailureTests {
                 on: MultiThreadedEventLoopGroup.singleton.next(),
                 logger: quietLogger
             )
-            #expect(try await admin.send(RedisCommand("CLIENT", "PAUSE", 1500, "ALL")) == .simpleString("OK"))
+            // The pause must outlast the test's next step by far: on a loaded machine the task can
+            // wait over a second to send the GET, and a GET sent after a short pause has ended
+            // is simply answered. The pause cannot be lifted early (CLIENT UNPAUSE is paused too).
+            #expect(try await admin.send(RedisCommand("CLIENT", "PAUSE", 5000, "ALL")) == .simpleString("OK"))
 
             await #expect(throws: RedisError.commandTimedOut) {
-                try await withDeadline(seconds: 5, "the command to time out") {
+                try await withDeadline(seconds: 10, "the command to time out") {
                     try await client.send(RedisCommand("GET", uniqueKey("paused")))
                 }
             }
