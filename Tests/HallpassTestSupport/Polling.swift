@@ -1,4 +1,4 @@
-/// Polls `condition` every 5 ms until it returns true, and throws a ``TestSupportErrorBox``
+/// Polls `condition` every 20 ms until it returns true, and throws a ``TestSupportErrorBox``
 /// naming `what` once `seconds` have passed without it.
 ///
 /// For waiting on something outside the test's control (Redis's own expiry, a delivery from
@@ -19,7 +19,7 @@ public func waitUntil(
         } else if try await condition() {
             return
         }
-        try await Task.sleep(for: .milliseconds(5))
+        try await Task.sleep(for: .milliseconds(20))
     }
     throw TestSupportErrorBox(description: "timed out waiting for \(what)")
 }
