@@ -93,10 +93,6 @@ struct LogoutWaitTests {
     }
 
     private func waitUntilDelivered(_ receiver: LogoutReceiver, count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while receiver.acknowledged.count < count {
-            guard ContinuousClock.now < deadline else { throw TestSupportErrorBox(description: "not delivered") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitUntil("\(count) logout token(s) delivered", seconds: 20) { receiver.acknowledged.count >= count }
     }
 }

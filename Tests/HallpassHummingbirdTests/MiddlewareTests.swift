@@ -83,7 +83,7 @@ struct MiddlewareTests {
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate] == "Bearer")
             }
-            try await waitUntil { (try? validator.validate(revoked)) == nil }
+            try await waitUntil("the revocation to reach the validator") { (try? validator.validate(revoked)) == nil }
             let failures: [(String, String, String)] = [
                 ("Basic dXNlcjpwdw==", "malformed", "not a Bearer token"),
                 ("Bearer ", "malformed", "not a Bearer token"),
@@ -106,7 +106,7 @@ struct MiddlewareTests {
             }
             // Stale: Redis gone beyond the bound.
             await server.kill()
-            try await waitUntil(seconds: 60) { validator.status == .stale }
+            try await waitUntil("the validator to go stale", seconds: 60) { validator.status == .stale }
             try await client.execute(uri: "/me", method: .get, headers: [.authorization: "Bearer \(good)"]) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate]?.contains("revocation state is not current") == true)
@@ -126,13 +126,4 @@ struct MiddlewareTests {
         #expect(HallpassMiddleware<HallpassRequestContext>.bearerToken("Basic abc") == nil)
         #expect(HallpassMiddleware<HallpassRequestContext>.bearerToken("Bearer    ") == nil)
     }
-}
-
-private func waitUntil(seconds: Double = 10, _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    throw TestSupportErrorBox(description: "timed out")
 }
