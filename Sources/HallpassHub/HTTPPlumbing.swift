@@ -26,13 +26,18 @@ enum Reply {
     static let pragma = HTTPField.Name("Pragma")!
     /// A JSON response. Token-bearing answers are `no-store` (RFC 6749 section 5.1).
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, noStore: Bool = true, headers: HTTPFields = [:]) -> Response {
+        json(value.serialized, status: status, noStore: noStore, headers: headers)
+    }
+
+    /// A JSON response from bytes already serialized (see `JSONObjectWriter`).
+    static func json(_ serialized: [UInt8], status: HTTPResponse.Status = .ok, noStore: Bool = true, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
         if noStore {
             fields[.cacheControl] = "no-store"
             fields[Self.pragma] = "no-cache"
         }
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serialized)))
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: serialized)))
     }
 
     static func error(_ error: OAuthError) -> Response {
@@ -47,8 +52,11 @@ enum Reply {
 extension Request {
     /// The body as a strict form (RFC 6749 appendix B), at most `limit` bytes.
     func form(limit: Int) async throws -> FormBody {
-        guard let type = headers[.contentType],
-            type.split(separator: ";").first?.trimmingSpaces.lowercased() == "application/x-www-form-urlencoded"
+        guard var type = headers[.contentType],
+            type.withUTF8({ type in
+                let mediaType = UnsafeBufferPointer(rebasing: type[..<(type.firstIndex(of: UInt8(ascii: ";")) ?? type.count)])
+                return mediaType.trimmingSpaces.equalsIgnoringASCIICase("application/x-www-form-urlencoded")
+            })
         else {
             throw OAuthError.invalidRequest("the body must be application/x-www-form-urlencoded")
         }

@@ -11,7 +11,7 @@ final class HubMetrics: Sendable {
     // Metric handles by label and dimensions: building one goes through the registry's lock
     // and name sanitizing, too much to repeat on every request.
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let requestHandles = Mutex<[RequestSeries: RequestHandles]>([:])
     private let queueDepth: CoreMetrics.Gauge
 
     init() {
@@ -27,16 +27,22 @@ final class HubMetrics: Sendable {
     }
 
     func request(endpoint: String, method: String, status: Int, duration: Duration) {
-        counter("hallpass_http_requests_total", [("endpoint", endpoint), ("method", method), ("status", String(status))])
-            .increment()
-        let key = endpoint
-        let timer = timers.withLock { timers in
-            if let timer = timers[key] { return timer }
-            let timer = CoreMetrics.Timer(label: "hallpass_http_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
-            timers[key] = timer
-            return timer
+        // One lookup per request, keyed by a struct rather than a built string: every request
+        // passes here.
+        let series = RequestSeries(endpoint: endpoint, method: method, status: status)
+        let handles = requestHandles.withLock { handles in
+            if let existing = handles[series] { return existing }
+            let made = RequestHandles(
+                count: CoreMetrics.Counter(
+                    label: "hallpass_http_requests_total",
+                    dimensions: [("endpoint", endpoint), ("method", method), ("status", String(status))], factory: factory),
+                duration: CoreMetrics.Timer(
+                    label: "hallpass_http_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory))
+            handles[series] = made
+            return made
         }
-        timer.recordNanoseconds(duration.nanoseconds)
+        handles.count.increment()
+        handles.duration.recordNanoseconds(duration.nanoseconds)
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
@@ -83,6 +89,20 @@ final class HubMetrics: Sendable {
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    /// One series of the request metrics.
+    private struct RequestSeries: Hashable {
+        let endpoint: String
+        let method: String
+        let status: Int
+    }
+
+    /// The request counter of one series and the latency histogram of its endpoint (the
+    /// registry hands every series of an endpoint the same histogram).
+    private struct RequestHandles: Sendable {
+        let count: CoreMetrics.Counter
+        let duration: CoreMetrics.Timer
+    }
 }
 
 extension Duration {

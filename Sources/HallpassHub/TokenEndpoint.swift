@@ -180,16 +180,15 @@ struct TokenEndpoint: Sendable {
         let signer = try services.signer()
         let now = services.now
         let access = try services.minter.accessToken(for: subject, signer: signer, now: now)
-        var body: [String: JSONValue] = [
-            "access_token": .string(access.token),
-            "token_type": "Bearer",
-            "expires_in": .integer(access.expiresAt - now),
-            "refresh_token": .string(refreshToken.encoded),
-            "scope": .string(subject.scope),
-        ]
+        var body = JSONObjectWriter(capacity: 2048)
+        body.add("access_token", access.token)
+        body.add("token_type", "Bearer")
+        body.add("expires_in", access.expiresAt - now)
+        body.add("refresh_token", refreshToken.encoded)
+        body.add("scope", subject.scope)
         if subject.scope.split(separator: " ").contains("openid") {
-            body["id_token"] = .string(try services.minter.idToken(for: subject, user: user, nonce: nonce, signer: signer, now: now))
+            body.add("id_token", try services.minter.idToken(for: subject, user: user, nonce: nonce, signer: signer, now: now))
         }
-        return Reply.json(.object(body))
+        return Reply.json(body.finish())
     }
 }

@@ -18,6 +18,8 @@ struct BasicCredentialsTests {
         #expect(plain?.id == "demo-api" && plain?.secret == "s3cret")
         let encoded = try credentials("bAsIc  " + Data("my%3Aapp:a+b%25:c".utf8).base64EncodedString())
         #expect(encoded?.id == "my:app" && encoded?.secret == "a b%:c")
+        let padded = try credentials("BASIC \t" + Data("app:pw1".utf8).base64EncodedString() + " \t")
+        #expect(padded?.id == "app" && padded?.secret == "pw1")
         let empty = try credentials(basic("public-app:"))
         #expect(empty?.id == "public-app" && empty?.secret == "")
     }
@@ -25,7 +27,9 @@ struct BasicCredentialsTests {
     @Test("another scheme is not Basic; a broken Basic header is invalid_client")
     func refused() throws {
         #expect(try credentials("Bearer abc") == nil)
-        for value in ["Basic", "Basic ", "Basic !!!", basic("no-colon"), basic("bad%zz:x"), "Basic " + Data([0xFF, 0x3A]).base64EncodedString(), "Basic YQ"] {
+        #expect(try credentials("Basicx " + Data("a:b".utf8).base64EncodedString()) == nil)
+        #expect(try credentials("Basic\t" + Data("a:b".utf8).base64EncodedString()) == nil)
+        for value in ["Basic", "Basic ", "Basic !!!", basic("no-colon"), basic("bad%zz:x"), "Basic " + Data([0xFF, 0x3A]).base64EncodedString(), "Basic YQ", "Basic YTpi=", "Basic Y==="] {
             #expect(throws: OAuthError.self, "\(value)") { try credentials(value) }
         }
     }
