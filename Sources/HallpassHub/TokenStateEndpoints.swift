@@ -59,9 +59,14 @@ struct TokenStateEndpoints: Sendable {
             ])
         }
         guard let verified = try await services.liveAccessToken(token) else { return Reply.json(inactive) }
-        var answer = verified.claims.members
-        answer["active"] = true
-        answer["token_type"] = "Bearer"
-        return Reply.json(.object(answer))
+        // The token's claims plus two members, written straight out rather than copied into a
+        // new dictionary and sorted: a resource server may introspect on every request.
+        var answer = JSONObjectWriter(capacity: 512)
+        answer.add("active", JSONValue.bool(true))
+        answer.add("token_type", "Bearer")
+        for (name, value) in verified.claims.members where name != "active" && name != "token_type" {
+            answer.add(name, value)
+        }
+        return Reply.json(answer.finish())
     }
 }
