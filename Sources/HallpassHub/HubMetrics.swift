@@ -10,7 +10,7 @@ final class HubMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     // Metric handles by label and dimensions: building one goes through the registry's lock
     // and name sanitizing, too much to repeat on every request.
-    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
     private let requestHandles = Mutex<[RequestSeries: RequestHandles]>([:])
     private let queueDepth: CoreMetrics.Gauge
 
@@ -45,11 +45,14 @@ final class HubMetrics: Sendable {
         handles.duration.recordNanoseconds(duration.nanoseconds)
     }
 
-    private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
-        let key = dimensions.reduce(label) { $0 + "|" + $1.0 + "=" + $1.1 }
+    /// The counter `label`, with at most one dimension: every counter of the hub has one or none.
+    private func counter(_ label: String, _ dimension: (name: String, value: String)? = nil) -> CoreMetrics.Counter {
+        // Keyed by a struct of the parts, not a string built from them: logins, refreshes and
+        // revocations count here on every request.
+        let key = CounterKey(label: label, dimensionName: dimension?.name, dimensionValue: dimension?.value)
         return counters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            let counter = CoreMetrics.Counter(label: label, dimensions: dimension.map { [($0.name, $0.value)] } ?? [], factory: factory)
             counters[key] = counter
             return counter
         }
@@ -57,12 +60,12 @@ final class HubMetrics: Sendable {
 
     /// `result`: success, bad_credentials, throttled, session_exists, disabled.
     func login(_ result: String) {
-        counter("hallpass_logins_total", [("result", result)]).increment()
+        counter("hallpass_logins_total", ("result", result)).increment()
     }
 
     /// `result`: rotated, replayed, reuse_detected, invalid.
     func refresh(_ result: String) {
-        counter("hallpass_refreshes_total", [("result", result)]).increment()
+        counter("hallpass_refreshes_total", ("result", result)).increment()
         if result == "reuse_detected" {
             counter("hallpass_refresh_reuse_detections_total").increment()
         }
@@ -70,12 +73,12 @@ final class HubMetrics: Sendable {
 
     /// `kind`: grant, access_token, session.
     func revocation(_ kind: String) {
-        counter("hallpass_revocations_total", [("kind", kind)]).increment()
+        counter("hallpass_revocations_total", ("kind", kind)).increment()
     }
 
     /// `result`: delivered, retry, failed, skipped (the client has no back-channel URI).
     func logoutDelivery(_ result: String) {
-        counter("hallpass_backchannel_logout_deliveries_total", [("result", result)]).increment()
+        counter("hallpass_backchannel_logout_deliveries_total", ("result", result)).increment()
     }
 
     /// Back-channel logout deliveries queued (pending or waiting to retry), over all hubs.
@@ -89,6 +92,13 @@ final class HubMetrics: Sendable {
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    /// One counter series.
+    private struct CounterKey: Hashable {
+        let label: String
+        let dimensionName: String?
+        let dimensionValue: String?
+    }
 
     /// One series of the request metrics.
     private struct RequestSeries: Hashable {

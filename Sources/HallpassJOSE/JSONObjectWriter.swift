@@ -18,14 +18,12 @@ public struct JSONObjectWriter: Sendable {
 
     /// Adds a string member.
     public mutating func add(_ name: String, _ value: String) {
-        writeName(name)
-        JSONValue.writeString(value, into: &bytes)
+        add(name, JSONValue.string(value))
     }
 
     /// Adds an integer member.
     public mutating func add(_ name: String, _ value: Int64) {
-        writeName(name)
-        bytes.append(contentsOf: String(value).utf8)
+        add(name, JSONValue.integer(value))
     }
 
     /// Adds a member of any JSON value.

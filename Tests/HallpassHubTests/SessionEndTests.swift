@@ -13,6 +13,11 @@ struct SessionEndTests {
             #expect(before.status == 200)
             #expect(before.string("sub") == user.id)
             #expect(before.string("preferred_username") == "mallory")
+            // The scheme is case-insensitive (RFC 9110 section 11.1) and spaces around the token
+            // do not belong to it.
+            let spaced = try await hub.post(HubPath.userinfo, form: [], headers: [("Authorization", "bEaReR   \(tokens.access)  ")])
+            #expect(spaced.status == 200)
+            #expect(spaced.string("sub") == user.id)
 
             let logout = try await hub.logout(bearer: tokens.access)
             #expect(logout.status == 204)
@@ -50,6 +55,11 @@ struct SessionEndTests {
             let basic = try await hub.post(HubPath.endSession, form: [], basic: ("api", "secret"))
             expectError(basic, status: 401, code: "invalid_token")
             expectError(try await hub.userinfo(bearer: nil), status: 401, code: "invalid_token")
+            // A Bearer header with no token, or another scheme that merely starts alike.
+            for header in ["Bearer", "Bearer    ", "Bearerx abc"] {
+                let reply = try await hub.post(HubPath.endSession, form: [], headers: [("Authorization", header)])
+                expectError(reply, status: 401, code: "invalid_token")
+            }
         }
     }
 
