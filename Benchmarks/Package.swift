@@ -9,6 +9,8 @@ let package = Package(
     dependencies: [
         .package(name: "Hallpass", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Only for the framework's floor in ops/bench hub: a bare Hummingbird app beside the hub.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         // Only for comparison: the validator's cold and hot paths beside jwt-kit's verify.
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
@@ -31,6 +33,7 @@ let package = Package(
                 .product(name: "HallpassPasswords", package: "Hallpass"),
                 .product(name: "Hallpass", package: "Hallpass"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

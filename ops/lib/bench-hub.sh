@@ -1,6 +1,8 @@
 # ops/bench hub: load on one release hub and its Redis on loopback, with wrk on the same box.
 # BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (default 64) and BENCH_SCENARIOS (default
-# "healthz refresh introspect argon2 login argon2") adjust it. Pure Argon2id runs just before and
+# "framework healthz refresh introspect argon2 login argon2") adjust it. `framework` is a bare
+# Hummingbird app (one route, no middleware) under the same load: the framework's own cost per
+# request on this machine, which every endpoint of the hub pays before its own work. Pure Argon2id runs just before and
 # just after the logins, so the login rate is compared with the hashing rate of the same minutes:
 # on this shared VM the machine's speed drifts by more than the 10% the comparison is about.
 # Sourced by ops/bench after common.sh. Prints requests/s, p50/p99 latency and the CPU that
@@ -9,7 +11,7 @@
 bench_hub() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=512
     # BENCH_SCENARIOS picks and orders the runs, e.g. "healthz refresh" while working on refresh.
-    local scenarios=${BENCH_SCENARIOS:-healthz refresh introspect argon2 login argon2}
+    local scenarios=${BENCH_SCENARIOS:-framework healthz refresh introspect argon2 login argon2}
     ensure_system_packages wrk curl bc time
     log "building hallpass-hub and hallpass-bench (release)"
     swift build -c release --product hallpass-hub
@@ -19,8 +21,9 @@ bench_hub() {
     bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/hallpass-bench"
 
     RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")
-    HUB_PID=
-    trap '[ -n "$HUB_PID" ] && kill "$HUB_PID" 2>/dev/null; stop_redis; rm -rf "$RUN_DIR"' EXIT
+    HUB_PID= FLOOR_PID=
+    trap '[ -n "$HUB_PID" ] && kill "$HUB_PID" 2>/dev/null; [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null
+        stop_redis; rm -rf "$RUN_DIR"' EXIT
     # As ops/run configures it: AOF on (fsync every second), no eviction.
     start_redis "$RUN_DIR/redis" --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ''
     local redis_url="redis://127.0.0.1:${REDIS_PORT}/0" port
@@ -57,11 +60,12 @@ bench_hub() {
         "$threads" "$connections" "$duration" "$(nproc)"
     printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
         "wrk CPU" "hub µs/req" errors
-    # The floor: GET /healthz does no work of ours beyond the middleware every request passes
-    # through, so no endpoint can go faster than this on the same machine.
+    # The floors: a bare Hummingbird app, and the hub's GET /healthz, which does no work of ours
+    # beyond the middleware every request passes through. No endpoint can go faster than these.
     local scenario
     for scenario in $scenarios; do
         case $scenario in
+        framework) run_framework_floor "$bench_bin" "$duration" "$connections" "$threads" ;;
         healthz) run_wrk healthz "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/healthz.lua ;;
         refresh)
             run_wrk refresh "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/refresh.lua \
@@ -69,7 +73,7 @@ bench_hub() {
         introspect) run_wrk introspect "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/introspect.lua ;;
         login) run_wrk login "$base" "$duration" 8 "$threads" Benchmarks/wrk/login.lua ;;
         argon2) printf '\n'; "$bench_bin" argon2 --threads "$(nproc)" --seconds 5 ;;
-        *) log "unknown scenario $scenario (healthz refresh introspect login argon2)"; return 1 ;;
+        *) log "unknown scenario $scenario (framework healthz refresh introspect login argon2)"; return 1 ;;
         esac
     done
 }
@@ -79,15 +83,33 @@ cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
+# run_framework_floor BENCH_BIN DURATION CONNECTIONS THREADS: GET /healthz on a bare Hummingbird
+# app (hallpass-bench framework-floor), with its CPU in the "hub CPU" columns.
+run_framework_floor() {
+    local bench_bin=$1 duration=$2 connections=$3 threads=$4 port waited
+    port=$(free_port)
+    "$bench_bin" framework-floor --port "$port" > "$RUN_DIR/framework-floor.log" 2>&1 &
+    FLOOR_PID=$!
+    for waited in $(seq 1 200); do
+        curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    SERVER_PID=$FLOOR_PID run_wrk framework "http://127.0.0.1:$port" "$duration" "$connections" "$threads" \
+        Benchmarks/wrk/healthz.lua
+    kill "$FLOOR_PID" 2>/dev/null; wait "$FLOOR_PID" 2>/dev/null || true
+    FLOOR_PID=
+}
+
 # run_wrk NAME BASE DURATION CONNECTIONS THREADS SCRIPT [-- ARGS...]
+# The server whose CPU is measured is SERVER_PID, the hub unless set.
 run_wrk() {
-    local name=$1 base=$2 duration=$3 connections=$4 threads=$5 script=$6
+    local name=$1 base=$2 duration=$3 connections=$4 threads=$5 script=$6 server=${SERVER_PID:-$HUB_PID}
     shift 6
     local hub_before redis_before hub_after redis_after out
-    hub_before=$(cpu_seconds "$HUB_PID"); redis_before=$(cpu_seconds "$REDIS_PID")
+    hub_before=$(cpu_seconds "$server"); redis_before=$(cpu_seconds "$REDIS_PID")
     out=$(/usr/bin/time -f '%U %S' -o "$RUN_DIR/wrk-cpu" \
         wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1) || true
-    hub_after=$(cpu_seconds "$HUB_PID"); redis_after=$(cpu_seconds "$REDIS_PID")
+    hub_after=$(cpu_seconds "$server"); redis_after=$(cpu_seconds "$REDIS_PID")
     echo "$out" > "$RUN_DIR/wrk-$name.txt"
     local rps p50 p99 non2xx errors
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')

@@ -7,6 +7,7 @@
 //   hallpass-bench all --redis URL             crypto, redis and validator
 //   hallpass-bench argon2 [--threads N]        Argon2id verifications/s (the password-login ceiling)
 //   hallpass-bench seed-hub --redis URL        a user and a client for ops/bench hub
+//   hallpass-bench framework-floor --port P    a bare Hummingbird app with GET /healthz, for ops/bench hub
 import HallpassCrypto
 import HallpassJOSE
 import HallpassRedis
@@ -166,6 +167,8 @@ case "validator":
     try await runValidator(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0")
 case "seed-hub":
     try await seedHub(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0")
+case "framework-floor":
+    try await serveFrameworkFloor(port: Int(option("--port") ?? "") ?? 8080)
 case "argon2":
     try runArgon2(threads: Int(option("--threads") ?? "2") ?? 2, seconds: Double(option("--seconds") ?? "10") ?? 10)
 case "all", nil:
@@ -176,7 +179,8 @@ case "all", nil:
     try await runValidator(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0")
 default:
     print("usage: hallpass-bench [crypto | redis --redis URL [--tasks N] [--seconds S] | all --redis URL"
-        + " | validator --redis URL [--revocations N] | argon2 [--threads N] | seed-hub --redis URL]")
+        + " | validator --redis URL [--revocations N] | argon2 [--threads N] | seed-hub --redis URL"
+        + " | framework-floor --port P]")
     exit(2)
 }
 
