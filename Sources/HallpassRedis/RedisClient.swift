@@ -3,8 +3,14 @@ public import NIOCore
 import NIOConcurrencyHelpers
 public import NIOPosix
 
-/// The Redis client the rest of Hallpass shares: one connection, pipelined and multiplexed
-/// between all callers, connected lazily and reconnected after it is lost.
+/// The Redis client the rest of Hallpass shares: connections pipelined and multiplexed between
+/// all callers, connected lazily and reconnected after they are lost.
+///
+/// Callers on a thread of no event loop (Swift Concurrency's default pool) share one
+/// connection. A caller running on one of `eventLoopGroup`'s event loops, as every task does
+/// once a process makes NIO's event loops Swift Concurrency's executor, gets a connection whose
+/// socket lives on that same loop: its replies then resume it there, with no hop to another
+/// thread. Those connections open only when such a caller first needs one.
 ///
 /// After a failed connect the client waits out a backoff (``RedisConfiguration/reconnectBackoff``,
 /// doubling per failure). During that wait commands fail at once with ``RedisError/unavailable``
@@ -19,25 +25,8 @@ public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
-    private let state: NIOLockedValueBox<State>
-
-    private enum State {
-        /// No connection; the next command connects.
-        case idle
-        /// A connect is under way; everyone who needs the connection waits for this one.
-        case connecting(EventLoopFuture<RedisConnection>)
-        case connected(RedisConnection)
-        /// The last `failedAttempts` connects failed; no new attempt before `until`.
-        case backingOff(until: NIODeadline, failedAttempts: Int)
-        case shutDown
-    }
-
-    private enum ConnectionAction {
-        case use(RedisConnection)
-        case wait(EventLoopFuture<RedisConnection>)
-        case connect(EventLoopPromise<RedisConnection>, failedAttempts: Int, afterLoss: Bool)
-        case fail(RedisError)
-    }
+    /// One per event loop of the group; the first also serves callers on no event loop.
+    private let slots: [ConnectionSlot]
 
     /// Creates a client. Nothing connects until the first command.
     ///
@@ -56,22 +45,24 @@ public final class RedisClient: Sendable {
         var logger = logger
         logger[metadataKey: "redis.address"] = "\(configuration.address)"
         self.logger = logger
-        self.state = NIOLockedValueBox(.idle)
+        var loops = Array(eventLoopGroup.makeIterator())
+        if loops.isEmpty { loops = [eventLoopGroup.next()] }
+        self.slots = loops.map { ConnectionSlot(configuration: configuration, eventLoop: $0, logger: logger) }
     }
 
-    /// Sends `command` on the shared connection, connecting first if needed.
+    /// Sends `command` on the caller's shared connection, connecting first if needed.
     ///
     /// - Returns: The reply; never ``RedisValue/error(_:)``.
     /// - Throws: ``RedisError/server(_:)`` for an error reply; ``RedisError/unavailable`` during
     ///   reconnect backoff; otherwise the errors of ``RedisConnection/connect(to:on:logger:)``
     ///   and ``RedisConnection/send(_:)``.
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        try await self.connection().send(command)
+        try await self.slot().connection().send(command)
     }
 
     /// Sends `commands` in one write on the shared connection; see ``RedisConnection/pipeline(_:)``.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, RedisError>] {
-        try await self.connection().pipeline(commands)
+        try await self.slot().connection().pipeline(commands)
     }
 
     /// Runs `script` with `EVALSHA`, loading it first if the server does not have it cached.
@@ -121,9 +112,65 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Closes the connection and makes every later command fail with
+    /// Closes the connections and makes every later command fail with
     /// ``RedisError/connectionClosed``. Commands still waiting fail the same way.
     public func shutdown() async {
+        var wasRunning = false
+        for slot in self.slots where await slot.shutdown() {
+            wasRunning = true
+        }
+        if wasRunning {
+            self.logger.info("Redis client shut down")
+        }
+    }
+
+    /// The connection slot of the event loop the caller runs on, or the first one.
+    private func slot() -> ConnectionSlot {
+        if self.slots.count > 1, let current = MultiThreadedEventLoopGroup.currentEventLoop {
+            for slot in self.slots where slot.eventLoop === current {
+                return slot
+            }
+        }
+        return self.slots[0]
+    }
+}
+
+/// One shared connection of a ``RedisClient``, with its socket on one event loop: its state
+/// machine from idle through connecting, connected and backing off, to shut down.
+private final class ConnectionSlot: Sendable {
+    let eventLoop: any EventLoop
+    private let configuration: RedisConfiguration
+    private let logger: Logger
+    private let state: NIOLockedValueBox<State>
+
+    private enum State {
+        /// No connection; the next command connects.
+        case idle
+        /// A connect is under way; everyone who needs the connection waits for this one.
+        case connecting(EventLoopFuture<RedisConnection>)
+        case connected(RedisConnection)
+        /// The last `failedAttempts` connects failed; no new attempt before `until`.
+        case backingOff(until: NIODeadline, failedAttempts: Int)
+        case shutDown
+    }
+
+    private enum ConnectionAction {
+        case use(RedisConnection)
+        case wait(EventLoopFuture<RedisConnection>)
+        case connect(EventLoopPromise<RedisConnection>, failedAttempts: Int, afterLoss: Bool)
+        case fail(RedisError)
+    }
+
+    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.state = NIOLockedValueBox(.idle)
+    }
+
+    /// Closes the connection; later commands fail with ``RedisError/connectionClosed``.
+    /// Returns false if it was shut down already.
+    func shutdown() async -> Bool {
         let previous = self.state.withLockedValue { state in
             defer { state = .shutDown }
             return state
@@ -137,14 +184,14 @@ public final class RedisClient: Sendable {
         case .idle, .backingOff:
             break
         case .shutDown:
-            return
+            return false
         }
-        self.logger.info("Redis client shut down")
+        return true
     }
 
     // MARK: Connection management
 
-    private func connection() async throws(RedisError) -> RedisConnection {
+    func connection() async throws(RedisError) -> RedisConnection {
         let action = self.state.withLockedValue { state -> ConnectionAction in
             switch state {
             case .connected(let connection) where connection.isActive:
@@ -190,7 +237,7 @@ public final class RedisClient: Sendable {
     /// The connect itself starts outside the lock: a future that completes at once would run
     /// its callbacks, which take the lock, on this thread.
     private func startConnecting(_ state: inout State, failedAttempts: Int, afterLoss: Bool) -> ConnectionAction {
-        let promise = self.eventLoopGroup.next().makePromise(of: RedisConnection.self)
+        let promise = self.eventLoop.makePromise(of: RedisConnection.self)
         state = .connecting(promise.futureResult)
         return .connect(promise, failedAttempts: failedAttempts, afterLoss: afterLoss)
     }

@@ -3,6 +3,8 @@ import HallpassHub
 public import HallpassJOSE
 public import HallpassStore
 import Hummingbird
+import NIOCore
+import NIOPosix
 public import Logging
 
 #if canImport(Glibc)
@@ -66,8 +68,22 @@ struct HubCommand: AsyncParsableCommand {
     var backchannelTimeoutMs: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env HALLPASS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
+    @Option(help: "Run Swift Concurrency's tasks on the NIO event loops, so a request and its Redis calls stay on one thread: on or off (env HALLPASS_EVENT_LOOP_EXECUTOR; default on).")
+    var eventLoopExecutor: Switch?
+
+    enum Switch: String, ExpressibleByArgument {
+        case on, off
+    }
 
     func run() async throws {
+        // First, before the hub starts any task. Without it, every request hops from the event
+        // loop that read it to the cooperative pool and back, and every Redis reply once more;
+        // with it, a request's task runs on the loop of its connection and (see RedisClient)
+        // uses a Redis connection on that same loop. Nothing in the hub blocks a thread: Argon2id
+        // runs on its own thread pool. Measured in docs/BENCHMARKS.md.
+        if try pick(eventLoopExecutor, "HALLPASS_EVENT_LOOP_EXECUTOR", .on, { Switch(rawValue: $0) }) == .on {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "hallpass.hub")
         let level = try pick(logLevel, "HALLPASS_LOG_LEVEL", .info) { Logger.Level(rawValue: $0) }

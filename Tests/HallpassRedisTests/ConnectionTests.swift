@@ -1,5 +1,6 @@
 import HallpassRedis
 import HallpassTestSupport
+import NIOCore
 import NIOPosix
 import Testing
 
@@ -149,6 +150,37 @@ struct ConnectionTests {
         }
     }
 
+    @Test func callersOnAnEventLoopGetAConnectionOnThatLoopAndOthersShareTheFirst() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let loops = Array(group.makeIterator())
+        let client = RedisClient(configuration: try sharedConfiguration(), eventLoopGroup: group, logger: quietLogger)
+        let id = RedisCommand("CLIENT", "ID")
+
+        // Tasks of the default executor run on no event loop: they share the first connection.
+        let shared = try await client.send(id)
+        #expect(try await client.send(id) == shared)
+        #expect(try await client.pipeline([id]).first?.get() == shared)
+
+        // A caller running on a loop gets the connection on that loop, the same one each time.
+        var perLoop: [RedisValue] = []
+        for loop in loops {
+            let first = try await onLoop(loop) { try await client.send(id) }
+            #expect(try await onLoop(loop) { try await client.send(id) } == first)
+            #expect(try await onLoop(loop) { try await client.pipeline([id]).first?.get() } == first)
+            #expect(await onLoop(loop) { loop.inEventLoop }, "the test really ran the caller on the loop")
+            perLoop.append(first)
+        }
+        #expect(perLoop[0] == shared, "the first loop's connection is the shared one")
+        #expect(perLoop[1] != perLoop[0], "the second loop has a connection of its own")
+
+        await client.shutdown()
+        await #expect(throws: RedisError.connectionClosed) { try await client.send(id) }
+        await #expect(throws: RedisError.connectionClosed) {
+            try await onLoop(loops[1]) { try await client.send(id) }
+        }
+        try await group.shutdownGracefully()
+    }
+
     @Test func logsShowStateChangesButNeverThePassword() async throws {
         try await withPrivateServer(password: "log-secret-right") { server async throws in
             let capture = LogCapture()
@@ -177,5 +209,28 @@ struct ConnectionTests {
             #expect(!logs.contains("log-secret-right"))
             #expect(!logs.contains("log-secret-wrong"))
         }
+    }
+}
+
+/// Runs `body` with `loop` as its task executor: it and the functions it awaits run on that
+/// loop's thread, as every task does in a process that made NIO's event loops Swift
+/// Concurrency's executor (the hub does).
+private func onLoop<Value: Sendable>(
+    _ loop: any EventLoop,
+    _ body: @Sendable () async throws -> Value
+) async rethrows -> Value {
+    try await withTaskExecutorPreference(EventLoopTaskExecutor(loop: loop), operation: body)
+}
+
+private final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        self.loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
