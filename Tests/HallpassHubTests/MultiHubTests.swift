@@ -59,7 +59,10 @@ struct MultiHubTests {
             // Two instances of one deployment: one issuer, as behind a load balancer. Started
             // together, so they also race to create the first signing key.
             let issuer = "http://sso.hallpass.test"
-            async let first = HubProcess.start(redisURL: redis.url, issuer: issuer, arguments: arguments)
+            // One runs its tasks on Swift Concurrency's default pool, the other (the default) on
+            // NIO's event loops with a Redis connection per loop: the race must hold for both.
+            async let first = HubProcess.start(
+                redisURL: redis.url, issuer: issuer, arguments: arguments + ["--event-loop-executor", "off"])
             async let second = HubProcess.start(redisURL: redis.url, issuer: issuer, arguments: arguments)
             processes = [try await first, try await second]
             let hubs = processes.map { process in
