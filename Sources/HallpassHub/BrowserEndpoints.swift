@@ -14,6 +14,9 @@ struct AuthorizationRequest: Sendable {
     let scope: String
     let codeChallenge: String?
     let prompt: Set<Substring>
+    /// `max_age` (OIDC Core 3.1.2.1): the oldest authentication, in seconds, that may sign
+    /// the user in without the form.
+    let maxAge: Int64?
 
     /// The fields the login form carries back to the hub, so its `POST` re-validates the
     /// same request.
@@ -23,7 +26,19 @@ struct AuthorizationRequest: Sendable {
         ]
         if let nonce { fields.append(("nonce", nonce)) }
         if let codeChallenge { fields += [("code_challenge", codeChallenge), ("code_challenge_method", "S256")] }
+        if let maxAge { fields.append(("max_age", String(maxAge))) }
         return fields
+    }
+
+    /// Whether `session` may sign the user in without the form (single sign-on): not when
+    /// `prompt=login` asks for the form, nor when the authentication is older than `max_age`.
+    /// An authentication exactly `max_age` seconds old is too old: auth times are whole
+    /// seconds, so it may be up to a second older, and `max_age=0` must always mean the form
+    /// (OIDC Core: "equivalent to prompt=login").
+    func allowsSingleSignOn(with session: BrowserSession, now: Int64) -> Bool {
+        if prompt.contains("login") { return false }
+        if let maxAge, now - session.authTime >= maxAge { return false }
+        return true
     }
 }
 
@@ -57,10 +72,10 @@ struct BrowserEndpoints: Sendable {
             let parameters = try await self.parameters(request)
             let authorization = try await self.validate(parameters)
             var live: BrowserSession?
-            if !authorization.prompt.contains("login"), let value = HubCookies.value(cookies.session, in: request),
-                let cookie = BrowserSessionCookie(parsing: value)
-            {
-                live = try await services.store.browserSession(cookie)
+            if let value = HubCookies.value(cookies.session, in: request), let cookie = BrowserSessionCookie(parsing: value) {
+                live = try await services.store.browserSession(cookie).flatMap {
+                    authorization.allowsSingleSignOn(with: $0, now: services.now) ? $0 : nil
+                }
             }
             if let live, let response = try await issueCode(authorization, session: live, headers: []) {
                 services.metrics.login("sso")
@@ -106,6 +121,24 @@ struct BrowserEndpoints: Sendable {
                     authorization, request: request, status: .tooManyRequests, username: username,
                     error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
                     extra: [HTTPField(name: .retryAfter, value: String(seconds))])
+            }
+            // The user this browser is already signed in as, entering the password again
+            // (prompt=login, max_age): the same session, authenticated now.
+            if let value = HubCookies.value(cookies.session, in: request), let current = BrowserSessionCookie(parsing: value) {
+                switch try await services.store.reauthenticateBrowserSession(
+                    current, userID: user.id, actor: address, remoteAddress: address)
+                {
+                case .reauthenticated(let session, let cookie):
+                    services.metrics.login("reauthenticated")
+                    let headers = [cookies.set(cookies.session, cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
+                    if let response = try await issueCode(authorization, session: session, headers: headers) { return response }
+                    throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
+                case .userDisabled:
+                    services.metrics.login("disabled")
+                    throw BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
+                case .noSession:
+                    break
+                }
             }
             let outcome = try await services.store.startBrowserSession(
                 userID: user.id, timeouts: services.configuration.sessionTimeouts,
@@ -177,9 +210,17 @@ struct BrowserEndpoints: Sendable {
         }
         let prompt = Set((parameters["prompt"] ?? "").split(separator: " "))
         if prompt.contains("none") && prompt.count > 1 { throw fail("invalid_request", "prompt=none cannot be combined") }
+        var maxAge: Int64?
+        if let text = parameters["max_age"] {
+            // Digits only (no sign, no spaces), and at most nine: over 31 years is no limit.
+            guard (1...9).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int64(text) else {
+                throw fail("invalid_request", "max_age must be a number of seconds")
+            }
+            maxAge = value
+        }
         return AuthorizationRequest(
             client: client, redirectURI: redirectURI, state: state, nonce: nonce, scope: scope, codeChallenge: challenge,
-            prompt: prompt)
+            prompt: prompt, maxAge: maxAge)
     }
 
     /// A code for `session`, redirected to the client; `nil` if the session ended meanwhile.

@@ -58,7 +58,7 @@ final class HubMetrics: Sendable {
         }
     }
 
-    /// `result`: success, bad_credentials, throttled, session_exists, disabled.
+    /// `result`: success, reauthenticated, sso, code, bad_credentials, throttled, session_exists, disabled.
     func login(_ result: String) {
         counter("hallpass_logins_total", ("result", result)).increment()
     }

@@ -212,6 +212,29 @@ enum Scripts {
     return reply
     """#)
 
+    /// Re-authenticates a live browser session in place (the login form again, for
+    /// `prompt=login` or `max_age`, by the user the session belongs to): a new auth time and a
+    /// new cookie verifier, the same session. Single-login policies do not apply, since no
+    /// session starts or ends. KEYS: session, user. ARGV: prefix, maxlen, uid, presented cookie
+    /// verifier, new cookie verifier, now, actor, ip. Returns {'ok', auth time (s)}, {'gone'}
+    /// when the cookie names no live session of this user, or {'disabled'}.
+    static let reauthenticate = script(#"""
+    local uid, now = ARGV[3], tonumber(ARGV[6])
+    local s = redis.call('HMGET', KEYS[1], 'u', 'hc', 'abs', 'idle')
+    if not s[1] or s[1] ~= uid or s[2] ~= ARGV[4] then return {'gone'} end
+    local dis = redis.call('HGET', KEYS[2], 'dis')
+    if not dis then return {'gone'} end
+    if dis == '1' then return {'disabled'} end
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    local at = math.floor(now / 1000)
+    redis.call('HSET', KEYS[1], 'at', at, 'seen', now, 'hc', ARGV[5], 'ip', ARGV[8])
+    local deadline = math.min(tonumber(s[3]), now + tonumber(s[4]))
+    retrack(sid, deadline)
+    redis.call('PEXPIREAT', KEYS[1], deadline)
+    event(ARGV[2], 'login', uid, sid, '', ARGV[7], 'reauthenticated')
+    return {'ok', at}
+    """#)
+
     /// Rotates a refresh token. KEYS: session. ARGV: prefix, maxlen, client, grant id,
     /// presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
     /// Returns {'rotated', uid, auth_time, scope, nbf}, {'replayed', uid, auth_time, scope, nbf,

@@ -59,6 +59,17 @@ public enum BrowserLoginOutcome: Sendable, Hashable {
     case unknownUser
 }
 
+/// The result of ``HallpassStore/reauthenticateBrowserSession(_:userID:actor:remoteAddress:)``.
+public enum ReauthenticationOutcome: Sendable, Hashable {
+    /// The same session, authenticated now, and the cookie that names it from now on (the
+    /// presented one stops working).
+    case reauthenticated(session: BrowserSession, cookie: BrowserSessionCookie)
+    /// The cookie names no live session of this user: start a new one instead.
+    case noSession
+    /// Refused: the user is disabled.
+    case userDisabled
+}
+
 /// What an authorization code is bound to.
 public struct AuthorizationCodeRecord: Sendable, Hashable {
     /// The session the code joins.
@@ -144,6 +155,36 @@ extension HallpassStore {
         case .sessionExists: return .sessionExists
         case .userDisabled: return .userDisabled
         case .unknownUser: return .unknownUser
+        }
+    }
+
+    /// Re-authenticates the browser session `cookie` names, after the login form's password was
+    /// verified for `userID`, when that session is live and belongs to `userID`: its auth
+    /// time becomes now and its cookie is replaced (a cookie from before the password was
+    /// entered again proves nothing more than it did). The session, its clients and their
+    /// grants stay, and no single-login policy applies: nothing starts or ends. A cookie of
+    /// another user, or of an ended session, gives ``ReauthenticationOutcome/noSession``.
+    public func reauthenticateBrowserSession(
+        _ cookie: BrowserSessionCookie, userID: String, actor: String, remoteAddress: String
+    ) async throws(StoreError) -> ReauthenticationOutcome {
+        // A session lives in its user's shard, so a cookie from another shard cannot be theirs.
+        guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID),
+            StoreSchema.prefix(of: cookie.sessionID) == prefix
+        else { return .noSession }
+        let fresh: BrowserSessionCookie
+        do { fresh = try BrowserSessionCookie.issue(sessionID: cookie.sessionID) } catch { throw .failed(.unexpectedReply("\(error)")) }
+        let reply = try await run(
+            Scripts.reauthenticate,
+            keys: [StoreSchema.session(cookie.sessionID, prefix: prefix), StoreSchema.user(userID, prefix: prefix)],
+            arguments: [prefix, eventsPerStream, userID, cookie.verifier, fresh.verifier, clock(), actor, remoteAddress])
+        guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
+        switch status {
+        case "ok":
+            guard items.count == 2, let authTime = items[1].int else { throw .failed(.unexpectedReply("reauthenticate: \(items.count) fields")) }
+            return .reauthenticated(session: BrowserSession(sessionID: cookie.sessionID, userID: userID, authTime: authTime), cookie: fresh)
+        case "gone": return .noSession
+        case "disabled": return .userDisabled
+        default: throw .failed(.unexpectedReply("reauthenticate: \(status)"))
         }
     }
 

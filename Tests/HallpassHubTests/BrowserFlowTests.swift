@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import HallpassStore
 import NIOCore
 import HallpassTestSupport
@@ -86,6 +87,112 @@ struct BrowserFlowTests {
             let none = try await browser.request(hub.authorizeURL(silent))
             #expect(none.status == 302)
             #expect(queryItems(none.header("Location") ?? "")["error"] == "login_required")
+        }
+    }
+
+    @Test("max_age: an authentication as old as max_age needs the form again, max_age=0 always does, prompt=none gets login_required")
+    func maxAgeForcesTheFormForOldAuthentications() async throws {
+        try await withHub { hub in
+            try await hub.addUser("max", password: "pw-max-1")
+            let secret = try await hub.addWebClient("notes", redirect: Self.appA)
+            let browser = TestBrowser()
+            let first = CodeRequest(client: "notes", redirectURI: Self.appA)
+            let signedIn = try HubFixture.tokens(
+                try await hub.exchange(try hub.code(of: try await hub.authorize(first, browser: browser, username: "max", password: "pw-max-1"), first), first, secret: secret),
+                "first sign-in", sourceLocation: #_sourceLocation)
+
+            // Young enough: single sign-on, no form.
+            var recent = CodeRequest(client: "notes", redirectURI: Self.appA)
+            recent.extra = [("max_age", "3600")]
+            let direct = try await browser.request(hub.authorizeURL(recent))
+            #expect(direct.status == 302)
+            #expect(queryItems(direct.header("Location") ?? "")["code"] != nil)
+
+            // max_age=0 is prompt=login: the form, even a second after signing in.
+            var zero = CodeRequest(client: "notes", redirectURI: Self.appA)
+            zero.extra = [("max_age", "0")]
+            let form = try await browser.request(hub.authorizeURL(zero))
+            #expect(form.status == 200)
+            #expect(hiddenFields(form.text).contains { $0 == ("max_age", "0") })
+            var silent = CodeRequest(client: "notes", redirectURI: Self.appA)
+            silent.extra = [("max_age", "0"), ("prompt", "none")]
+            let none = try await browser.request(hub.authorizeURL(silent))
+            #expect(none.status == 302)
+            #expect(queryItems(none.header("Location") ?? "")["error"] == "login_required")
+
+            // Signing in again through that form keeps the session; the ID token says when.
+            let again = try await browser.request(
+                hub.baseURL + HubPath.login, method: .POST, form: hiddenFields(form.text) + [("username", "max"), ("password", "pw-max-1")])
+            let tokens = try HubFixture.tokens(try await hub.exchange(try hub.code(of: again, zero), zero, secret: secret), "re-sign-in", sourceLocation: #_sourceLocation)
+            #expect(tokens.sessionID == signedIn.sessionID)
+            let idToken = try #require(tokens.reply.string("id_token"))
+            let claims = try await hub.idTokenClaims(idToken, audience: "notes")
+            let authTime = try #require(claims["auth_time"]?.integerValue)
+            #expect(abs(Int64(Date().timeIntervalSince1970) - authTime) <= 2)
+
+            // (An empty max_age counts as absent, RFC 6749 section 3.1.)
+            for bad in ["-1", "1e3", " 5", "5s", "1234567890"] {
+                var malformed = CodeRequest(client: "notes", redirectURI: Self.appA)
+                malformed.extra = [("max_age", bad)]
+                let reply = try await browser.request(hub.authorizeURL(malformed))
+                #expect(reply.status == 302, "max_age=\(bad)")
+                #expect(queryItems(reply.header("Location") ?? "")["error"] == "invalid_request", "max_age=\(bad)")
+            }
+        }
+    }
+
+    @Test(
+        "signing in again in the same browser (prompt=login) keeps the session under every single-login policy: same sid, new auth_time, new cookie",
+        arguments: [SingleLoginPolicy.newestWins, .denyNew, .off])
+    func reauthenticationKeepsTheSession(policy: SingleLoginPolicy) async throws {
+        try await withHub(configure: { $0.singleLoginPolicy = policy }) { hub in
+            let user = try await hub.addUser("rae", password: "pw-rae-1")
+            let secret = try await hub.addWebClient("notes", redirect: Self.appA)
+            let browser = TestBrowser()
+            let first = CodeRequest(client: "notes", redirectURI: Self.appA)
+            let before = try HubFixture.tokens(
+                try await hub.exchange(try hub.code(of: try await hub.authorize(first, browser: browser, username: "rae", password: "pw-rae-1"), first), first, secret: secret),
+                "first sign-in", sourceLocation: #_sourceLocation)
+            let firstIDToken = try #require(before.reply.string("id_token"))
+            let firstAuthTime = try #require(try await hub.idTokenClaims(firstIDToken, audience: "notes")["auth_time"]?.integerValue)
+            let oldCookie = try #require(browser.cookie("hallpass_session"))
+            let tasksSecret = try await hub.addWebClient("tasks", redirect: Self.appB)
+            let other = CodeRequest(client: "tasks", redirectURI: Self.appB)
+            let tasks = try HubFixture.tokens(
+                try await hub.exchange(try hub.code(of: try await browser.request(hub.authorizeURL(other)), other), other, secret: tasksSecret),
+                "single sign-on at tasks", sourceLocation: #_sourceLocation)
+            #expect(tasks.sessionID == before.sessionID)
+            // auth_time counts whole seconds: let one pass so the new one differs.
+            try await Task.sleep(for: .milliseconds(1100))
+
+            var forced = CodeRequest(client: "notes", redirectURI: Self.appA)
+            forced.extra = [("prompt", "login")]
+            let reply = try await hub.authorize(forced, browser: browser, username: "rae", password: "pw-rae-1")
+            let after = try HubFixture.tokens(try await hub.exchange(try hub.code(of: reply, forced), forced, secret: secret), "re-sign-in", sourceLocation: #_sourceLocation)
+            #expect(after.sessionID == before.sessionID)
+            let idToken = try #require(after.reply.string("id_token"))
+            let claims = try await hub.idTokenClaims(idToken, audience: "notes")
+            #expect(claims["sid"]?.stringValue == before.sessionID)
+            let authTime = try #require(claims["auth_time"]?.integerValue)
+            #expect(authTime > firstAuthTime)
+            #expect(try await hub.store.sessions(ofUser: user.id).map(\.id) == [before.sessionID])
+
+            // The other app's grant is untouched, and its refreshes carry the new auth_time.
+            let refreshed = try await hub.refreshTokens(tasks.refresh, client: "tasks", secret: tasksSecret)
+            let refreshedIDToken = try #require(refreshed.reply.string("id_token"))
+            #expect(try await hub.idTokenClaims(refreshedIDToken, audience: "tasks")["auth_time"]?.integerValue == authTime)
+
+            // The cookie was replaced: the old value signs nobody in any more, the new one does.
+            let newCookie = try #require(browser.cookie("hallpass_session"))
+            #expect(newCookie != oldCookie)
+            let stale = TestBrowser()
+            stale.setCookie("hallpass_session", oldCookie)
+            #expect(try await stale.request(hub.authorizeURL(CodeRequest(client: "notes", redirectURI: Self.appA))).status == 200)
+            #expect(try await browser.request(hub.authorizeURL(CodeRequest(client: "notes", redirectURI: Self.appA))).status == 302)
+
+            let logins = try await hub.store.recentEvents(count: 100).filter { $0.type == "login" && $0.session == before.sessionID }
+            #expect(logins.map(\.detail).contains("reauthenticated"))
+            #expect(try await hub.store.recentEvents(count: 100).contains { $0.type == "session_ended" } == false)
         }
     }
 

@@ -56,9 +56,20 @@ struct BrowserSessionTests {
         #expect(try await store.session(id: session.sessionID)?.clients == ["tasks"])
         #expect(try await store.consumeAuthorizationCode("garbage", actor: "t") == .invalid)
 
+        // Signing in again keeps the session and replaces the cookie.
+        guard case .reauthenticated(_, let fresh) = try await store.reauthenticateBrowserSession(
+            cookie, userID: user.id, actor: "t", remoteAddress: "127.0.0.1")
+        else {
+            Issue.record("re-authentication refused")
+            return
+        }
+        #expect(try await store.browserSession(cookie) == nil)
+        #expect(try await store.browserSession(fresh)?.sessionID == session.sessionID)
+        #expect(try await store.session(id: session.sessionID)?.clients == ["tasks"])
+
         // Ended any way, the session's cookie is dead, and nobody can join it or get a code for it.
         try await store.endSession(session.sessionID, reason: "logout", actor: "t")
-        #expect(try await store.browserSession(cookie) == nil)
+        #expect(try await store.browserSession(fresh) == nil)
         #expect(try await store.joinSession(sessionID: session.sessionID, clientID: "notes", scope: "openid", actor: "t") == .sessionEnded)
         #expect(try await store.issueAuthorizationCode(record) == nil)
     }
@@ -66,6 +77,46 @@ struct BrowserSessionTests {
     @Test("a browser session: cookie check, codes, SSO joins, replay revocation, end")
     func browserSessionFlow() async throws {
         try await withStore { fixture in try await Self.flow(fixture.store) }
+    }
+
+    @Test("re-authentication keeps the session: new auth time, idle deadline moved, cookie replaced; another user's or an ended session's cookie is no session")
+    func reauthentication() async throws {
+        try await withStore { fixture in
+            let store = fixture.store
+            let user = try await store.makeUser("ren")
+            let other = try await store.makeUser("ola")
+            let timeouts = SessionTimeouts(idle: 60, absolute: 3600)
+            guard case .started(let session, let cookie, _) = try await store.startBrowserSession(
+                userID: user.id, timeouts: timeouts, defaultPolicy: .denyNew, actor: "t", remoteAddress: "10.0.0.1")
+            else {
+                Issue.record("browser login refused")
+                return
+            }
+            fixture.clock.advance(seconds: 50)
+            #expect(try await store.reauthenticateBrowserSession(cookie, userID: other.id, actor: "t", remoteAddress: "") == .noSession)
+            guard case .reauthenticated(let again, let fresh) = try await store.reauthenticateBrowserSession(
+                cookie, userID: user.id, actor: "t", remoteAddress: "10.0.0.2")
+            else {
+                Issue.record("re-authentication refused")
+                return
+            }
+            #expect(again.sessionID == session.sessionID && again.userID == user.id && again.authTime == fixture.clock.seconds)
+            #expect(again.authTime == session.authTime + 50)
+            #expect(fresh.sessionID == session.sessionID && fresh != cookie)
+            #expect(try await store.browserSession(cookie) == nil)
+            #expect(try await store.browserSession(fresh) == again)
+            #expect(try await store.session(id: session.sessionID)?.authTime == fixture.clock.seconds)
+            // The idle deadline counts from the re-authentication: 60 s after the hand clock,
+            // which is 50 s ahead of Redis's, so ~110 s of TTL where the login left ~60.
+            let key = try fixture.prefix(of: session.sessionID) + "s:" + session.sessionID
+            let ttl = try #require(try await fixture.raw("PTTL", key).int)
+            #expect(ttl > 60_000 && ttl <= 110_000, "PTTL \(ttl)")
+            // The presented cookie must be the current one.
+            #expect(try await store.reauthenticateBrowserSession(cookie, userID: user.id, actor: "t", remoteAddress: "") == .noSession)
+
+            try await store.endSession(session.sessionID, reason: "logout", actor: "t")
+            #expect(try await store.reauthenticateBrowserSession(fresh, userID: user.id, actor: "t", remoteAddress: "") == .noSession)
+        }
     }
 
     @Test("deny-new refuses a browser login while a session is live")
