@@ -58,9 +58,7 @@ struct BrowserFlowTests {
             let secretB = try await hub.addWebClient("tasks", redirect: Self.appB)
             let browser = TestBrowser()
             let first = CodeRequest(client: "notes", redirectURI: Self.appA)
-            let a = try HubFixture.tokens(
-                try await hub.exchange(try hub.code(of: try await hub.authorize(first, browser: browser, username: "bob", password: "pw-bob-1"), first), first, secret: secretA),
-                "notes", sourceLocation: #_sourceLocation)
+            let a = try await hub.signIn(first, browser: browser, username: "bob", password: "pw-bob-1", secret: secretA)
 
             // No form: the hub cookie is enough.
             let second = CodeRequest(client: "tasks", redirectURI: Self.appB, verifier: nil)
@@ -97,9 +95,7 @@ struct BrowserFlowTests {
             let secret = try await hub.addWebClient("notes", redirect: Self.appA)
             let browser = TestBrowser()
             let first = CodeRequest(client: "notes", redirectURI: Self.appA)
-            let signedIn = try HubFixture.tokens(
-                try await hub.exchange(try hub.code(of: try await hub.authorize(first, browser: browser, username: "max", password: "pw-max-1"), first), first, secret: secret),
-                "first sign-in", sourceLocation: #_sourceLocation)
+            let signedIn = try await hub.signIn(first, browser: browser, username: "max", password: "pw-max-1", secret: secret)
 
             // Young enough: single sign-on, no form.
             var recent = CodeRequest(client: "notes", redirectURI: Self.appA)
@@ -150,9 +146,7 @@ struct BrowserFlowTests {
             let secret = try await hub.addWebClient("notes", redirect: Self.appA)
             let browser = TestBrowser()
             let first = CodeRequest(client: "notes", redirectURI: Self.appA)
-            let before = try HubFixture.tokens(
-                try await hub.exchange(try hub.code(of: try await hub.authorize(first, browser: browser, username: "rae", password: "pw-rae-1"), first), first, secret: secret),
-                "first sign-in", sourceLocation: #_sourceLocation)
+            let before = try await hub.signIn(first, browser: browser, username: "rae", password: "pw-rae-1", secret: secret)
             let firstIDToken = try #require(before.reply.string("id_token"))
             let firstAuthTime = try #require(try await hub.idTokenClaims(firstIDToken, audience: "notes")["auth_time"]?.integerValue)
             let oldCookie = try #require(browser.cookie("hallpass_session"))
@@ -372,9 +366,7 @@ struct BrowserFlowTests {
             let secret = try await hub.addWebClient("notes", redirect: Self.appA, postLogout: [done])
             let browser = TestBrowser()
             let request = CodeRequest(client: "notes", redirectURI: Self.appA)
-            let tokens = try HubFixture.tokens(
-                try await hub.exchange(try hub.code(of: try await hub.authorize(request, browser: browser, username: "gus", password: "pw-gus-1"), request), request, secret: secret),
-                "login", sourceLocation: #_sourceLocation)
+            let tokens = try await hub.signIn(request, browser: browser, username: "gus", password: "pw-gus-1", secret: secret)
             let hint = try #require(tokens.reply.string("id_token"))
 
             // An unregistered post-logout URI: a page, no redirect, and the session lives on.
@@ -393,9 +385,7 @@ struct BrowserFlowTests {
 
             // Without a hint, the cookie names the session; with no redirect, a signed-out page.
             let again = CodeRequest(client: "notes", redirectURI: Self.appA)
-            let second = try HubFixture.tokens(
-                try await hub.exchange(try hub.code(of: try await hub.authorize(again, browser: browser, username: "gus", password: "pw-gus-1"), again), again, secret: secret),
-                "login", sourceLocation: #_sourceLocation)
+            let second = try await hub.signIn(again, browser: browser, username: "gus", password: "pw-gus-1", secret: secret)
             // A GET without a hint only asks; nothing ends until the confirmation is posted.
             let confirm = try await browser.request(hub.baseURL + HubPath.endSession + "?state=s2")
             #expect(confirm.status == 200 && confirm.text.contains("Sign out?"))

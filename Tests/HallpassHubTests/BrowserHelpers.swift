@@ -120,6 +120,17 @@ extension HubFixture {
             form: hiddenFields(first.text) + [("username", username), ("password", password)])
     }
 
+    /// The whole code flow in `browser` (the form only if the hub shows it), through to the
+    /// token response, which must succeed.
+    func signIn(
+        _ request: CodeRequest, browser: TestBrowser, username: String, password: String, secret: String?,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> IssuedTokens {
+        let redirect = try await authorize(request, browser: browser, username: username, password: password, sourceLocation: sourceLocation)
+        let reply = try await exchange(try code(of: redirect, request, sourceLocation: sourceLocation), request, secret: secret)
+        return try Self.tokens(reply, "sign-in of \(username) at \(request.client)", sourceLocation: sourceLocation)
+    }
+
     /// The code of a successful authorization redirect, after checking `state` and `iss`.
     func code(of reply: HTTPReply, _ request: CodeRequest, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         try #require(reply.status == 302, "expected a redirect, got \(reply.status): \(reply.text)", sourceLocation: sourceLocation)
