@@ -42,11 +42,67 @@ public struct SigningKeyRotation: Sendable, Hashable {
     public var deleted: [String]
 }
 
+/// What ``HallpassStore/withdrawSigningKey(_:replacement:actor:)`` did.
+public struct SigningKeyWithdrawal: Sendable, Hashable {
+    /// The key withdrawn, as it was stored.
+    public var withdrawn: StoredSigningKey
+    /// The key that signs in its place from now on, when the withdrawn key was the signer.
+    public var replacement: StoredSigningKey?
+}
+
 extension HallpassStore {
     /// The event type written when signing keys are rotated; validators reload their keys on it.
     public static let keyRotatedEvent = "key_rotated"
     /// The event type written when retired signing keys are deleted.
     public static let keyDeletedEvent = "key_deleted"
+    /// The event type written when a signing key is withdrawn before its time.
+    public static let keyWithdrawnEvent = "key_withdrawn"
+
+    /// Whether withdrawing `keyID` at `now` (Unix s) needs a replacement key: it is the key
+    /// signing now, and no token may be signed with it again.
+    public static func withdrawalNeedsReplacement(_ keyID: String, in keys: [StoredSigningKey], at now: Int64) -> Bool {
+        SigningKeySet.signingKey(in: keys, at: now)?.keyID == keyID
+    }
+
+    /// Withdraws signing key `keyID` at once, for a key that may have leaked: it leaves JWKS
+    /// and the store in one atomic script with the ``keyWithdrawnEvent`` event, on which
+    /// validators reload their keys, so every token it signed stops verifying within
+    /// milliseconds instead of at its expiry. Hubs stop signing with it at their next key
+    /// reload (a second).
+    ///
+    /// When it is the key signing now, `replacement` takes over at once (its activation is
+    /// set to now): no key that was only announced, or that is retiring, is promoted, since a
+    /// retiring key's retirement was timed for tokens it signed before.
+    ///
+    /// - Throws: ``StoreError/notFound(_:)`` if no such key is stored;
+    ///   ``StoreError/invalidArgument(_:)`` if it signs now and `replacement` is `nil`;
+    ///   ``StoreError/conflict(_:)`` if the keys kept changing underneath after three tries.
+    public func withdrawSigningKey(
+        _ keyID: String, replacement: StoredSigningKey?, actor: String
+    ) async throws(StoreError) -> SigningKeyWithdrawal {
+        for _ in 0..<3 {
+            let (records, keys) = try await signingKeyRecords()
+            guard let withdrawn = keys.first(where: { $0.keyID == keyID }) else { throw .notFound("no signing key \(keyID)") }
+            let now = clock() / 1000
+            var added: StoredSigningKey?
+            if Self.withdrawalNeedsReplacement(keyID, in: keys, at: now) {
+                guard var key = replacement else {
+                    throw .invalidArgument("\(keyID) is the key signing now: withdrawing it needs a replacement key")
+                }
+                key.activatesAt = now
+                key.retiresAt = nil
+                added = key
+            }
+            let detail = "kid=\(keyID)" + (added.map { " replacement=\($0.keyID) alg=\($0.algorithm)" } ?? "")
+            if try await updateSigningKeys(
+                expected: records, delete: [keyID], write: added.map { [$0] } ?? [], event: Self.keyWithdrawnEvent, actor: actor,
+                detail: detail)
+            {
+                return SigningKeyWithdrawal(withdrawn: withdrawn, replacement: added)
+            }
+        }
+        throw .conflict("the signing keys changed during the withdrawal (a rotation at the same time?); try again")
+    }
 
     /// How long after a key stops signing it stays published: the longest access-token
     /// lifetime plus the clock skew validators allow (s).

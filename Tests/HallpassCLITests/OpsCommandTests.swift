@@ -178,6 +178,7 @@ struct OpsCommandTests {
         ["policy", "set", "multi-login", "off"], ["policy", "set", "single-login", "sometimes"],
         ["policy", "set", "single-login", "default"], ["keys"], ["keys", "rotate", "--alg", "HS256"],
         ["keys", "rotate", "--activate-now", "--activation-delay", "5"], ["keys", "rotate", "--activation-delay", "-1"],
+        ["keys", "withdraw"], ["keys", "withdraw", "k1", "--alg", "none"],
         ["events", "--count", "-1"], ["events", "--user", "bad name!"], ["users", "disable"], ["clients", "remove"],
     ])
     func badUsage(arguments: [String]) async throws {
@@ -388,6 +389,52 @@ struct OpsCommandTests {
             #expect(try await eventually(10) { try await hub.jwks().keys.compactMap(\.keyID) == [newKID] })
             #expect(try await eventually(10) { try await cli.store.signingKeys().map(\.keyID) == [newKID] })
             #expect(try await cli.store.recentEvents(count: 20).contains { $0.type == HallpassStore.keyDeletedEvent && $0.actor == "hub" })
+        }
+    }
+
+    @Test("keys withdraw takes the signing key out of JWKS at once: the hub signs with the replacement, the old access token is inactive, refresh still works")
+    func withdrawTheSigningKey() async throws {
+        try await withCLI { cli in
+            let kek = try makeKEKFile()
+            defer { try? FileManager.default.removeItem(at: kek.deletingLastPathComponent()) }
+            let secret = try await Self.seed(cli, user: "wes", password: "wes pw")
+            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url, arguments: ["--kek-file", kek.path])
+            defer { Task { await hubProcess.stop() } }
+            let hub = HubClient(baseURL: hubProcess.baseURL)
+            let login = try await hub.login("wes", password: "wes pw", client: "api", secret: secret)
+            let access = try #require(login.string("access_token"))
+            let refresh = try #require(login.string("refresh_token"))
+            let leakedKID = try #require(keyID(of: access))
+            #expect(try await hub.isActive(access, client: "api", secret: secret))
+
+            let unknown = try await cli.run(["keys", "withdraw", "no-such-kid", "--kek-file", kek.path])
+            #expect(unknown.status == 1 && unknown.standardError.contains("no signing key no-such-kid"), "\(unknown.standardError)")
+            // The key signs now, keys are sealed: the replacement needs the KEK.
+            let withoutKEK = try await cli.run(["keys", "withdraw", leakedKID])
+            #expect(withoutKEK.status == 1 && withoutKEK.standardError.contains("--kek-file"), "\(withoutKEK.standardError)")
+            #expect(try await cli.store.signingKeys().map(\.keyID) == [leakedKID])
+
+            let withdrawn = try document(try await cli.run(["--json", "keys", "withdraw", leakedKID, "--alg", "EdDSA", "--kek-file", kek.path]))
+            #expect(withdrawn.objectValue?["withdrawn"]?.stringValue == leakedKID)
+            let replacementKID = try #require(withdrawn.objectValue?["replacement"]?.objectValue?["kid"]?.stringValue)
+            #expect(withdrawn.objectValue?["replacement"]?.objectValue?["alg"] == "EdDSA")
+            #expect(try await cli.store.signingKeys().allSatisfy { $0.isSealed })
+
+            #expect(try await eventually(10) { try await hub.jwks().keys.compactMap(\.keyID) == [replacementKID] })
+            #expect(try await hub.isActive(access, client: "api", secret: secret) == false)
+            let refreshed = try await hub.refresh(refresh, client: "api", secret: secret)
+            #expect(refreshed.status == 200, "\(refreshed.status)")
+            #expect(keyID(of: try #require(refreshed.string("access_token"))) == replacementKID)
+            let event = try #require(try await cli.store.recentEvents(count: 20).last { $0.type == HallpassStore.keyWithdrawnEvent })
+            #expect(event.detail.hasPrefix("kid=\(leakedKID) replacement=\(replacementKID)"))
+
+            // A key that does not sign now needs no KEK and gets no replacement.
+            let announced = try document(try await cli.run(["--json", "keys", "rotate", "--kek-file", kek.path]))
+            let announcedKID = try #require(announced.objectValue?["kid"]?.stringValue)
+            let human = try await cli.run(["keys", "withdraw", announcedKID])
+            #expect(human.status == 0 && human.standardOutput.hasPrefix("withdrew \(announcedKID)"), "\(human.standardOutput)")
+            #expect(!human.standardOutput.contains("new key"))
+            #expect(try await cli.store.signingKeys().map(\.keyID) == [replacementKID])
         }
     }
 

@@ -302,10 +302,7 @@ struct KeyEncryptionKeyFileTests {
         try await withStore { fixture async throws in
             let store = fixture.store
             let now = fixture.clock.seconds
-            let first = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
-            #expect(try await store.addFirstSigningKey(first, actor: "hub"))
-            let announced = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now + 600)
-            _ = try await store.rotateSigningKeys(adding: announced, actor: "cli:test")
+            let (first, announced) = try await Self.activeAndAnnouncedKeys(fixture)
             let immediate = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
             let rotation = try await store.rotateSigningKeys(adding: immediate, actor: "cli:test")
             #expect(rotation.deleted == [announced.keyID])
@@ -341,5 +338,53 @@ struct KeyEncryptionKeyFileTests {
             #expect(keys.filter { $0.retiresAt == nil }.count == 1)
             #expect(try await store.recentEvents(count: 20).filter { $0.type == HallpassStore.keyRotatedEvent }.count == landed)
         }
+    }
+
+    @Test func withdrawingAKeyDeletesItAtOnceAndReplacesTheSignerWithANewKeyNeverAnAnnouncedOne() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            let now = fixture.clock.seconds
+            let (first, announced) = try await Self.activeAndAnnouncedKeys(fixture)
+            fixture.clock.advance(seconds: 5)
+            func signer() async throws -> String? {
+                SigningKeySet(stored: try await store.signingKeys(), kek: nil, now: fixture.clock.seconds).signer?.keyID
+            }
+
+            // The signer cannot go without a replacement; nothing changes.
+            await #expect(throws: StoreError.self) { try await store.withdrawSigningKey(first.keyID, replacement: nil, actor: "cli:test") }
+            #expect(Set(try await store.signingKeys().map(\.keyID)) == [first.keyID, announced.keyID])
+            await #expect(throws: StoreError.self) { try await store.withdrawSigningKey("nope", replacement: nil, actor: "cli:test") }
+
+            // With one, the replacement signs from now on, and the announced key keeps its schedule.
+            let spare = try StoredSigningKey.generate(algorithm: .edDSA, kek: nil, createdAt: now, activatesAt: now + 9999)
+            let withdrawal = try await store.withdrawSigningKey(first.keyID, replacement: spare, actor: "cli:test")
+            #expect(withdrawal.withdrawn.keyID == first.keyID)
+            #expect(withdrawal.replacement?.keyID == spare.keyID)
+            #expect(withdrawal.replacement?.activatesAt == fixture.clock.seconds)
+            let keys = try await store.signingKeys()
+            #expect(Set(keys.map(\.keyID)) == [spare.keyID, announced.keyID])
+            #expect(keys.first { $0.keyID == announced.keyID }?.activatesAt == now + 600)
+            #expect(try await signer() == spare.keyID)
+            #expect(SigningKeySet(stored: keys, kek: nil, now: fixture.clock.seconds).jwks.keys.compactMap(\.keyID).contains(first.keyID) == false)
+            let event = try #require(try await store.recentEvents(count: 10).last)
+            #expect(event.type == HallpassStore.keyWithdrawnEvent && event.actor == "cli:test")
+            #expect(event.detail == "kid=\(first.keyID) replacement=\(spare.keyID) alg=EdDSA")
+            #expect(StoreEventType.changesSigningKeys(event.type))
+
+            // A key that does not sign now goes without a replacement, even if one is offered.
+            let unused = try await store.withdrawSigningKey(announced.keyID, replacement: first, actor: "cli:test")
+            #expect(unused.replacement == nil)
+            #expect(try await store.signingKeys().map(\.keyID) == [spare.keyID])
+        }
+    }
+
+    /// Stores a first key, active now, and rotates in a second one that activates in 600 s.
+    static func activeAndAnnouncedKeys(_ fixture: StoreFixture) async throws -> (active: StoredSigningKey, announced: StoredSigningKey) {
+        let now = fixture.clock.seconds
+        let first = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+        #expect(try await fixture.store.addFirstSigningKey(first, actor: "hub"))
+        let announced = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now + 600)
+        _ = try await fixture.store.rotateSigningKeys(adding: announced, actor: "cli:test")
+        return (first, announced)
     }
 }

@@ -150,6 +150,27 @@ struct RevocationMirrorTests {
         }
     }
 
+    @Test("a withdrawn key (event key_withdrawn) stops verifying without a restart, even for a token validated and cached before; its replacement verifies")
+    func keyWithdrawal() async throws {
+        let fixture = try await ValidatorFixture.start()
+        defer { Task { await fixture.stop() } }
+        let session = try await fixture.login()
+        let leaked = try fixture.token(session: session.sessionID)
+        let leakedKID = fixture.signer.keyID
+        try await running(try fixture.validator()) { validator in
+            #expect(refusal(validator, leaked) == nil)
+            #expect(refusal(validator, leaked) == nil, "served from the cache of verdicts")
+            let now = wallClockSecondsInt()
+            let replacement = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+            _ = try await fixture.store.withdrawSigningKey(leakedKID, replacement: replacement, actor: "test")
+            try await waitUntil("withdrawn key") { refusal(validator, leaked) == .unknownKey }
+            let fresh = try fixture.token(session: session.sessionID, signer: try replacement.signer(kek: nil))
+            #expect(refusal(validator, fresh) == nil)
+            // The reload on an unknown kid does not bring the withdrawn key back.
+            #expect(refusal(validator, leaked) == .unknownKey)
+        }
+    }
+
     @Test("an unknown kid asks for a reload: a key stored without a key event is found on the next token that needs it")
     func unknownKidReloads() async throws {
         let fixture = try await ValidatorFixture.start()

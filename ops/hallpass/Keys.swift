@@ -15,13 +15,14 @@ import Darwin
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "List the token-signing keys and rotate them.",
+        abstract: "List, rotate and withdraw the token-signing keys.",
         discussion: """
             A key's life: `next` (published in JWKS, not signing yet) -> `active` (signs new \
             tokens) -> `retiring` (a newer key signs; still published until every token it \
-            signed has expired) -> deleted. Hubs and validators follow each step by themselves.
+            signed has expired) -> deleted. Hubs and validators follow each step by themselves. \
+            `withdraw` cuts a key's life short, for a key that may have leaked.
             """,
-        subcommands: [List.self, Rotate.self])
+        subcommands: [List.self, Rotate.self, Withdraw.self])
 
     func run() async throws {
         try Hallpass.missingSubcommand(Self.self)
@@ -142,21 +143,8 @@ extension Keys {
             }
         }
 
-        /// The key-encryption key, if a file is named.
-        func loadKEK() throws -> SymmetricKey? {
-            let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map { String(cString: $0) }
-            guard let path, !path.isEmpty else { return nil }
-            do {
-                let (key, exposed) = try KeyEncryptionKeyFile.load(path: path)
-                if exposed { Console.note("warning: \(path) can be read by other users; chmod 600 it") }
-                return key
-            } catch {
-                throw CLIFailure("\(error)")
-            }
-        }
-
         func run() async throws {
-            let kek = try loadKEK()
+            let kek = try Keys.loadKEK(kekFile)
             let delay = activateNow ? 0 : activationDelay ?? Self.defaultActivationDelay
             let chosen = alg?.jws
             let rotation = try await StoreConnection.run(global) { connection -> SigningKeyRotation in
@@ -165,13 +153,7 @@ extension Keys {
                 let current = SigningKeySet.signingKey(in: existing, at: now)
                 try Self.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
                 let algorithm = chosen ?? current.flatMap { JWSAlgorithm(rawValue: $0.algorithm) } ?? .es256
-                let key = try await Blocking.run { () throws -> StoredSigningKey in
-                    do {
-                        return try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: now, activatesAt: now + delay)
-                    } catch {
-                        throw CLIFailure("cannot generate a \(algorithm.rawValue) key: \(error)")
-                    }
-                }
+                let key = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now + delay)
                 return try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor)
             }
             let added = rotation.added
@@ -225,6 +207,95 @@ extension Keys {
                 throw CLIFailure("the key-encryption key does not open the stored signing key \(sealed.keyID): it is not the hubs' key")
             }
             throw CLIFailure(problem.description)
+        }
+    }
+
+    /// `keys withdraw KID [--alg ES256|EdDSA|RS256] [--kek-file PATH]`
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "withdraw",
+            abstract: "Withdraw a signing key at once, for a key that may have leaked: its tokens stop verifying.",
+            discussion: """
+                Deletes the key from the store and from JWKS now, instead of at its retirement. \
+                Validators reload their keys on the event within milliseconds and refuse every \
+                token it signed from then on; hubs drop it within a second. If it is the key \
+                signing now, a new key generated here (--alg, default the withdrawn key's) signs in \
+                its place at once; no announced or retiring key is promoted. Refresh tokens are \
+                not signed, so nobody is signed out: apps whose access tokens are refused refresh \
+                them. Validators that cache JWKS over HTTP keep the key until they refetch (the \
+                hub allows 60 s). A new key needs the hubs' key-encryption key when keys are \
+                stored encrypted (--kek-file or HALLPASS_KEK_FILE). With --json, prints \
+                {"withdrawn", "replacement": {"kid", "alg"} or null}.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The key to withdraw, as `keys list` shows it.", valueName: "kid"))
+        var kid: String
+
+        @Option(help: ArgumentHelp(
+            "Algorithm of the replacement, when one is needed: ES256, EdDSA or RS256 (default: the withdrawn key's).",
+            valueName: "alg"))
+        var alg: KeyAlgorithm?
+
+        @Option(help: ArgumentHelp(
+            "File with the hubs' key-encryption key, 64 hex digits (env HALLPASS_KEK_FILE).", valueName: "path"))
+        var kekFile: String?
+
+        func run() async throws {
+            let kek = try Keys.loadKEK(kekFile)
+            let kid = self.kid
+            let chosen = alg?.jws
+            let withdrawal = try await StoreConnection.run(global) { connection -> SigningKeyWithdrawal in
+                let existing = try await connection.store.signingKeys()
+                guard let target = existing.first(where: { $0.keyID == kid }) else {
+                    throw CLIFailure("no signing key \(kid) (see `hallpass keys list`)")
+                }
+                let now = connection.store.clock() / 1000
+                var replacement: StoredSigningKey?
+                if HallpassStore.withdrawalNeedsReplacement(kid, in: existing, at: now) {
+                    try Rotate.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
+                    let algorithm = chosen ?? JWSAlgorithm(rawValue: target.algorithm) ?? .es256
+                    replacement = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now)
+                }
+                return try await connection.store.withdrawSigningKey(kid, replacement: replacement, actor: GlobalOptions.actor)
+            }
+            if global.json {
+                Console.json([
+                    "withdrawn": .string(withdrawal.withdrawn.keyID),
+                    "replacement": withdrawal.replacement.map { ["kid": .string($0.keyID), "alg": .string($0.algorithm)] } ?? .null,
+                ])
+                return
+            }
+            print("withdrew \(withdrawal.withdrawn.keyID) (\(withdrawal.withdrawn.algorithm)): tokens it signed no longer verify")
+            if let replacement = withdrawal.replacement {
+                print("new key \(replacement.keyID) (\(replacement.algorithm)) signs from now")
+                if kek == nil { Console.note("note: no --kek-file: the new private key is stored unencrypted") }
+            }
+        }
+    }
+
+    /// The key-encryption key, if a file is named (`--kek-file`, else `HALLPASS_KEK_FILE`).
+    static func loadKEK(_ kekFile: String?) throws -> SymmetricKey? {
+        let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map { String(cString: $0) }
+        guard let path, !path.isEmpty else { return nil }
+        do {
+            let (key, exposed) = try KeyEncryptionKeyFile.load(path: path)
+            if exposed { Console.note("warning: \(path) can be read by other users; chmod 600 it") }
+            return key
+        } catch {
+            throw CLIFailure("\(error)")
+        }
+    }
+
+    /// A new signing key, generated off the cooperative pool (RSA generation takes a while).
+    static func generate(_ algorithm: JWSAlgorithm, kek: SymmetricKey?, createdAt: Int64, activatesAt: Int64) async throws -> StoredSigningKey {
+        try await Blocking.run { () throws -> StoredSigningKey in
+            do {
+                return try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: createdAt, activatesAt: activatesAt)
+            } catch {
+                throw CLIFailure("cannot generate a \(algorithm.rawValue) key: \(error)")
+            }
         }
     }
 }
