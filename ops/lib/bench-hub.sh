@@ -1,6 +1,9 @@
 # ops/bench hub: load on one release hub and its Redis on loopback, with wrk on the same box.
 # BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (default 64) and BENCH_SCENARIOS (default
-# "framework healthz refresh introspect argon2 login argon2") adjust it. `framework` is a bare
+# "framework healthz refresh refresh-api introspect argon2 login argon2") adjust it. `refresh` is
+# an OpenID Connect client's refresh (scope "openid profile": an access token and an ID token,
+# two signatures); `refresh-api` a plain OAuth API client's (scope "profile": the access token
+# only, one signature). `framework` is a bare
 # Hummingbird app (one route, no middleware) under the same load: the framework's own cost per
 # request on this machine, which every endpoint of the hub pays before its own work. Pure Argon2id runs just before and
 # just after the logins, so the login rate is compared with the hashing rate of the same minutes:
@@ -11,7 +14,7 @@
 bench_hub() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=512
     # BENCH_SCENARIOS picks and orders the runs, e.g. "healthz refresh" while working on refresh.
-    local scenarios=${BENCH_SCENARIOS:-framework healthz refresh introspect argon2 login argon2}
+    local scenarios=${BENCH_SCENARIOS:-framework healthz refresh refresh-api introspect argon2 login argon2}
     ensure_system_packages wrk curl bc time
     log "building hallpass-hub and hallpass-bench (release)"
     swift build -c release --product hallpass-hub
@@ -47,14 +50,9 @@ bench_hub() {
     BENCH_BASIC=$(printf '%s:%s' "$BENCH_CLIENT" "$BENCH_SECRET" | base64 -w0)
     export BENCH_BASIC
 
-    log "opening $sessions sessions (password logins) for the refresh pool"
-    seq "$sessions" | xargs -P 4 -I{} curl -fs -u "$BENCH_CLIENT:$BENCH_SECRET" "$base/oauth2/token" \
-        -d grant_type=password -d "username=$BENCH_USER" -d "password=$BENCH_PASSWORD" \
-        | grep -o '"refresh_token":"[^"]*"' | cut -d'"' -f4 > "$RUN_DIR/refresh-tokens"
     BENCH_TOKEN=$(curl -fs -u "$BENCH_CLIENT:$BENCH_SECRET" "$base/oauth2/token" \
         -d grant_type=password -d "username=$BENCH_USER" -d "password=$BENCH_PASSWORD" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
     export BENCH_TOKEN
-    log "$(wc -l < "$RUN_DIR/refresh-tokens") refresh tokens ready"
 
     printf '\nhub and Redis on loopback, wrk -t%s -c%s -d%ss on the same %s-core machine\n' \
         "$threads" "$connections" "$duration" "$(nproc)"
@@ -68,14 +66,31 @@ bench_hub() {
         framework) run_framework_floor "$bench_bin" "$duration" "$connections" "$threads" ;;
         healthz) run_wrk healthz "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/healthz.lua ;;
         refresh)
+            # A fresh pool for every run: a run leaves the pool's tokens rotated.
+            open_refresh_pool "$base" "$sessions" "openid profile" "$RUN_DIR/refresh-tokens"
             run_wrk refresh "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/refresh.lua \
                 -- "$RUN_DIR/refresh-tokens" "$threads" ;;
+        refresh-api)
+            open_refresh_pool "$base" "$sessions" "profile" "$RUN_DIR/refresh-tokens-api"
+            run_wrk refresh-api "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/refresh.lua \
+                -- "$RUN_DIR/refresh-tokens-api" "$threads" ;;
         introspect) run_wrk introspect "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/introspect.lua ;;
         login) run_wrk login "$base" "$duration" 8 "$threads" Benchmarks/wrk/login.lua ;;
         argon2) printf '\n'; "$bench_bin" argon2 --threads "$(nproc)" --seconds 5 ;;
-        *) log "unknown scenario $scenario (framework healthz refresh introspect login argon2)"; return 1 ;;
+        *) log "unknown scenario $scenario (framework healthz refresh refresh-api introspect login argon2)"; return 1 ;;
         esac
     done
+}
+
+# open_refresh_pool BASE COUNT SCOPE FILE: COUNT password logins with SCOPE; their refresh
+# tokens, one per line, in FILE (the refresh scenarios rotate each once per pass).
+open_refresh_pool() {
+    local base=$1 count=$2 scope=$3 file=$4
+    log "opening $count sessions (password logins, scope \"$scope\") for a refresh pool"
+    seq "$count" | xargs -P 4 -I{} curl -fs -u "$BENCH_CLIENT:$BENCH_SECRET" "$base/oauth2/token" \
+        -d grant_type=password -d "username=$BENCH_USER" -d "password=$BENCH_PASSWORD" --data-urlencode "scope=$scope" \
+        | grep -o '"refresh_token":"[^"]*"' | cut -d'"' -f4 > "$file"
+    log "$(wc -l < "$file") refresh tokens ready"
 }
 
 # CPU seconds (user + system) a process has used so far.
