@@ -178,7 +178,7 @@ struct OpsCommandTests {
         ["policy", "set", "multi-login", "off"], ["policy", "set", "single-login", "sometimes"],
         ["policy", "set", "single-login", "default"], ["keys"], ["keys", "rotate", "--alg", "HS256"],
         ["keys", "rotate", "--activate-now", "--activation-delay", "5"], ["keys", "rotate", "--activation-delay", "-1"],
-        ["keys", "withdraw"], ["keys", "withdraw", "k1", "--alg", "none"],
+        ["keys", "withdraw"], ["keys", "withdraw", "k1"], ["keys", "withdraw", "--kid", "k1", "--alg", "none"],
         ["events", "--count", "-1"], ["events", "--user", "bad name!"], ["users", "disable"], ["clients", "remove"],
     ])
     func badUsage(arguments: [String]) async throws {
@@ -407,14 +407,17 @@ struct OpsCommandTests {
             let leakedKID = try #require(keyID(of: access))
             #expect(try await hub.isActive(access, client: "api", secret: secret))
 
-            let unknown = try await cli.run(["keys", "withdraw", "no-such-kid", "--kek-file", kek.path])
+            let unknown = try await cli.run(["keys", "withdraw", "--kid", "no-such-kid", "--kek-file", kek.path])
             #expect(unknown.status == 1 && unknown.standardError.contains("no signing key no-such-kid"), "\(unknown.standardError)")
+            // Key ids are base64url and may start with "-" (even "-h"): still the kid, never flags.
+            let dashed = try await cli.run(["keys", "withdraw", "--kid", "-hAbC", "--kek-file", kek.path])
+            #expect(dashed.status == 1 && dashed.standardError.contains("no signing key -hAbC"), "\(dashed.standardError)")
             // The key signs now, keys are sealed: the replacement needs the KEK.
-            let withoutKEK = try await cli.run(["keys", "withdraw", leakedKID])
+            let withoutKEK = try await cli.run(["keys", "withdraw", "--kid", leakedKID])
             #expect(withoutKEK.status == 1 && withoutKEK.standardError.contains("--kek-file"), "\(withoutKEK.standardError)")
             #expect(try await cli.store.signingKeys().map(\.keyID) == [leakedKID])
 
-            let withdrawn = try document(try await cli.run(["--json", "keys", "withdraw", leakedKID, "--alg", "EdDSA", "--kek-file", kek.path]))
+            let withdrawn = try document(try await cli.run(["--json", "keys", "withdraw", "--kid", leakedKID, "--alg", "EdDSA", "--kek-file", kek.path]))
             #expect(withdrawn.objectValue?["withdrawn"]?.stringValue == leakedKID)
             let replacementKID = try #require(withdrawn.objectValue?["replacement"]?.objectValue?["kid"]?.stringValue)
             #expect(withdrawn.objectValue?["replacement"]?.objectValue?["alg"] == "EdDSA")
@@ -431,7 +434,7 @@ struct OpsCommandTests {
             // A key that does not sign now needs no KEK and gets no replacement.
             let announced = try document(try await cli.run(["--json", "keys", "rotate", "--kek-file", kek.path]))
             let announcedKID = try #require(announced.objectValue?["kid"]?.stringValue)
-            let human = try await cli.run(["keys", "withdraw", announcedKID])
+            let human = try await cli.run(["keys", "withdraw", "--kid", announcedKID])
             #expect(human.status == 0 && human.standardOutput.hasPrefix("withdrew \(announcedKID)"), "\(human.standardOutput)")
             #expect(!human.standardOutput.contains("new key"))
             #expect(try await cli.store.signingKeys().map(\.keyID) == [replacementKID])

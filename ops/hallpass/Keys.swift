@@ -210,7 +210,7 @@ extension Keys {
         }
     }
 
-    /// `keys withdraw KID [--alg ES256|EdDSA|RS256] [--kek-file PATH]`
+    /// `keys withdraw --kid KID [--alg ES256|EdDSA|RS256] [--kek-file PATH]`
     struct Withdraw: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "withdraw",
@@ -230,7 +230,12 @@ extension Keys {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The key to withdraw, as `keys list` shows it.", valueName: "kid"))
+        // An option taken unconditionally, not a positional argument: a kid is base64url and may
+        // start with "-", which a positional would parse as flags (`-h…` printing the help and
+        // exiting 0, withdrawing nothing, in the middle of an incident).
+        @Option(
+            name: .customLong("kid"), parsing: .unconditional,
+            help: ArgumentHelp("The key to withdraw, as `keys list` shows it (it may start with -).", valueName: "kid"))
         var kid: String
 
         @Option(help: ArgumentHelp(
