@@ -37,6 +37,25 @@ public func freeLoopbackPort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
+/// Binds a socket to 127.0.0.1 at `port` without listening, and returns it (or `nil` if the
+/// port is taken). Connections to the port are then refused, as to a stopped server, but the
+/// kernel gives the port to nobody else, neither to a `bind` to port 0 nor as the source port
+/// of an outgoing connection, until the socket is closed: it keeps a stopped server's port for
+/// its restart.
+func reserveLoopbackPort(_ port: Int) -> Int32? {
+    let fd = tcpSocket()
+    guard fd >= 0 else { return nil }
+    // The stopped server's connections may linger in TIME_WAIT on this port.
+    var yes: Int32 = 1
+    _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+    var address = loopbackAddress(port: port)
+    guard withSocketAddress(&address, { bind(fd, $0, $1) }) == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
 /// Whether something accepts TCP connections on 127.0.0.1 at `port` right now.
 public func isAcceptingConnections(port: Int) -> Bool {
     let fd = tcpSocket()

@@ -15,6 +15,8 @@ public final class RedisTestServer: @unchecked Sendable {
     // Mutable state is only touched under `lock`.
     private let lock = NSLock()
     private var process: Process?
+    /// While killed: a socket holding the port for ``restart()`` (see ``reserveLoopbackPort(_:)``).
+    private var reservation: Int32?
     public let port: Int
     public let password: String?
     public let directory: URL
@@ -80,9 +82,25 @@ public final class RedisTestServer: @unchecked Sendable {
         try await onBlockingThread { try self.launch() }
     }
 
-    /// Kills the server at once (SIGKILL), as a crash would; the data directory stays.
+    /// Kills the server at once (SIGKILL), as a crash would; the data directory stays, and so
+    /// does the port: until ``restart()`` it refuses connections but no other test can take it,
+    /// which it otherwise could during a long outage (a restart then failed with "Address
+    /// already in use").
     public func kill() async {
-        _ = try? await onBlockingThread { self.killBlocking() }
+        _ = try? await onBlockingThread {
+            self.killBlocking()
+            let held = reserveLoopbackPort(self.port)
+            self.lock.withLock { self.reservation = held }
+        }
+    }
+
+    private func releaseReservation() {
+        if let held = lock.withLock({ () -> Int32? in
+            defer { reservation = nil }
+            return reservation
+        }) {
+            close(held)
+        }
     }
 
     /// Stops the server and removes its data directory.
@@ -103,6 +121,7 @@ public final class RedisTestServer: @unchecked Sendable {
 
     func stopBlocking() {
         killBlocking()
+        releaseReservation()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -125,6 +144,7 @@ public final class RedisTestServer: @unchecked Sendable {
         child.standardError = FileHandle.nullDevice
         let logFile = directory.appendingPathComponent("redis.log")
         let readyBefore = Self.readyLines(in: logFile)
+        releaseReservation()
         try child.run()
         lock.withLock { process = child }
         // Wait (at most ~5 s) for this server's own log to say it is ready and for the port to
