@@ -30,15 +30,16 @@ struct AuthorizationRequest: Sendable {
         return fields
     }
 
-    /// Whether `session` may sign the user in without the form (single sign-on): not when
-    /// `prompt=login` asks for the form, nor when the authentication is older than `max_age`.
-    /// An authentication exactly `max_age` seconds old is too old: auth times are whole
-    /// seconds, so it may be up to a second older, and `max_age=0` must always mean the form
-    /// (OIDC Core: "equivalent to prompt=login").
-    func allowsSingleSignOn(with session: BrowserSession, now: Int64) -> Bool {
-        if prompt.contains("login") { return false }
-        if let maxAge, now - session.authTime >= maxAge { return false }
-        return true
+    /// Whether the user must enter the password whatever the hub cookie says: `prompt=login`,
+    /// or `max_age=0` (OIDC Core: "equivalent to prompt=login").
+    var requiresLoginForm: Bool { prompt.contains("login") || maxAge == 0 }
+
+    /// Whether `session`'s authentication is recent enough for `max_age`. One exactly
+    /// `max_age` seconds old is not: auth times are whole seconds, so it may be up to a second
+    /// older.
+    func isRecentEnough(_ session: BrowserSession, now: Int64) -> Bool {
+        guard let maxAge else { return true }
+        return now - session.authTime < maxAge
     }
 }
 
@@ -72,9 +73,9 @@ struct BrowserEndpoints: Sendable {
             let parameters = try await self.parameters(request)
             let authorization = try await self.validate(parameters)
             var live: BrowserSession?
-            if let value = HubCookies.value(cookies.session, in: request), let cookie = BrowserSessionCookie(parsing: value) {
+            if !authorization.requiresLoginForm, let cookie = presentedCookie(request) {
                 live = try await services.store.browserSession(cookie).flatMap {
-                    authorization.allowsSingleSignOn(with: $0, now: services.now) ? $0 : nil
+                    authorization.isRecentEnough($0, now: services.now) ? $0 : nil
                 }
             }
             if let live, let response = try await issueCode(authorization, session: live, headers: []) {
@@ -122,35 +123,38 @@ struct BrowserEndpoints: Sendable {
                     error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
                     extra: [HTTPField(name: .retryAfter, value: String(seconds))])
             }
+            let disabled = BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
+            // Signed in, by a new session or the same one again: set its cookie, send the code.
+            func signedIn(_ session: BrowserSession, cookie: BrowserSessionCookie) async throws -> Response {
+                let headers = [cookies.set(cookies.session, cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
+                if let response = try await issueCode(authorization, session: session, headers: headers) { return response }
+                throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
+            }
             // The user this browser is already signed in as, entering the password again
             // (prompt=login, max_age): the same session, authenticated now.
-            if let value = HubCookies.value(cookies.session, in: request), let current = BrowserSessionCookie(parsing: value) {
+            if let current = presentedCookie(request) {
                 switch try await services.store.reauthenticateBrowserSession(
                     current, userID: user.id, actor: address, remoteAddress: address)
                 {
                 case .reauthenticated(let session, let cookie):
                     services.metrics.login("reauthenticated")
-                    let headers = [cookies.set(cookies.session, cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
-                    if let response = try await issueCode(authorization, session: session, headers: headers) { return response }
-                    throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
+                    return try await signedIn(session, cookie: cookie)
                 case .userDisabled:
                     services.metrics.login("disabled")
-                    throw BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
+                    throw disabled
                 case .noSession:
                     break
                 }
             }
-            let outcome = try await services.store.startBrowserSession(
+            switch try await services.store.startBrowserSession(
                 userID: user.id, timeouts: services.configuration.sessionTimeouts,
                 defaultPolicy: try await services.singleLoginPolicy(), actor: address, remoteAddress: address,
                 userAgent: request.headers[.userAgent] ?? "")
-            switch outcome {
+            {
             case .started(let session, let cookie, let ended):
                 services.metrics.login("success")
                 if !ended.isEmpty { services.metrics.revocation("session") }
-                let headers = [cookies.set(cookies.session, cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
-                if let response = try await issueCode(authorization, session: session, headers: headers) { return response }
-                throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
+                return try await signedIn(session, cookie: cookie)
             case .sessionExists:
                 services.metrics.login("session_exists")
                 throw BrowserError.page(
@@ -159,12 +163,18 @@ struct BrowserEndpoints: Sendable {
                         + "Sign out of the other session first, or ask an administrator to end it.")
             case .userDisabled:
                 services.metrics.login("disabled")
-                throw BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
+                throw disabled
             case .unknownUser:
                 return loginForm(
                     authorization, request: request, status: .unauthorized, username: username, error: "Incorrect username or password.")
             }
         }
+    }
+
+    /// The hub cookie the request carries, if it is shaped like one (whether it names a live
+    /// session is the store's to say).
+    private func presentedCookie(_ request: Request) -> BrowserSessionCookie? {
+        HubCookies.value(cookies.session, in: request).flatMap { BrowserSessionCookie(parsing: $0) }
     }
 
     /// Validates an authorization request. The client and redirect URI are checked first;
@@ -290,7 +300,7 @@ struct BrowserEndpoints: Sendable {
                 }
             }
             var sessionID = hintSession
-            if sessionID == nil, let value = HubCookies.value(cookies.session, in: request), let cookie = BrowserSessionCookie(parsing: value),
+            if sessionID == nil, let cookie = presentedCookie(request),
                 let live = try await services.store.browserSession(cookie)
             {
                 // A GET without a hint may come from any site (a link or an image), and a

@@ -151,7 +151,7 @@ extension Keys {
                 let existing = try await connection.store.signingKeys()
                 let now = connection.store.clock() / 1000
                 let current = SigningKeySet.signingKey(in: existing, at: now)
-                try Self.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
+                try Keys.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
                 let algorithm = chosen ?? current.flatMap { JWSAlgorithm(rawValue: $0.algorithm) } ?? .es256
                 let key = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now + delay)
                 return try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor)
@@ -179,34 +179,6 @@ extension Keys {
             }
             for kid in rotation.deleted { print("deleted \(kid) (retired, or announced and never used)") }
             if kek == nil { Console.note("note: no --kek-file: the new private key is stored unencrypted") }
-        }
-
-        /// Refuses a rotation the hubs could not use: keys are sealed and no KEK is given, or the
-        /// given KEK is not theirs.
-        static func checkKEK(_ kek: SymmetricKey?, against keys: [StoredSigningKey]) throws {
-            guard let sealed = keys.first(where: \.isSealed) else {
-                if kek != nil, !keys.isEmpty {
-                    Console.note(
-                        "note: the stored keys are unencrypted, so the hubs may run without a key-encryption key; "
-                            + "they can sign with the new, encrypted key only once they run with this --kek-file")
-                }
-                return
-            }
-            guard let kek else {
-                throw CLIFailure("the signing keys are stored encrypted: pass the hubs' key-encryption key with --kek-file or HALLPASS_KEK_FILE")
-            }
-            let problem: SigningKeyError?
-            do {
-                _ = try sealed.signer(kek: kek)
-                problem = nil
-            } catch {
-                problem = error
-            }
-            guard let problem else { return }
-            if case .wrongKEK = problem {
-                throw CLIFailure("the key-encryption key does not open the stored signing key \(sealed.keyID): it is not the hubs' key")
-            }
-            throw CLIFailure(problem.description)
         }
     }
 
@@ -259,7 +231,7 @@ extension Keys {
                 let now = connection.store.clock() / 1000
                 var replacement: StoredSigningKey?
                 if HallpassStore.withdrawalNeedsReplacement(kid, in: existing, at: now) {
-                    try Rotate.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
+                    try Keys.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
                     let algorithm = chosen ?? JWSAlgorithm(rawValue: target.algorithm) ?? .es256
                     replacement = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now)
                 }
@@ -278,6 +250,34 @@ extension Keys {
                 if kek == nil { Console.note("note: no --kek-file: the new private key is stored unencrypted") }
             }
         }
+    }
+
+    /// Refuses a new key the hubs could not use: keys are sealed and no KEK is given, or the
+    /// given KEK is not theirs.
+    static func checkKEK(_ kek: SymmetricKey?, against keys: [StoredSigningKey]) throws {
+        guard let sealed = keys.first(where: \.isSealed) else {
+            if kek != nil, !keys.isEmpty {
+                Console.note(
+                    "note: the stored keys are unencrypted, so the hubs may run without a key-encryption key; "
+                        + "they can sign with the new, encrypted key only once they run with this --kek-file")
+            }
+            return
+        }
+        guard let kek else {
+            throw CLIFailure("the signing keys are stored encrypted: pass the hubs' key-encryption key with --kek-file or HALLPASS_KEK_FILE")
+        }
+        let problem: SigningKeyError?
+        do {
+            _ = try sealed.signer(kek: kek)
+            problem = nil
+        } catch {
+            problem = error
+        }
+        guard let problem else { return }
+        if case .wrongKEK = problem {
+            throw CLIFailure("the key-encryption key does not open the stored signing key \(sealed.keyID): it is not the hubs' key")
+        }
+        throw CLIFailure(problem.description)
     }
 
     /// The key-encryption key, if a file is named (`--kek-file`, else `HALLPASS_KEK_FILE`).
