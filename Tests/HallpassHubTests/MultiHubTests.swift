@@ -1,3 +1,4 @@
+import Foundation
 import HallpassHub
 import HallpassRedis
 import HallpassStore
@@ -6,6 +7,24 @@ import Testing
 
 @Suite("Several hubs over one Redis")
 struct MultiHubTests {
+    @Test(
+        "hallpass-hub refuses a bad --event-loop-executor or HALLPASS_EVENT_LOOP_EXECUTOR as a usage error, before starting",
+        arguments: [
+            (["--event-loop-executor", "maybe"], [String: String]()),
+            ([], ["HALLPASS_EVENT_LOOP_EXECUTOR": "x"]),
+        ])
+    func badExecutorSwitchIsAUsageError(arguments: [String], environment: [String: String]) async throws {
+        var inherited = ProcessInfo.processInfo.environment
+        inherited.merge(environment) { $1 }
+        // Port 1 and an unreachable Redis: a hub that got past the check would fail otherwise.
+        let result = try await runProcess(
+            try HubProcess.executable(), ["--redis", "redis://127.0.0.1:1/0", "--port", "1"] + arguments, environment: inherited)
+        // ArgumentParser's usage-error status (EX_USAGE).
+        #expect(result.status == 64, "exit \(result.status): \(result.standardError)")
+        #expect(result.standardError.contains("maybe") || result.standardError.contains("HALLPASS_EVENT_LOOP_EXECUTOR=x"), "\(result.standardError)")
+        #expect(result.standardError.contains("Usage: hallpass-hub"))
+    }
+
     @Test("a token minted by hub A refreshes at hub B, and a logout at B is seen at A at once")
     func tokensAndLogoutCrossHubs() async throws {
         let redis = try await RedisTestServer.start()
