@@ -19,8 +19,11 @@ struct DiscoveryEndpoints: Sendable {
 
     func discovery(_ request: Request, context: HubRequestContext) throws -> Response {
         let issuer = services.configuration.issuer
-        let algorithms = Set((services.keyRing.snapshot?.keys.jwks.keys.compactMap(\.algorithm?.rawValue) ?? [])
-            + [services.configuration.signingAlgorithm.rawValue]).sorted()
+        // Every algorithm the hub signs ID tokens with now: the primary key's and every
+        // ID-token chain's (OIDC Core section 15.1 requires RS256). Before the keys are loaded,
+        // the configured first key's algorithm.
+        let algorithms = (services.keyRing.snapshot.map { $0.keys.idTokenAlgorithms.map(\.rawValue) }
+            ?? [services.configuration.signingAlgorithm.rawValue]).sorted()
         let document: JSONValue = [
             "issuer": .string(issuer),
             "jwks_uri": .string(issuer + Paths.jwks),
@@ -36,9 +39,10 @@ struct DiscoveryEndpoints: Sendable {
             "prompt_values_supported": ["none", "login"],
             "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
-            "scopes_supported": ["openid", "profile", "email"],
+            "scopes_supported": .array(Scopes.supportedList.map { .string($0) }),
             "claims_supported": [
-                "iss", "sub", "aud", "exp", "iat", "auth_time", "sid", "nonce", "azp", "preferred_username", "name", "email",
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "sid", "nonce", "azp", "at_hash", "preferred_username", "name", "email",
+                "email_verified",
             ],
             "id_token_signing_alg_values_supported": .array(algorithms.map { .string($0) }),
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

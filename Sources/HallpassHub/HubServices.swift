@@ -41,6 +41,21 @@ final class HubServices: Sendable {
         return signer
     }
 
+    /// The signer of `client`'s ID tokens: the ID-token key of the algorithm it registered
+    /// (`--id-token-alg`), else the primary signer; 503 while there is none.
+    func idTokenSigner(for client: ClientRecord) throws -> JWTSigner {
+        guard let algorithm = client.idTokenAlgorithm else { return try signer() }
+        guard let signer = try keys().keys.idTokenSigners[algorithm] else { throw OAuthError.signingUnavailable }
+        return signer
+    }
+
+    /// Fails with 503 unless every token a grant for `client` may answer with can be signed:
+    /// grants call this before changing anything (see ``signer()``).
+    func checkSigners(for client: ClientRecord) throws {
+        _ = try signer()
+        _ = try idTokenSigner(for: client)
+    }
+
     /// Verifies an access token this hub issued (for any client) and checks it against the
     /// revocation state. Returns `nil` for anything invalid, expired or revoked.
     func liveAccessToken(_ token: String) async throws -> VerifiedJWT? {

@@ -2,6 +2,7 @@ import HallpassCrypto
 import HallpassJOSE
 import HallpassStore
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -68,6 +69,11 @@ final class KeyRing: Service, Sendable {
             }
             stored = try await store.signingKeys()
         }
+        let missing = HallpassStore.idTokenChainsWithoutSigner(in: stored, at: store.clock() / 1000)
+        if !missing.isEmpty {
+            try await addIDTokenKeys(missing)
+            stored = try await store.signingKeys()
+        }
         if !publicRecordsChecked.load(ordering: .relaxed) {
             if try await store.publishPublicSigningKeys() {
                 logger.notice("wrote the public records of the signing keys for validators")
@@ -99,6 +105,32 @@ final class KeyRing: Service, Sendable {
                 "signing keys loaded",
                 metadata: ["signing": "\(set.signer?.keyID ?? "none")", "published": "\(set.jwks.keys.compactMap(\.keyID))"])
             for problem in set.problems { logger.error("\(problem)") }
+        }
+    }
+
+    /// Generates a key for each ID-token chain in `algorithms` and stores those still missing
+    /// (several hubs may race; one compare-and-set decides, and everyone loads the result).
+    /// The keys sign at once: only clients registered for their algorithm get ID tokens from
+    /// them, and relying parties fetch JWKS again for a `kid` they do not know.
+    private func addIDTokenKeys(_ algorithms: [JWSAlgorithm]) async throws(StoreError) {
+        let now = store.clock() / 1000
+        let kek = configuration.keyEncryptionKey
+        var candidates: [StoredSigningKey] = []
+        for algorithm in algorithms {
+            do {
+                // RSA key generation takes tens of milliseconds: not on the cooperative pool.
+                candidates.append(
+                    try await NIOThreadPool.singleton.runIfActive {
+                        try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: now, activatesAt: now, use: .idToken)
+                    })
+            } catch {
+                logger.error("could not generate an ID-token signing key", metadata: ["alg": "\(algorithm)", "error": "\(error)"])
+            }
+        }
+        let added = try await store.addIDTokenSigningKeys(candidates, actor: "hub")
+        if !added.isEmpty {
+            logger.notice(
+                "generated ID-token signing keys", metadata: ["kids": "\(added.map(\.keyID))", "algs": "\(added.map(\.algorithm))"])
         }
     }
 

@@ -31,21 +31,39 @@ struct SessionEndpoints: Sendable {
         return Reply.empty(.noContent)
     }
 
-    /// OIDC Core section 5.3: the user's claims, as the token's scope allows.
+    /// OIDC Core section 5.3: the user's claims, as the token's scope allows. The access
+    /// token comes in the `Authorization: Bearer` header (RFC 6750 section 2.1) or, in a
+    /// form-encoded `POST`, as the `access_token` parameter (section 2.2); one way only.
     func userinfo(_ request: Request, context: HubRequestContext) async throws -> Response {
-        guard let token = request.bearerToken else { throw OAuthError.invalidToken("a bearer access token is required") }
+        let token = try await presentedAccessToken(request)
         guard let verified = try await services.liveAccessToken(token), let facts = HubServices.facts(of: verified),
             let user = try await services.store.user(id: facts.userID), !user.isDisabled
         else {
             throw OAuthError.invalidToken("the access token is invalid, expired or revoked")
         }
-        let scopes = Set((verified.claims["scope"]?.stringValue ?? "").split(separator: " "))
-        var claims: [String: JSONValue] = ["sub": .string(user.id)]
-        if scopes.contains("profile") {
-            claims["preferred_username"] = .string(user.username)
-            if !user.name.isEmpty { claims["name"] = .string(user.name) }
+        var claims = JSONObjectWriter(capacity: 256)
+        claims.add("sub", user.id)
+        UserClaims.write(user, scope: verified.claims["scope"]?.stringValue ?? "", into: &claims)
+        return Reply.json(claims.finish())
+    }
+
+    /// The access token of a UserInfo request, from the header or a form body.
+    private func presentedAccessToken(_ request: Request) async throws -> String {
+        var inBody: String?
+        if request.method == .post, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+            inBody = try await request.form(limit: services.configuration.maximumBodySize)["access_token"]
         }
-        if scopes.contains("email"), !user.email.isEmpty { claims["email"] = .string(user.email) }
-        return Reply.json(.object(claims))
+        switch (request.headers[.authorization], inBody) {
+        case (.some, .some):
+            // RFC 6750 section 2: "Clients MUST NOT use more than one method".
+            throw OAuthError.invalidRequest("send the access token in the Authorization header or the body, not both")
+        case (.some, nil):
+            if let token = request.bearerToken { return token }
+        case (nil, let token?) where !token.isEmpty:
+            return token
+        default:
+            break
+        }
+        throw OAuthError.invalidToken("a bearer access token is required")
     }
 }

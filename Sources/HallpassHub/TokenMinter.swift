@@ -42,7 +42,13 @@ struct TokenMinter: Sendable {
         return (try signer.sign(payload: claims.finish(), type: "at+jwt"), jti, exp)
     }
 
-    func idToken(for subject: Subject, user: UserRecord?, nonce: String?, signer: JWTSigner, now: Int64) throws -> String {
+    /// An ID token (OIDC Core section 2) for `subject`, signed by `signer` (the client's ID
+    /// token algorithm, see ``HubServices/idTokenSigner(for:)``). With `accessToken`, the
+    /// token it is issued with, it carries `at_hash` (section 3.1.3.6), which strict clients
+    /// check when present.
+    func idToken(
+        for subject: Subject, user: UserRecord?, nonce: String?, accessToken: String?, signer: JWTSigner, now: Int64
+    ) throws -> String {
         let iat = issuedAt(now: now, notBefore: subject.notBefore)
         var claims = JSONObjectWriter()
         claims.add("iss", issuer)
@@ -54,36 +60,71 @@ struct TokenMinter: Sendable {
         claims.add("auth_time", subject.authTime)
         claims.add("sid", subject.sessionID)
         if let nonce { claims.add("nonce", nonce) }
-        if let user {
-            let scopes = Set(subject.scope.split(separator: " "))
-            if scopes.contains("profile") {
-                claims.add("preferred_username", user.username)
-                if !user.name.isEmpty { claims.add("name", user.name) }
-            }
-            if scopes.contains("email"), !user.email.isEmpty { claims.add("email", user.email) }
-        }
+        if let accessToken { claims.add("at_hash", Self.accessTokenHash(accessToken, algorithm: signer.algorithm)) }
+        if let user { UserClaims.write(user, scope: subject.scope, into: &claims) }
         return try signer.sign(payload: claims.finish(), type: "JWT")
+    }
+
+    /// `at_hash` (OIDC Core section 3.1.3.6): the left half of the access token's hash, with
+    /// the hash of the ID token's `alg` (SHA-256 for ES256 and RS256; SHA-512 for EdDSA over
+    /// Ed25519, as OpenID's EdDSA registration and the common libraries have it), base64url.
+    static func accessTokenHash(_ accessToken: String, algorithm: JWSAlgorithm) -> String {
+        let digest = algorithm == .edDSA ? Digest.sha512(accessToken.utf8) : Digest.sha256(accessToken.utf8)
+        return Base64URL.encode(digest.prefix(digest.count / 2))
+    }
+}
+
+/// The user's own claims that a scope releases (OIDC Core section 5.4), written the same way
+/// into ID tokens and UserInfo answers, so a client sees the same claims whichever it reads.
+enum UserClaims {
+    static func write(_ user: UserRecord, scope: String, into claims: inout JSONObjectWriter) {
+        let scopes = scope.split(separator: " ")
+        if scopes.contains("profile") {
+            claims.add("preferred_username", user.username)
+            if !user.name.isEmpty { claims.add("name", user.name) }
+        }
+        if scopes.contains("email"), !user.email.isEmpty {
+            claims.add("email", user.email)
+            claims.add("email_verified", JSONValue.bool(user.emailVerified))
+        }
     }
 }
 
 /// The scopes the hub grants.
+///
+/// Values it does not know are ignored and left out of the granted scope (OIDC Core section
+/// 3.1.2.1: "Scope values used that are not understood by an implementation SHOULD be
+/// ignored"), so a client asking for `address` or an API scope of its own is served with
+/// what the hub has instead of being refused. A request whose every value is unknown is
+/// treated like one without `scope`: it gets ``defaultScope``.
+///
+/// `offline_access` (OIDC Core section 11) is understood and granted: every user grant at the
+/// hub already comes with a refresh token. It does not make that token outlive the login:
+/// every refresh token belongs to its session and ends with it (idle and absolute timeouts,
+/// logout, forced logout), since revoking a whole login at once is what Hallpass is for.
 enum Scopes {
-    static let supported: Set<Substring> = ["openid", "profile", "email"]
+    /// Every scope the hub grants, in the order discovery lists them.
+    static let supportedList = ["openid", "profile", "email", "offline_access"]
+    static let supported = Set<Substring>(supportedList.map { Substring($0) })
     static let defaultScope = "openid profile"
 
-    /// The requested scope, normalized (deduplicated, in request order), or an error naming
-    /// what is not supported.
+    /// The granted scope for a request's `scope` (deduplicated, in request order, unknown
+    /// values dropped), or an error for a value too long to be a scope.
     static func parse(_ requested: String?) throws -> String {
-        guard let requested else { return defaultScope }
+        try known(requested) ?? defaultScope
+    }
+
+    /// The scope values of `requested` the hub knows (deduplicated, in request order), or
+    /// `nil` when there are none: the request then counts as one without `scope`.
+    static func known(_ requested: String?) throws -> String? {
+        guard let requested else { return nil }
         guard requested.utf8.count <= 1024 else { throw OAuthError.invalidScope("the scope is too long") }
         var seen: Set<Substring> = []
         var ordered: [Substring] = []
-        for scope in requested.split(separator: " ") {
-            guard supported.contains(scope) else { throw OAuthError.invalidScope("unsupported scope; supported: openid profile email") }
+        for scope in requested.split(separator: " ") where supported.contains(scope) {
             if seen.insert(scope).inserted { ordered.append(scope) }
         }
-        guard !ordered.isEmpty else { return defaultScope }
-        return ordered.joined(separator: " ")
+        return ordered.isEmpty ? nil : ordered.joined(separator: " ")
     }
 
     /// Whether every scope of `requested` is in `granted`.

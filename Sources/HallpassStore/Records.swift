@@ -1,4 +1,5 @@
 import HallpassCrypto
+public import HallpassJOSE
 
 /// What happens when a user who already has a live session logs in again.
 public enum SingleLoginPolicy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -32,6 +33,10 @@ public struct UserRecord: Sendable, Hashable {
     public var notBefore: Int64
     /// When the user was created (Unix s).
     public var createdAt: Int64
+    /// Whether an administrator vouched for ``email`` (`users add --email-verified`): the ID
+    /// token's and UserInfo's `email_verified`. Hallpass sends no verification mail itself,
+    /// so an address nobody vouched for is reported as unverified.
+    public var emailVerified: Bool = false
 }
 
 /// A registered client (a member app or an API client).
@@ -53,11 +58,15 @@ public struct ClientRecord: Sendable, Hashable {
     public var grantTypes: [String]
     /// When the client was registered (Unix s).
     public var createdAt: Int64
+    /// The algorithm the client's ID tokens are signed with (`clients add --id-token-alg`;
+    /// OIDC Dynamic Client Registration's `id_token_signed_response_alg`); `nil`: the hub's
+    /// primary key's, like its access tokens.
+    public var idTokenAlgorithm: JWSAlgorithm?
 
     /// A client record.
     public init(
         id: String, secretHash: [UInt8]?, redirectURIs: [String] = [], postLogoutRedirectURIs: [String] = [],
-        backchannelLogoutURI: String? = nil, grantTypes: [String], createdAt: Int64
+        backchannelLogoutURI: String? = nil, grantTypes: [String], createdAt: Int64, idTokenAlgorithm: JWSAlgorithm? = nil
     ) {
         self.id = id
         self.secretHash = secretHash
@@ -66,6 +75,7 @@ public struct ClientRecord: Sendable, Hashable {
         self.backchannelLogoutURI = backchannelLogoutURI
         self.grantTypes = grantTypes
         self.createdAt = createdAt
+        self.idTokenAlgorithm = idTokenAlgorithm
     }
 
     /// Whether the client authenticates with a secret.
@@ -150,11 +160,13 @@ public struct StoredSigningKey: Sendable, Hashable {
     public var activatesAt: Int64
     /// When the key stops being published (Unix s); `nil` while it is current.
     public var retiresAt: Int64?
+    /// Which tokens the key signs; records stored before ID-token keys existed are primary.
+    public var use: SigningKeyUse
 
     /// A stored key.
     public init(
         keyID: String, algorithm: String, publicJWK: String, privateKey: String, isSealed: Bool,
-        createdAt: Int64, activatesAt: Int64, retiresAt: Int64? = nil
+        createdAt: Int64, activatesAt: Int64, retiresAt: Int64? = nil, use: SigningKeyUse = .primary
     ) {
         self.keyID = keyID
         self.algorithm = algorithm
@@ -164,5 +176,44 @@ public struct StoredSigningKey: Sendable, Hashable {
         self.createdAt = createdAt
         self.activatesAt = activatesAt
         self.retiresAt = retiresAt
+        self.use = use
+    }
+
+    /// The chain of keys this one belongs to: each chain has one signer at a time and rotates
+    /// on its own (see ``SigningKeyChain``).
+    public var chain: SigningKeyChain {
+        switch use {
+        case .primary: .primary
+        case .idToken: .idToken(algorithm)
+        }
+    }
+}
+
+/// Which tokens a signing key signs.
+public enum SigningKeyUse: String, Sendable, Hashable, CaseIterable {
+    /// The hub's main key: every access token and logout token, and the ID tokens of clients
+    /// registered without an ID-token algorithm. `hallpass keys rotate --alg` picks its
+    /// algorithm.
+    case primary
+    /// A key kept for one algorithm, for the ID tokens of clients registered with
+    /// `--id-token-alg` (OIDC Core section 15.1 requires RS256 of every OpenID Provider, and
+    /// clients may ask for it whatever the hub signs access tokens with). Never signs access
+    /// tokens, so validators do not accept access tokens signed with it.
+    case idToken = "id_token"
+}
+
+/// A line of succession of signing keys: the primary keys, or the ID-token keys of one
+/// algorithm. Rotation, withdrawal and the choice of signer work within one chain.
+public enum SigningKeyChain: Sendable, Hashable, CustomStringConvertible {
+    /// The primary keys (any algorithm: a rotation may change it).
+    case primary
+    /// The ID-token keys of one algorithm (`ES256`, `EdDSA`, `RS256`).
+    case idToken(String)
+
+    public var description: String {
+        switch self {
+        case .primary: "primary"
+        case .idToken(let algorithm): "id_token/\(algorithm)"
+        }
     }
 }

@@ -156,11 +156,11 @@ enum Scripts {
     static func script(_ body: String) -> RedisScript { RedisScript(prelude + "\n" + body) }
 
     /// Creates a user. KEYS: user. ARGV: prefix, maxlen, uid, username, name, email, phc,
-    /// created (s), actor. Returns 1, or 0 if the id is taken.
+    /// created (s), actor, email verified (`1` or `0`). Returns 1, or 0 if the id is taken.
     static let createUser = script(#"""
     if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
     redis.call('HSET', KEYS[1], 'n', ARGV[4], 'name', ARGV[5], 'email', ARGV[6], 'phc', ARGV[7],
-      'dis', '0', 'nbf', '0', 'ct', ARGV[8])
+      'dis', '0', 'nbf', '0', 'ct', ARGV[8], 'ev', ARGV[10])
     event(ARGV[2], 'user_created', ARGV[3], '', '', ARGV[9], ARGV[4])
     return 1
     """#)

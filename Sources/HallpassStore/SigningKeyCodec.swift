@@ -13,6 +13,8 @@ enum SigningKeyCodec {
             "activates": .integer(key.activatesAt),
         ]
         if let retires = key.retiresAt { object["retires"] = .integer(retires) }
+        // Primary keys are written as before, so hubs of the previous version read them.
+        if key.use != .primary { object["use"] = .string(key.use.rawValue) }
         return JSONValue.object(object).serializedString
     }
 
@@ -25,6 +27,8 @@ enum SigningKeyCodec {
             "activates": .integer(key.activatesAt),
         ]
         if let retires = key.retiresAt { object["retires"] = .integer(retires) }
+        // Primary keys are written as before, so hubs of the previous version read them.
+        if key.use != .primary { object["use"] = .string(key.use.rawValue) }
         return JSONValue.object(object).serializedString
     }
 
@@ -33,21 +37,25 @@ enum SigningKeyCodec {
     static func decodePublic(kid: String, _ text: String) -> StoredSigningKey? {
         guard let json = try? JSONParser.parse(Array(text.utf8)), let object = json.objectValue,
             let algorithm = object["alg"]?.stringValue, let jwk = object["jwk"]?.stringValue,
-            let created = object["created"]?.integerValue, let activates = object["activates"]?.integerValue
+            let created = object["created"]?.integerValue, let activates = object["activates"]?.integerValue,
+            let use = object["use"].map({ $0.stringValue.flatMap(SigningKeyUse.init(rawValue:)) }) ?? .primary
         else { return nil }
         return StoredSigningKey(
             keyID: kid, algorithm: algorithm, publicJWK: jwk, privateKey: "", isSealed: true,
-            createdAt: created, activatesAt: activates, retiresAt: object["retires"]?.integerValue)
+            createdAt: created, activatesAt: activates, retiresAt: object["retires"]?.integerValue,
+            use: use)
     }
 
     static func decode(kid: String, _ text: String) -> StoredSigningKey? {
         guard let json = try? JSONParser.parse(Array(text.utf8)), let object = json.objectValue,
             let algorithm = object["alg"]?.stringValue, let jwk = object["jwk"]?.stringValue,
             let privateKey = object["private"]?.stringValue, let sealed = object["sealed"]?.boolValue,
-            let created = object["created"]?.integerValue, let activates = object["activates"]?.integerValue
+            let created = object["created"]?.integerValue, let activates = object["activates"]?.integerValue,
+            let use = object["use"].map({ $0.stringValue.flatMap(SigningKeyUse.init(rawValue:)) }) ?? .primary
         else { return nil }
         return StoredSigningKey(
             keyID: kid, algorithm: algorithm, publicJWK: jwk, privateKey: privateKey, isSealed: sealed,
-            createdAt: created, activatesAt: activates, retiresAt: object["retires"]?.integerValue)
+            createdAt: created, activatesAt: activates, retiresAt: object["retires"]?.integerValue,
+            use: use)
     }
 }

@@ -25,7 +25,7 @@ extension StoredSigningKey {
     /// The key id is the RFC 7638 thumbprint; the seal's associated data is the key id, so a
     /// sealed key cannot be moved to another record.
     public static func generate(
-        algorithm: JWSAlgorithm, kek: SymmetricKey?, createdAt: Int64, activatesAt: Int64
+        algorithm: JWSAlgorithm, kek: SymmetricKey?, createdAt: Int64, activatesAt: Int64, use: SigningKeyUse = .primary
     ) throws(CryptoError) -> StoredSigningKey {
         let privateKey = try PrivateKey.generate(algorithm.keyType)
         let jwk = try JWK(publicKey: privateKey.publicKey)
@@ -39,7 +39,7 @@ extension StoredSigningKey {
         }
         return StoredSigningKey(
             keyID: kid, algorithm: algorithm.rawValue, publicJWK: JWK(components: jwk.components, keyID: kid, algorithm: algorithm).json.serializedString,
-            privateKey: stored, isSealed: kek != nil, createdAt: createdAt, activatesAt: activatesAt)
+            privateKey: stored, isSealed: kek != nil, createdAt: createdAt, activatesAt: activatesAt, use: use)
     }
 
     /// The public key, as published in JWKS.
@@ -86,15 +86,19 @@ extension StoredSigningKey {
     public func isPublished(at now: Int64) -> Bool { retiresAt.map { now < $0 } ?? true }
 }
 
-/// The signing keys in force at one moment: the one that signs, and every one that verifies.
+/// The signing keys in force at one moment: the ones that sign, and every one that verifies.
 public struct SigningKeySet: Sendable {
-    /// The key new tokens are signed with: the most recently activated published key whose
-    /// activation time has come. `nil` if there is none or it cannot be unsealed.
+    /// The key access tokens (and logout tokens, and the ID tokens of clients that ask for no
+    /// algorithm) are signed with: the primary chain's signer. `nil` if there is none or it
+    /// cannot be unsealed.
     public let signer: JWTSigner?
-    /// Every published key, including announced keys not yet signing and retiring keys whose
-    /// tokens may still be live.
+    /// The signer of each ID-token chain (``SigningKeyChain/idToken(_:)``), by algorithm.
+    public let idTokenSigners: [JWSAlgorithm: JWTSigner]
+    /// Every published primary key, including announced keys not yet signing and retiring keys
+    /// whose tokens may still be live: the keys an access token may be signed with. ID-token
+    /// keys are left out, so no access token signed with one is ever accepted.
     public let verificationKeys: VerificationKeys
-    /// ``verificationKeys`` as JWKS.
+    /// Every published key, of every chain, as JWKS (relying parties verify ID tokens with it).
     public let jwks: JWKSet
     /// Keys that could not be used, with the reason, for the log.
     public let problems: [SigningKeyError]
@@ -108,7 +112,7 @@ public struct SigningKeySet: Sendable {
         for key in published {
             do {
                 let jwk = try key.jwk()
-                keys.append(VerificationKeys.Key(keyID: key.keyID, publicKey: try jwk.publicKey()))
+                if key.use == .primary { keys.append(VerificationKeys.Key(keyID: key.keyID, publicKey: try jwk.publicKey())) }
                 jwks.append(jwk)
             } catch let error as SigningKeyError {
                 problems.append(error)
@@ -120,9 +124,21 @@ public struct SigningKeySet: Sendable {
         if let active = Self.signingKey(in: published, at: now) {
             do { signer = try active.signer(kek: kek) } catch { problems.append(error) }
         }
+        var idTokenSigners: [JWSAlgorithm: JWTSigner] = [:]
+        for algorithm in JWSAlgorithm.allCases {
+            guard let active = Self.signingKey(in: published, at: now, chain: .idToken(algorithm.rawValue)) else { continue }
+            do { idTokenSigners[algorithm] = try active.signer(kek: kek) } catch { problems.append(error) }
+        }
         self.signer = signer
+        self.idTokenSigners = idTokenSigners
         self.verificationKeys = VerificationKeys(keys)
         self.jwks = JWKSet(keys: jwks)
         self.problems = problems
+    }
+
+    /// The algorithms ID tokens can be signed with now: the primary signer's and those of the
+    /// ID-token chains that have a signer.
+    public var idTokenAlgorithms: Set<JWSAlgorithm> {
+        Set(idTokenSigners.keys).union(signer.map { [$0.algorithm] } ?? [])
     }
 }

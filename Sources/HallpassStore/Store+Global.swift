@@ -1,5 +1,6 @@
 public import HallpassRedis
 import HallpassCrypto
+public import HallpassJOSE
 
 extension HallpassStore {
     // MARK: Clients
@@ -21,12 +22,13 @@ extension HallpassStore {
     }
 
     /// Registers a client. For a confidential client (`confidential: true`) a secret of 256
-    /// random bits is generated and returned once; only its hash is stored.
+    /// random bits is generated and returned once; only its hash is stored. `idTokenAlgorithm`
+    /// is what its ID tokens are signed with (`nil`: the primary key's algorithm).
     ///
     /// - Throws: ``StoreError/conflict(_:)`` if the id is taken.
     public func createClient(
         id: String, confidential: Bool, redirectURIs: [String] = [], postLogoutRedirectURIs: [String] = [],
-        backchannelLogoutURI: String? = nil, grantTypes: [String], actor: String
+        backchannelLogoutURI: String? = nil, grantTypes: [String], idTokenAlgorithm: JWSAlgorithm? = nil, actor: String
     ) async throws(StoreError) -> (client: ClientRecord, secret: String?) {
         guard Self.isValidClientID(id) else {
             throw .invalidArgument("a client id is 1-64 characters of a-z A-Z 0-9 . _ - and does not start with -")
@@ -42,13 +44,14 @@ extension HallpassStore {
         let record = ClientRecord(
             id: id, secretHash: secret.map { ClientRecord.hashSecret($0) }, redirectURIs: redirectURIs,
             postLogoutRedirectURIs: postLogoutRedirectURIs, backchannelLogoutURI: backchannelLogoutURI,
-            grantTypes: grantTypes, createdAt: clock() / 1000)
+            grantTypes: grantTypes, createdAt: clock() / 1000, idTokenAlgorithm: idTokenAlgorithm)
         var fields: [any RedisArgument] = [
             "grants", grantTypes.joined(separator: " "), "redirect", redirectURIs.joined(separator: " "),
             "post_logout", postLogoutRedirectURIs.joined(separator: " "), "bcl", backchannelLogoutURI ?? "",
             "ct", record.createdAt,
         ]
         if let hash = record.secretHash { fields += ["secret", hash] }
+        if let idTokenAlgorithm { fields += ["ita", idTokenAlgorithm.rawValue] }
         let written = try await run(
             Scripts.writeGlobal, keys: [StoreSchema.client(id)],
             arguments: [StoreSchema.globalPrefix, eventsPerStream, "client_added", actor, id, "setnx-any"] + fields)
@@ -90,7 +93,8 @@ extension HallpassStore {
             id: id, secretHash: fields["secret"], redirectURIs: list("redirect"), postLogoutRedirectURIs: list("post_logout"),
             backchannelLogoutURI: backchannel.isEmpty ? nil : backchannel,
             grantTypes: String(decoding: grants, as: UTF8.self).split(separator: " ").map(String.init),
-            createdAt: Int64(String(decoding: fields["ct"] ?? [], as: UTF8.self)) ?? 0)
+            createdAt: Int64(String(decoding: fields["ct"] ?? [], as: UTF8.self)) ?? 0,
+            idTokenAlgorithm: fields["ita"].flatMap { JWSAlgorithm(rawValue: String(decoding: $0, as: UTF8.self)) })
     }
 
     // MARK: Policy

@@ -1,4 +1,5 @@
 import HallpassRedis
+public import HallpassJOSE
 
 /// Where a signing key is in its life at one moment.
 public enum SigningKeyState: String, Sendable, Hashable {
@@ -14,20 +15,25 @@ public enum SigningKeyState: String, Sendable, Hashable {
 }
 
 extension StoredSigningKey {
-    /// The key's state at `now` (Unix s) among `keys` (the full stored set, itself included):
-    /// the signer is the key ``SigningKeySet`` picks.
+    /// The key's state at `now` (Unix s) among `keys` (the full stored set, itself included),
+    /// within its own chain: the signer is the key ``SigningKeySet`` picks for the chain.
     public func state(at now: Int64, among keys: [StoredSigningKey]) -> SigningKeyState {
         guard isPublished(at: now) else { return .retired }
         if activatesAt > now { return .next }
-        return SigningKeySet.signingKey(in: keys, at: now)?.keyID == keyID ? .active : .retiring
+        return SigningKeySet.signingKey(in: keys, at: now, chain: chain)?.keyID == keyID ? .active : .retiring
     }
 }
 
 extension SigningKeySet {
-    /// The key that signs at `now`: the most recently activated published key whose
-    /// activation time has come.
+    /// The key that signs access tokens at `now`: the primary chain's signer.
     public static func signingKey(in keys: [StoredSigningKey], at now: Int64) -> StoredSigningKey? {
-        keys.filter { $0.isPublished(at: now) && $0.activatesAt <= now }
+        signingKey(in: keys, at: now, chain: .primary)
+    }
+
+    /// The key of `chain` that signs at `now`: the most recently activated published key of
+    /// the chain whose activation time has come.
+    public static func signingKey(in keys: [StoredSigningKey], at now: Int64, chain: SigningKeyChain) -> StoredSigningKey? {
+        keys.filter { $0.chain == chain && $0.isPublished(at: now) && $0.activatesAt <= now }
             .max { ($0.activatesAt, $0.createdAt, $0.keyID) < ($1.activatesAt, $1.createdAt, $1.keyID) }
     }
 }
@@ -59,9 +65,10 @@ extension HallpassStore {
     public static let keyWithdrawnEvent = "key_withdrawn"
 
     /// Whether withdrawing `keyID` at `now` (Unix s) needs a replacement key: it is the key
-    /// signing now, and no token may be signed with it again.
+    /// signing now in its chain, and no token may be signed with it again.
     public static func withdrawalNeedsReplacement(_ keyID: String, in keys: [StoredSigningKey], at now: Int64) -> Bool {
-        SigningKeySet.signingKey(in: keys, at: now)?.keyID == keyID
+        guard let key = keys.first(where: { $0.keyID == keyID }) else { return false }
+        return SigningKeySet.signingKey(in: keys, at: now, chain: key.chain)?.keyID == keyID
     }
 
     /// Withdraws signing key `keyID` at once, for a key that may have leaked: it leaves JWKS
@@ -70,12 +77,14 @@ extension HallpassStore {
     /// milliseconds instead of at its expiry. Hubs stop signing with it at their next key
     /// reload (a second).
     ///
-    /// When it is the key signing now, `replacement` takes over at once (its activation is
-    /// set to now): no key that was only announced, or that is retiring, is promoted, since a
-    /// retiring key's retirement was timed for tokens it signed before.
+    /// When it is the key signing now in its chain, `replacement` takes over at once (its
+    /// activation is set to now; it must belong to the same chain): no key that was only
+    /// announced, or that is retiring, is promoted, since a retiring key's retirement was
+    /// timed for tokens it signed before.
     ///
     /// - Throws: ``StoreError/notFound(_:)`` if no such key is stored;
-    ///   ``StoreError/invalidArgument(_:)`` if it signs now and `replacement` is `nil`;
+    ///   ``StoreError/invalidArgument(_:)`` if it signs now and `replacement` is `nil` or of
+    ///   another chain;
     ///   ``StoreError/conflict(_:)`` if the keys kept changing underneath after three tries.
     public func withdrawSigningKey(
         _ keyID: String, replacement: StoredSigningKey?, actor: String
@@ -88,6 +97,9 @@ extension HallpassStore {
             if Self.withdrawalNeedsReplacement(keyID, in: keys, at: now) {
                 guard var key = replacement else {
                     throw .invalidArgument("\(keyID) is the key signing now: withdrawing it needs a replacement key")
+                }
+                guard key.chain == withdrawn.chain else {
+                    throw .invalidArgument("the replacement of \(keyID) must be a key of its chain (\(withdrawn.chain))")
                 }
                 key.activatesAt = now
                 key.retiresAt = nil
@@ -108,13 +120,14 @@ extension HallpassStore {
     /// lifetime plus the clock skew validators allow (s).
     public static var keyRetirementDelay: Int64 { maximumAccessTokenLifetime + clockSkewAllowance }
 
-    /// Rotates the signing keys: stores `newKey`, which is published at once and signs from its
-    /// activation time, and schedules the retirement of every key that has none yet at the new
-    /// key's activation + ``keyRetirementDelay``, so each stays published until every token it
-    /// can still sign has expired. Keys already retired are deleted; announced keys that would
+    /// Rotates `newKey`'s chain (``StoredSigningKey/chain``): stores `newKey`, which is
+    /// published at once and signs from its activation time, and schedules the retirement of
+    /// every key of the chain that has none yet at the new key's activation +
+    /// ``keyRetirementDelay``, so each stays published until every token it can still sign has
+    /// expired. Keys already retired are deleted; announced keys of the chain that would
     /// activate after `newKey` never signed anything and are deleted too (so `--activate-now`
-    /// wins over an earlier delayed rotation). One atomic script, with the
-    /// ``keyRotatedEvent`` event.
+    /// wins over an earlier delayed rotation). Other chains are left as they are. One atomic
+    /// script, with the ``keyRotatedEvent`` event.
     ///
     /// The new key's activation is moved one second past the latest existing activation if it
     /// is not already later, so the signer is never a tie.
@@ -128,7 +141,7 @@ extension HallpassStore {
             var added = newKey
             added.retiresAt = nil
             // A published key activating in the same second as the new one would tie the signer.
-            let notLater = keys.filter { $0.isPublished(at: now) && $0.activatesAt <= added.activatesAt }
+            let notLater = keys.filter { $0.chain == added.chain && $0.isPublished(at: now) && $0.activatesAt <= added.activatesAt }
             if let latest = notLater.map(\.activatesAt).max(), latest >= added.activatesAt {
                 added.activatesAt = latest + 1
             }
@@ -136,7 +149,12 @@ extension HallpassStore {
             var retiring: [StoredSigningKey] = []
             var deleted: [String] = []
             for key in keys where key.keyID != added.keyID {
-                if !key.isPublished(at: now) || (key.activatesAt > now && key.activatesAt > added.activatesAt) {
+                if !key.isPublished(at: now) {
+                    deleted.append(key.keyID)
+                    continue
+                }
+                guard key.chain == added.chain else { continue }
+                if key.activatesAt > now && key.activatesAt > added.activatesAt {
                     deleted.append(key.keyID)
                 } else if key.retiresAt == nil {
                     var scheduled = key
@@ -144,7 +162,7 @@ extension HallpassStore {
                     retiring.append(scheduled)
                 }
             }
-            let detail = "kid=\(added.keyID) alg=\(added.algorithm) activates=\(added.activatesAt)"
+            let detail = "kid=\(added.keyID) alg=\(added.algorithm) use=\(added.use.rawValue) activates=\(added.activatesAt)"
                 + (retiring.isEmpty ? "" : " retiring=\(retiring.map(\.keyID).joined(separator: ","))")
                 + (deleted.isEmpty ? "" : " deleted=\(deleted.joined(separator: ","))")
             if try await updateSigningKeys(
@@ -154,6 +172,28 @@ extension HallpassStore {
             }
         }
         throw .conflict("the signing keys changed during the rotation (another rotation at the same time?); try again")
+    }
+
+    /// The ID-token chains without a signer at `now` among `keys`: the algorithms a hub must
+    /// generate a key for (see ``addIDTokenSigningKeys(_:actor:)``).
+    public static func idTokenChainsWithoutSigner(in keys: [StoredSigningKey], at now: Int64) -> [JWSAlgorithm] {
+        JWSAlgorithm.allCases.filter { SigningKeySet.signingKey(in: keys, at: now, chain: .idToken($0.rawValue)) == nil }
+    }
+
+    /// Stores `candidates` (ID-token keys, one per algorithm) for the chains that still have
+    /// no signer, in one compare-and-set script with the `key_added` event, unless the keys
+    /// changed underneath (another hub doing the same at the same moment): then nothing is
+    /// written and the caller reloads. Returns the keys stored.
+    @discardableResult
+    public func addIDTokenSigningKeys(_ candidates: [StoredSigningKey], actor: String) async throws(StoreError) -> [StoredSigningKey] {
+        let (records, keys) = try await signingKeyRecords()
+        let missing = Set(Self.idTokenChainsWithoutSigner(in: keys, at: clock() / 1000).map(\.rawValue))
+        let added = candidates.filter { $0.use == .idToken && missing.contains($0.algorithm) }
+        guard !added.isEmpty else { return [] }
+        let detail = "kid=\(added.map(\.keyID).joined(separator: ",")) use=id_token alg=\(added.map(\.algorithm).joined(separator: ","))"
+        let done = try await updateSigningKeys(
+            expected: records, delete: [], write: added, event: StoreEventType.keyAdded, actor: actor, detail: detail)
+        return done ? added : []
     }
 
     /// Deletes the keys whose retirement time has passed (hubs call this as they reload).

@@ -23,7 +23,8 @@ extension HallpassStore {
         }
     }
 
-    /// Creates a user with an Argon2id PHC `passwordHash`.
+    /// Creates a user with an Argon2id PHC `passwordHash`. `emailVerified` says an
+    /// administrator vouched for `email` (see ``UserRecord/emailVerified``).
     ///
     /// The username index and the user record live in different hash slots, so this is two
     /// steps: claim the name (`HSETNX`), then write the record with its event. A name whose
@@ -32,7 +33,8 @@ extension HallpassStore {
     /// - Throws: ``StoreError/invalidArgument(_:)`` for a bad username,
     ///   ``StoreError/conflict(_:)`` if the name is taken.
     public func createUser(
-        username: String, passwordHash: String, name: String = "", email: String = "", actor: String
+        username: String, passwordHash: String, name: String = "", email: String = "", emailVerified: Bool = false,
+        actor: String
     ) async throws(StoreError) -> UserRecord {
         guard Self.isValidUsername(username) else {
             throw .invalidArgument("a username is 1-64 characters of A-Z a-z 0-9 . _ @ + - and does not start with -")
@@ -58,10 +60,10 @@ extension HallpassStore {
         let now = clock() / 1000
         _ = try await run(
             Scripts.createUser, keys: [StoreSchema.user(uid, prefix: prefix)],
-            arguments: [prefix, eventsPerStream, uid, username, name, email, passwordHash, now, actor])
+            arguments: [prefix, eventsPerStream, uid, username, name, email, passwordHash, now, actor, emailVerified ? 1 : 0])
         return UserRecord(
             id: uid, username: username, name: name, email: email, passwordHash: passwordHash,
-            isDisabled: false, singleLoginPolicy: nil, notBefore: 0, createdAt: now)
+            isDisabled: false, singleLoginPolicy: nil, notBefore: 0, createdAt: now, emailVerified: emailVerified)
     }
 
     /// The id of the user called `username`, if any.
@@ -102,7 +104,7 @@ extension HallpassStore {
             passwordHash: phc, isDisabled: fields["dis"] == "1",
             singleLoginPolicy: fields["pol"].flatMap(SingleLoginPolicy.init(rawValue:)),
             notBefore: fields["nbf"].flatMap { Int64($0) } ?? 0,
-            createdAt: fields["ct"].flatMap { Int64($0) } ?? 0)
+            createdAt: fields["ct"].flatMap { Int64($0) } ?? 0, emailVerified: fields["ev"] == "1")
     }
 
     /// Replaces a user's password hash. Live sessions go on (the user changed the password,

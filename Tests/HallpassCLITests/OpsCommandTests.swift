@@ -179,6 +179,7 @@ struct OpsCommandTests {
         ["policy", "set", "single-login", "default"], ["keys"], ["keys", "rotate", "--alg", "HS256"],
         ["keys", "rotate", "--activate-now", "--activation-delay", "5"], ["keys", "rotate", "--activation-delay", "-1"],
         ["keys", "withdraw"], ["keys", "withdraw", "k1"], ["keys", "withdraw", "--kid", "k1", "--alg", "none"],
+        ["clients", "add", "rp", "--id-token-alg", "HS256"], ["clients", "add", "rp", "--id-token-alg", "none"],
         ["events", "--count", "-1"], ["events", "--user", "bad name!"], ["users", "disable"], ["clients", "remove"],
     ])
     func badUsage(arguments: [String]) async throws {
@@ -186,6 +187,53 @@ struct OpsCommandTests {
             let result = try await cli.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.standardError)")
             #expect(result.standardOutput.isEmpty)
+        }
+    }
+
+    @Test("clients add --id-token-alg is stored and listed; keys rotate rotates the primary and every ID-token chain; an ID-token key keeps its algorithm when withdrawn")
+    func idTokenAlgorithms() async throws {
+        try await withCLI { cli in
+            #expect(try await cli.run(["clients", "add", "strict", "--grant", "authorization_code", "--id-token-alg", "RS256"]).status == 0)
+            #expect(try await cli.run(["clients", "add", "plain"]).status == 0)
+            #expect(try await cli.store.client(id: "strict")?.idTokenAlgorithm == .rs256)
+            let clients = try #require(try document(try await cli.run(["--json", "clients", "list"])).arrayValue)
+            let algorithms = Dictionary(uniqueKeysWithValues: clients.compactMap { client -> (String, JSONValue)? in
+                guard let id = client.objectValue?["client_id"]?.stringValue else { return nil }
+                return (id, client.objectValue?["id_token_signed_response_alg"] ?? .null)
+            })
+            #expect(algorithms == ["strict": "RS256", "plain": .null])
+            #expect(try await cli.run(["clients", "list"]).standardOutput.contains("RS256"))
+
+            // The keys a hub keeps: a primary key and one ID-token key per algorithm.
+            let now = HallpassStore.wallClockMilliseconds() / 1000
+            let primary = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+            #expect(try await cli.store.addFirstSigningKey(primary, actor: "test"))
+            let idKeys = try JWSAlgorithm.allCases.map {
+                try StoredSigningKey.generate(algorithm: $0, kek: nil, createdAt: now, activatesAt: now, use: .idToken)
+            }
+            #expect(try await cli.store.addIDTokenSigningKeys(idKeys, actor: "test").count == 3)
+            let listed = try #require(try document(try await cli.run(["--json", "keys", "list"])).arrayValue)
+            #expect(listed.filter { $0.objectValue?["use"] == "id_token" }.count == 3)
+            #expect(try await cli.run(["keys", "list"]).standardOutput.contains("id_token"))
+
+            let rotated = try document(try await cli.run(["--json", "keys", "rotate", "--alg", "EdDSA"]))
+            #expect(rotated.objectValue?["alg"] == "EdDSA")
+            let newIDKeys = try #require(rotated.objectValue?["id_token_keys"]?.arrayValue)
+            #expect(Set(newIDKeys.compactMap { $0.objectValue?["alg"]?.stringValue }) == ["ES256", "EdDSA", "RS256"])
+            let keys = try await cli.store.signingKeys()
+            // Every old key retires, each in its own chain; the new ones are announced.
+            #expect(keys.count == 8)
+            #expect(Set(keys.filter { $0.retiresAt != nil }.map(\.keyID)) == Set([primary.keyID] + idKeys.map(\.keyID)))
+            #expect(keys.filter { $0.use == .idToken && $0.retiresAt == nil }.count == 3)
+
+            // Withdrawing the RS256 ID-token signer: its replacement is an RS256 ID-token key.
+            let rsa = idKeys[2]
+            let refused = try await cli.run(["keys", "withdraw", "--kid", rsa.keyID, "--alg", "ES256"])
+            #expect(refused.status == 1 && refused.standardError.contains("RS256"), "\(refused.standardError)")
+            let withdrawn = try document(try await cli.run(["--json", "keys", "withdraw", "--kid", rsa.keyID]))
+            let replacementKID = try #require(withdrawn.objectValue?["replacement"]?.objectValue?["kid"]?.stringValue)
+            let replacement = try #require(try await cli.store.signingKeys().first { $0.keyID == replacementKID })
+            #expect(replacement.use == .idToken && replacement.algorithm == "RS256")
         }
     }
 

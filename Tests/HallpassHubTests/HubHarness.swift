@@ -26,9 +26,12 @@ struct HubFixture: Sendable {
 
     /// Creates a user with `password`.
     @discardableResult
-    func addUser(_ username: String, password: String, name: String = "", email: String = "") async throws -> UserRecord {
+    func addUser(
+        _ username: String, password: String, name: String = "", email: String = "", emailVerified: Bool = false
+    ) async throws -> UserRecord {
         let phc = try PasswordHasher(parameters: Self.fastPasswords).hash(password)
-        return try await store.createUser(username: username, passwordHash: phc, name: name, email: email, actor: "test")
+        return try await store.createUser(
+            username: username, passwordHash: phc, name: name, email: email, emailVerified: emailVerified, actor: "test")
     }
 
     /// Registers a client; returns its secret (nil for a public client).

@@ -378,6 +378,74 @@ struct KeyEncryptionKeyFileTests {
         }
     }
 
+    @Test func idTokenChainsRotateAndWithdrawOnTheirOwnAndNeverTouchThePrimaryChain() async throws {
+        try await withStore { fixture async throws in
+            let store = fixture.store
+            let now = fixture.clock.seconds
+            let primary = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+            #expect(try await store.addFirstSigningKey(primary, actor: "hub"))
+            #expect(HallpassStore.idTokenChainsWithoutSigner(in: try await store.signingKeys(), at: now) == JWSAlgorithm.allCases)
+
+            // A hub adds one ID-token key per algorithm; a second hub racing with stale keys adds nothing.
+            let candidates = try JWSAlgorithm.allCases.map {
+                try StoredSigningKey.generate(algorithm: $0, kek: nil, createdAt: now, activatesAt: now, use: .idToken)
+            }
+            #expect(try await store.addIDTokenSigningKeys(candidates, actor: "hub").count == 3)
+            let late = try StoredSigningKey.generate(algorithm: .rs256, kek: nil, createdAt: now, activatesAt: now, use: .idToken)
+            #expect(try await store.addIDTokenSigningKeys([late], actor: "hub").isEmpty)
+            var keys = try await store.signingKeys()
+            #expect(keys.count == 4)
+            #expect(HallpassStore.idTokenChainsWithoutSigner(in: keys, at: now).isEmpty)
+            #expect(keys.filter { $0.use == .idToken }.allSatisfy { $0.state(at: now, among: keys) == .active })
+            var set = SigningKeySet(stored: keys, kek: nil, now: now)
+            #expect(set.signer?.keyID == primary.keyID)
+            #expect(set.idTokenSigners[.rs256]?.keyID == candidates[2].keyID)
+            #expect(set.verificationKeys.keyIDs == [primary.keyID])
+            #expect(set.jwks.keys.count == 4)
+
+            // Rotating the primary chain, even to RS256, leaves every ID-token key alone.
+            fixture.clock.advance(seconds: 1)
+            let nextPrimary = try StoredSigningKey.generate(
+                algorithm: .rs256, kek: nil, createdAt: fixture.clock.seconds, activatesAt: fixture.clock.seconds)
+            let rotation = try await store.rotateSigningKeys(adding: nextPrimary, actor: "cli:test")
+            #expect(rotation.retiring.map(\.keyID) == [primary.keyID])
+            keys = try await store.signingKeys()
+            #expect(keys.filter { $0.use == .idToken }.allSatisfy { $0.retiresAt == nil })
+            set = SigningKeySet(stored: keys, kek: nil, now: fixture.clock.seconds)
+            #expect(set.signer?.keyID == nextPrimary.keyID)
+            #expect(set.idTokenSigners[.rs256]?.keyID == candidates[2].keyID)
+
+            // Rotating the RS256 ID-token chain retires only its own key.
+            let nextRSA = try StoredSigningKey.generate(
+                algorithm: .rs256, kek: nil, createdAt: fixture.clock.seconds, activatesAt: fixture.clock.seconds + 600, use: .idToken)
+            let idRotation = try await store.rotateSigningKeys(adding: nextRSA, actor: "cli:test")
+            #expect(idRotation.retiring.map(\.keyID) == [candidates[2].keyID])
+            keys = try await store.signingKeys()
+            #expect(keys.first { $0.keyID == nextPrimary.keyID }?.retiresAt == nil)
+            #expect(nextRSA.state(at: fixture.clock.seconds, among: keys) == .next)
+            #expect(nextPrimary.state(at: fixture.clock.seconds, among: keys) == .active)
+
+            // Withdrawing the EdDSA ID-token signer needs an EdDSA ID-token replacement.
+            let eddsa = candidates[1]
+            #expect(HallpassStore.withdrawalNeedsReplacement(eddsa.keyID, in: keys, at: fixture.clock.seconds))
+            let wrongChain = try StoredSigningKey.generate(algorithm: .edDSA, kek: nil, createdAt: now, activatesAt: now)
+            await #expect(throws: StoreError.self) {
+                try await store.withdrawSigningKey(eddsa.keyID, replacement: wrongChain, actor: "cli:test")
+            }
+            let replacement = try StoredSigningKey.generate(algorithm: .edDSA, kek: nil, createdAt: now, activatesAt: now, use: .idToken)
+            _ = try await store.withdrawSigningKey(eddsa.keyID, replacement: replacement, actor: "cli:test")
+            keys = try await store.signingKeys()
+            set = SigningKeySet(stored: keys, kek: nil, now: fixture.clock.seconds)
+            #expect(set.idTokenSigners[.edDSA]?.keyID == replacement.keyID)
+            #expect(set.signer?.keyID == nextPrimary.keyID)
+
+            // Validators read the public records: the use survives there too.
+            let published = try await store.publicSigningKeys()
+            #expect(published.first { $0.keyID == replacement.keyID }?.use == .idToken)
+            #expect(published.first { $0.keyID == nextPrimary.keyID }?.use == .primary)
+        }
+    }
+
     /// Stores a first key, active now, and rotates in a second one that activates in 600 s.
     static func activeAndAnnouncedKeys(_ fixture: StoreFixture) async throws -> (active: StoredSigningKey, announced: StoredSigningKey) {
         let now = fixture.clock.seconds

@@ -26,7 +26,7 @@ enum GrantType: String, CaseIterable, ExpressibleByArgument {
 
 extension Clients {
     /// `clients add CLIENT_ID [--public] [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
-    /// [--backchannel-logout-uri URI] [--grant GRANT]...`
+    /// [--backchannel-logout-uri URI] [--grant GRANT]... [--id-token-alg ES256|EdDSA|RS256]`
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add",
@@ -36,7 +36,9 @@ extension Clients {
                 is 256 random bits, shown only by this command; Hallpass stores a hash of it. \
                 With --json, prints {"client_id": ..., "client_secret": ...}, without \
                 client_secret for a public client. Grants default to password, refresh_token and \
-                authorization_code.
+                authorization_code. --id-token-alg signs the client's ID tokens with that \
+                algorithm (OIDC's id_token_signed_response_alg; every OpenID Provider supports \
+                RS256) instead of the hub's primary key's, which its access tokens keep.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -64,6 +66,11 @@ extension Clients {
             "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code).",
             valueName: "grant"))
         var grants: [GrantType] = []
+
+        @Option(name: .customLong("id-token-alg"), help: ArgumentHelp(
+            "Sign this client's ID tokens with ES256, EdDSA or RS256 (default: the hub's primary key's algorithm).",
+            valueName: "alg"))
+        var idTokenAlgorithm: KeyAlgorithm?
 
         func validate() throws {
             guard HallpassStore.isValidClientID(clientID) else {
@@ -110,7 +117,7 @@ extension Clients {
                 try await connection.store.createClient(
                     id: clientID, confidential: !isPublic, redirectURIs: redirectURIs,
                     postLogoutRedirectURIs: postLogoutRedirectURIs, backchannelLogoutURI: backchannelLogoutURI,
-                    grantTypes: chosen.map(\.rawValue), actor: GlobalOptions.actor)
+                    grantTypes: chosen.map(\.rawValue), idTokenAlgorithm: idTokenAlgorithm?.jws, actor: GlobalOptions.actor)
             }
             if global.json {
                 var document: [String: JSONValue] = ["client_id": .string(client.id)]
@@ -145,10 +152,11 @@ extension Clients {
                 Console.note("no clients")
                 return
             }
-            var table = Table("CLIENT_ID", "TYPE", "GRANTS", "REDIRECT_URIS", "BACKCHANNEL_LOGOUT", "CREATED")
+            var table = Table("CLIENT_ID", "TYPE", "GRANTS", "ID_TOKEN_ALG", "REDIRECT_URIS", "BACKCHANNEL_LOGOUT", "CREATED")
             for client in clients {
                 table.add(
                     client.id, client.isConfidential ? "confidential" : "public", client.grantTypes.joined(separator: ","),
+                    client.idTokenAlgorithm?.rawValue ?? "default",
                     client.redirectURIs.joined(separator: " "), client.backchannelLogoutURI ?? "",
                     Console.timestamp(client.createdAt))
             }
@@ -164,6 +172,7 @@ extension Clients {
                 "redirect_uris": .array(client.redirectURIs.map { .string($0) }),
                 "post_logout_redirect_uris": .array(client.postLogoutRedirectURIs.map { .string($0) }),
                 "backchannel_logout_uri": client.backchannelLogoutURI.map { .string($0) } ?? .null,
+                "id_token_signed_response_alg": client.idTokenAlgorithm.map { .string($0.rawValue) } ?? .null,
                 "created_at": .integer(client.createdAt),
             ]
         }

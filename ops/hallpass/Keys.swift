@@ -21,6 +21,11 @@ struct Keys: AsyncParsableCommand {
             tokens) -> `retiring` (a newer key signs; still published until every token it \
             signed has expired) -> deleted. Hubs and validators follow each step by themselves. \
             `withdraw` cuts a key's life short, for a key that may have leaked.
+
+            Keys come in chains, each with one active key: the primary chain signs access \
+            tokens, logout tokens and the ID tokens of most clients; one ID-token chain per \
+            algorithm (ES256, EdDSA, RS256, made by the hubs) signs the ID tokens of clients \
+            registered with `clients add --id-token-alg`.
             """,
         subcommands: [List.self, Rotate.self, Withdraw.self])
 
@@ -51,11 +56,14 @@ extension Keys {
             commandName: "list",
             abstract: "List the signing keys: kid, algorithm, state and dates (UTC).",
             discussion: """
-                STATE is next (announced in JWKS, signs from ACTIVATES), active (signs new \
+                USE is primary (access tokens, logout tokens, ID tokens by default) or id_token \
+                (ID tokens of clients registered for its algorithm). STATE, within the key's \
+                chain, is next (announced in JWKS, signs from ACTIVATES), active (signs new \
                 tokens), retiring (published until RETIRES, when its last tokens have expired) or \
                 retired (no longer published; hubs delete it shortly). Private keys are never \
-                shown. With --json, prints an array of {"kid", "alg", "state", "created_at", \
-                "activates_at", "retires_at"} (Unix seconds, retires_at null while unset).
+                shown. With --json, prints an array of {"kid", "alg", "use", "state", \
+                "created_at", "activates_at", "retires_at"} (Unix seconds, retires_at null while \
+                unset).
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -63,7 +71,10 @@ extension Keys {
         func run() async throws {
             let keys = try await StoreConnection.run(global) { try await $0.store.signingKeys() }
             let now = HallpassStore.wallClockMilliseconds() / 1000
-            let ordered = keys.sorted { ($0.activatesAt, $0.createdAt, $0.keyID) < ($1.activatesAt, $1.createdAt, $1.keyID) }
+            let ordered = keys.sorted {
+                ($0.use == .primary ? 0 : 1, $0.algorithm, $0.activatesAt, $0.createdAt, $0.keyID)
+                    < ($1.use == .primary ? 0 : 1, $1.algorithm, $1.activatesAt, $1.createdAt, $1.keyID)
+            }
             if global.json {
                 Console.json(.array(ordered.map { Self.json($0, state: $0.state(at: now, among: keys)) }))
                 return
@@ -72,10 +83,10 @@ extension Keys {
                 Console.note("no signing keys yet: the first hub to start creates one (or run `hallpass keys rotate`)")
                 return
             }
-            var table = Table("KID", "ALG", "STATE", "CREATED", "ACTIVATES", "RETIRES")
+            var table = Table("KID", "ALG", "USE", "STATE", "CREATED", "ACTIVATES", "RETIRES")
             for key in ordered {
                 table.add(
-                    key.keyID, key.algorithm, key.state(at: now, among: keys).rawValue,
+                    key.keyID, key.algorithm, key.use.rawValue, key.state(at: now, among: keys).rawValue,
                     Console.timestamp(key.createdAt, seconds: true), Console.timestamp(key.activatesAt, seconds: true),
                     key.retiresAt.map { Console.timestamp($0, seconds: true) } ?? "")
             }
@@ -86,6 +97,7 @@ extension Keys {
             [
                 "kid": .string(key.keyID),
                 "alg": .string(key.algorithm),
+                "use": .string(key.use.rawValue),
                 "state": .string(state.rawValue),
                 "created_at": .integer(key.createdAt),
                 "activates_at": .integer(key.activatesAt),
@@ -98,7 +110,7 @@ extension Keys {
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate",
-            abstract: "Create a new signing key: published now, signing after an activation delay.",
+            abstract: "Rotate the signing keys: new keys published now, signing after an activation delay.",
             discussion: """
                 The new key appears in JWKS at once and starts signing after the activation \
                 delay (default 600 s, long enough for JWKS caches: the hub lets them keep JWKS \
@@ -107,12 +119,14 @@ extension Keys {
                 longest access-token lifetime plus clock skew after that (3660 s), so its tokens \
                 stay valid until they expire; then it is deleted. --activate-now skips the delay: \
                 validators that cached JWKS must then refetch on an unknown kid. Hubs pick up \
-                each step with no restart.
+                each step with no restart. Every chain rotates: the primary key (to --alg, if \
+                given) and each ID-token key (in its own algorithm), on the same schedule.
 
                 The private key is sealed with the key-encryption key the hubs use (--kek-file or \
                 HALLPASS_KEK_FILE); without one it is stored unencrypted, as hubs without a KEK \
                 do. With --json, prints {"kid", "alg", "activates_at", "retiring": [{"kid", \
-                "retires_at"}], "deleted": [kid]}.
+                "retires_at"}], "deleted": [kid], "id_token_keys": [{"kid", "alg", \
+                "activates_at"}]} (kid and alg: the new primary key).
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -147,15 +161,24 @@ extension Keys {
             let kek = try Keys.loadKEK(kekFile)
             let delay = activateNow ? 0 : activationDelay ?? Self.defaultActivationDelay
             let chosen = alg?.jws
-            let rotation = try await StoreConnection.run(global) { connection -> SigningKeyRotation in
+            let rotations = try await StoreConnection.run(global) { connection -> [SigningKeyRotation] in
                 let existing = try await connection.store.signingKeys()
                 let now = connection.store.clock() / 1000
                 let current = SigningKeySet.signingKey(in: existing, at: now)
                 try Keys.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
                 let algorithm = chosen ?? current.flatMap { JWSAlgorithm(rawValue: $0.algorithm) } ?? .es256
                 let key = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now + delay)
-                return try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor)
+                var rotations = [try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor)]
+                // Then each ID-token chain the hubs keep, each in its own compare-and-set: a
+                // failure part-way leaves every chain with a signer.
+                let chains = Set(existing.filter { $0.use == .idToken && $0.isPublished(at: now) }.map(\.algorithm))
+                for algorithm in JWSAlgorithm.allCases where chains.contains(algorithm.rawValue) {
+                    let key = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now + delay, use: .idToken)
+                    rotations.append(try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor))
+                }
+                return rotations
             }
+            let rotation = rotations[0]
             let added = rotation.added
             if global.json {
                 Console.json([
@@ -165,19 +188,25 @@ extension Keys {
                     "retiring": .array(rotation.retiring.map {
                         ["kid": .string($0.keyID), "retires_at": $0.retiresAt.map { .integer($0) } ?? .null]
                     }),
-                    "deleted": .array(rotation.deleted.map { .string($0) }),
+                    "deleted": .array(Set(rotations.flatMap(\.deleted)).sorted().map { .string($0) }),
+                    "id_token_keys": .array(rotations.dropFirst().map {
+                        ["kid": .string($0.added.keyID), "alg": .string($0.added.algorithm), "activates_at": .integer($0.added.activatesAt)]
+                    }),
                 ])
                 return
             }
             let now = HallpassStore.wallClockMilliseconds() / 1000
-            let wait = added.activatesAt - now
-            print("new key \(added.keyID) (\(added.algorithm)): published now, signs from "
-                + Console.timestamp(added.activatesAt, seconds: true) + (wait > 0 ? " (in \(wait) s)" : " (now)"))
-            for key in rotation.retiring {
-                print("retiring \(key.keyID) (\(key.algorithm)): published until "
-                    + Console.timestamp(key.retiresAt ?? 0, seconds: true) + ", when its last tokens have expired")
+            for rotation in rotations {
+                let added = rotation.added
+                let wait = added.activatesAt - now
+                print("new \(added.use == .primary ? "" : "ID-token ")key \(added.keyID) (\(added.algorithm)): published now, signs from "
+                    + Console.timestamp(added.activatesAt, seconds: true) + (wait > 0 ? " (in \(wait) s)" : " (now)"))
+                for key in rotation.retiring {
+                    print("retiring \(key.keyID) (\(key.algorithm)): published until "
+                        + Console.timestamp(key.retiresAt ?? 0, seconds: true) + ", when its last tokens have expired")
+                }
             }
-            for kid in rotation.deleted { print("deleted \(kid) (retired, or announced and never used)") }
+            for kid in Set(rotations.flatMap(\.deleted)).sorted() { print("deleted \(kid) (retired, or announced and never used)") }
             if kek == nil { Console.note("note: no --kek-file: the new private key is stored unencrypted") }
         }
     }
@@ -233,7 +262,11 @@ extension Keys {
                 if HallpassStore.withdrawalNeedsReplacement(kid, in: existing, at: now) {
                     try Keys.checkKEK(kek, against: existing.filter { $0.isPublished(at: now) })
                     let algorithm = chosen ?? JWSAlgorithm(rawValue: target.algorithm) ?? .es256
-                    replacement = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now)
+                    // An ID-token chain is one algorithm's: its replacement keeps it.
+                    if target.use == .idToken, algorithm.rawValue != target.algorithm {
+                        throw CLIFailure("\(kid) is the \(target.algorithm) ID-token key: its replacement is \(target.algorithm) too (drop --alg)")
+                    }
+                    replacement = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now, use: target.use)
                 }
                 return try await connection.store.withdrawSigningKey(kid, replacement: replacement, actor: GlobalOptions.actor)
             }
@@ -294,10 +327,12 @@ extension Keys {
     }
 
     /// A new signing key, generated off the cooperative pool (RSA generation takes a while).
-    static func generate(_ algorithm: JWSAlgorithm, kek: SymmetricKey?, createdAt: Int64, activatesAt: Int64) async throws -> StoredSigningKey {
+    static func generate(
+        _ algorithm: JWSAlgorithm, kek: SymmetricKey?, createdAt: Int64, activatesAt: Int64, use: SigningKeyUse = .primary
+    ) async throws -> StoredSigningKey {
         try await Blocking.run { () throws -> StoredSigningKey in
             do {
-                return try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: createdAt, activatesAt: activatesAt)
+                return try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: createdAt, activatesAt: activatesAt, use: use)
             } catch {
                 throw CLIFailure("cannot generate a \(algorithm.rawValue) key: \(error)")
             }
