@@ -19,11 +19,10 @@ struct DiscoveryEndpoints: Sendable {
 
     func discovery(_ request: Request, context: HubRequestContext) throws -> Response {
         let issuer = services.configuration.issuer
-        // Every algorithm the hub signs ID tokens with now: the primary key's and every
-        // ID-token chain's (OIDC Core section 15.1 requires RS256). Before the keys are loaded,
-        // the configured first key's algorithm.
-        let algorithms = (services.keyRing.snapshot.map { $0.keys.idTokenAlgorithms.map(\.rawValue) }
-            ?? [services.configuration.signingAlgorithm.rawValue]).sorted()
+        // Every algorithm the hub can sign ID tokens with: the primary key's for most clients,
+        // and each algorithm a client may register for (an ID-token key is made on first need).
+        // OIDC Core section 15.1 requires RS256.
+        let algorithms = JWSAlgorithm.allCases.map(\.rawValue).sorted()
         let document: JSONValue = [
             "issuer": .string(issuer),
             "jwks_uri": .string(issuer + Paths.jwks),

@@ -42,18 +42,13 @@ final class HubServices: Sendable {
     }
 
     /// The signer of `client`'s ID tokens: the ID-token key of the algorithm it registered
-    /// (`--id-token-alg`), else the primary signer; 503 while there is none.
-    func idTokenSigner(for client: ClientRecord) throws -> JWTSigner {
+    /// (`--id-token-alg`), made on first need (see ``KeyRing/idTokenSigner(creatingFor:)``),
+    /// else the primary signer; 503 while there is none. Grants call this before changing
+    /// anything, like ``signer()``.
+    func idTokenSigner(for client: ClientRecord) async throws -> JWTSigner {
         guard let algorithm = client.idTokenAlgorithm else { return try signer() }
-        guard let signer = try keys().keys.idTokenSigners[algorithm] else { throw OAuthError.signingUnavailable }
-        return signer
-    }
-
-    /// Fails with 503 unless every token a grant for `client` may answer with can be signed:
-    /// grants call this before changing anything (see ``signer()``).
-    func checkSigners(for client: ClientRecord) throws {
-        _ = try signer()
-        _ = try idTokenSigner(for: client)
+        if let signer = try keys().keys.idTokenSigners[algorithm] { return signer }
+        return try await keyRing.idTokenSigner(creatingFor: algorithm)
     }
 
     /// Verifies an access token this hub issued (for any client) and checks it against the

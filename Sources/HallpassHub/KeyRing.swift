@@ -27,6 +27,8 @@ final class KeyRing: Service, Sendable {
     /// Whether this hub has checked that every key has its public record (validators read
     /// only those); keys stored before public records existed get theirs on the first load.
     private let publicRecordsChecked = Atomic<Bool>(false)
+    /// ID-token key generations under way in this hub, by algorithm.
+    private let pendingIDTokenKeys = Mutex<[JWSAlgorithm: Task<Void, any Error>]>([:])
 
     /// The keys in force and a validator for the hub's own access tokens, built once per load.
     struct Snapshot: Sendable {
@@ -69,11 +71,6 @@ final class KeyRing: Service, Sendable {
             }
             stored = try await store.signingKeys()
         }
-        let missing = HallpassStore.idTokenChainsWithoutSigner(in: stored, at: store.clock() / 1000)
-        if !missing.isEmpty {
-            try await addIDTokenKeys(missing)
-            stored = try await store.signingKeys()
-        }
         if !publicRecordsChecked.load(ordering: .relaxed) {
             if try await store.publishPublicSigningKeys() {
                 logger.notice("wrote the public records of the signing keys for validators")
@@ -94,7 +91,9 @@ final class KeyRing: Service, Sendable {
             keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys), verified: VerifiedTokenCache<VerifiedJWT>())
         // Same keys as before: keep the old snapshot, and with it the cache of verified tokens.
         let changed = current.withLock { state in
-            guard let previous = state?.keys, previous.jwks == set.jwks, previous.signer?.keyID == set.signer?.keyID else {
+            guard let previous = state?.keys, previous.jwks == set.jwks, previous.signer?.keyID == set.signer?.keyID,
+                previous.idTokenSigners.mapValues(\.keyID) == set.idTokenSigners.mapValues(\.keyID)
+            else {
                 state = snapshot
                 return true
             }
@@ -108,30 +107,37 @@ final class KeyRing: Service, Sendable {
         }
     }
 
-    /// Generates a key for each ID-token chain in `algorithms` and stores those still missing
-    /// (several hubs may race; one compare-and-set decides, and everyone loads the result).
-    /// The keys sign at once: only clients registered for their algorithm get ID tokens from
-    /// them, and relying parties fetch JWKS again for a `kid` they do not know.
-    private func addIDTokenKeys(_ algorithms: [JWSAlgorithm]) async throws(StoreError) {
+    /// The signer of the ID-token chain of `algorithm`, generating the chain's first key when
+    /// it has none. RSA key generation costs about half a second of CPU, so hubs make an
+    /// ID-token key only once a client registered for its algorithm needs an ID token, and
+    /// then once for every hub (the key is stored; racing hubs store one). Concurrent requests
+    /// in this hub wait for the same generation.
+    func idTokenSigner(creatingFor algorithm: JWSAlgorithm) async throws -> JWTSigner {
+        if let signer = snapshot?.keys.idTokenSigners[algorithm] { return signer }
+        let (task, isNew) = pendingIDTokenKeys.withLock { pending -> (Task<Void, any Error>, Bool) in
+            if let running = pending[algorithm] { return (running, false) }
+            let task = Task { try await self.addIDTokenKey(algorithm) }
+            pending[algorithm] = task
+            return (task, true)
+        }
+        defer { if isNew { _ = pendingIDTokenKeys.withLock { $0.removeValue(forKey: algorithm) } } }
+        try await task.value
+        guard let signer = snapshot?.keys.idTokenSigners[algorithm] else { throw OAuthError.signingUnavailable }
+        return signer
+    }
+
+    /// Generates a key for the ID-token chain of `algorithm` (off the cooperative pool), stores
+    /// it unless the chain got a signer meanwhile, and reloads.
+    private func addIDTokenKey(_ algorithm: JWSAlgorithm) async throws {
         let now = store.clock() / 1000
         let kek = configuration.keyEncryptionKey
-        var candidates: [StoredSigningKey] = []
-        for algorithm in algorithms {
-            do {
-                // RSA key generation takes tens of milliseconds: not on the cooperative pool.
-                candidates.append(
-                    try await NIOThreadPool.singleton.runIfActive {
-                        try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: now, activatesAt: now, use: .idToken)
-                    })
-            } catch {
-                logger.error("could not generate an ID-token signing key", metadata: ["alg": "\(algorithm)", "error": "\(error)"])
-            }
+        let key = try await NIOThreadPool.singleton.runIfActive {
+            try StoredSigningKey.generate(algorithm: algorithm, kek: kek, createdAt: now, activatesAt: now, use: .idToken)
         }
-        let added = try await store.addIDTokenSigningKeys(candidates, actor: "hub")
-        if !added.isEmpty {
-            logger.notice(
-                "generated ID-token signing keys", metadata: ["kids": "\(added.map(\.keyID))", "algs": "\(added.map(\.algorithm))"])
+        if try await !store.addIDTokenSigningKeys([key], actor: "hub").isEmpty {
+            logger.notice("generated an ID-token signing key", metadata: ["kid": "\(key.keyID)", "alg": "\(algorithm)"])
         }
+        try await reload()
     }
 
     func run() async throws {

@@ -44,7 +44,8 @@ struct TokenEndpoint: Sendable {
         }
         let scope = try Scopes.parse(form["scope"])
         // Fail before the session starts if no token can be signed (see `HubServices.signer()`).
-        try services.checkSigners(for: client)
+        _ = try services.signer()
+        let idTokenSigner = try await services.idTokenSigner(for: client)
         let store = services.store
         let user: UserRecord
         switch try await services.authenticateUser(username: username, password: password, clientID: client.id, address: address) {
@@ -64,7 +65,7 @@ struct TokenEndpoint: Sendable {
                 subject: .init(
                     userID: user.id, clientID: client.id, sessionID: session.sessionID, scope: scope,
                     authTime: services.now, notBefore: session.userNotBefore),
-                refreshToken: session.refreshToken, user: user, client: client)
+                refreshToken: session.refreshToken, user: user, idTokenSigner: idTokenSigner)
         case .sessionExists:
             services.metrics.login("session_exists")
             throw OAuthError("session_exists", "this user already has an active session and the single-login policy is deny-new")
@@ -83,7 +84,8 @@ struct TokenEndpoint: Sendable {
         guard let code = form["code"] else { throw OAuthError.invalidRequest("code is required") }
         guard let redirectURI = form["redirect_uri"] else { throw OAuthError.invalidRequest("redirect_uri is required") }
         // Fail before the code is used up if no token can be signed.
-        try services.checkSigners(for: client)
+        _ = try services.signer()
+        let idTokenSigner = try await services.idTokenSigner(for: client)
         let invalid = OAuthError.invalidGrant("the authorization code is invalid, expired or already used")
         let record: AuthorizationCodeRecord
         let codeKey: String
@@ -123,7 +125,7 @@ struct TokenEndpoint: Sendable {
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: record.sessionID, scope: record.scope,
                 authTime: record.authTime, notBefore: grant.userNotBefore),
-            refreshToken: grant.refreshToken, user: user, client: client, nonce: record.nonce.isEmpty ? nil : record.nonce)
+            refreshToken: grant.refreshToken, user: user, idTokenSigner: idTokenSigner, nonce: record.nonce.isEmpty ? nil : record.nonce)
     }
 
     // MARK: refresh_token
@@ -136,7 +138,8 @@ struct TokenEndpoint: Sendable {
         }
         // Fail before rotating if no token can be signed: a rotation whose answer is lost
         // would leave the client holding a rotated token.
-        try services.checkSigners(for: client)
+        _ = try services.signer()
+        let idTokenSigner = try await services.idTokenSigner(for: client)
         let outcome = try await services.store.rotate(
             token, clientID: client.id, grace: services.configuration.refreshGrace * 1000, actor: address)
         let grant: RefreshGrant
@@ -168,13 +171,13 @@ struct TokenEndpoint: Sendable {
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: token.sessionID, scope: scope,
                 authTime: grant.authTime, notBefore: grant.userNotBefore),
-            refreshToken: grant.refreshToken, user: nil, client: client)
+            refreshToken: grant.refreshToken, user: nil, idTokenSigner: idTokenSigner)
     }
 
     // MARK: response
 
     private func tokenResponse(
-        subject: TokenMinter.Subject, refreshToken: RefreshToken, user: UserRecord?, client: ClientRecord, nonce: String? = nil
+        subject: TokenMinter.Subject, refreshToken: RefreshToken, user: UserRecord?, idTokenSigner: JWTSigner, nonce: String? = nil
     ) throws -> Response {
         let signer = try services.signer()
         let now = services.now
@@ -189,8 +192,7 @@ struct TokenEndpoint: Sendable {
             body.add(
                 "id_token",
                 try services.minter.idToken(
-                    for: subject, user: user, nonce: nonce, accessToken: access.token, signer: try services.idTokenSigner(for: client),
-                    now: now))
+                    for: subject, user: user, nonce: nonce, accessToken: access.token, signer: idTokenSigner, now: now))
         }
         return Reply.json(body.finish())
     }
