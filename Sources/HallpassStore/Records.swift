@@ -53,11 +53,15 @@ public struct ClientRecord: Sendable, Hashable {
     public var grantTypes: [String]
     /// When the client was registered (Unix s).
     public var createdAt: Int64
+    /// The watermark (Unix s) an earlier client of the same id left when it was removed, if
+    /// it had not lapsed yet; 0 otherwise. Tokens issued to this id at or before it are void,
+    /// so tokens for this client must be issued after it.
+    public var notBefore: Int64
 
     /// A client record.
     public init(
         id: String, secretHash: [UInt8]?, redirectURIs: [String] = [], postLogoutRedirectURIs: [String] = [],
-        backchannelLogoutURI: String? = nil, grantTypes: [String], createdAt: Int64
+        backchannelLogoutURI: String? = nil, grantTypes: [String], createdAt: Int64, notBefore: Int64 = 0
     ) {
         self.id = id
         self.secretHash = secretHash
@@ -66,6 +70,7 @@ public struct ClientRecord: Sendable, Hashable {
         self.backchannelLogoutURI = backchannelLogoutURI
         self.grantTypes = grantTypes
         self.createdAt = createdAt
+        self.notBefore = notBefore
     }
 
     /// Whether the client authenticates with a secret.
