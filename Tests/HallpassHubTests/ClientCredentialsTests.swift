@@ -131,14 +131,18 @@ struct ClientCredentialsTests {
         }
     }
 
-    @Test("a client's own token speaks for no user: userinfo and the API end-session answer 401 invalid_token")
+    @Test("a client's own token speaks for no user: userinfo and the API end-session answer 401 invalid_token, even for a client whose id is a user's id")
     func noUser() async throws {
         try await withHub { hub in
-            let secret = try await hub.addMachineClient("svc")
-            let access = try await hub.clientToken(client: "svc", secret: secret)
-            expectError(try await hub.userinfo(bearer: access), status: 401, code: "invalid_token")
+            // A client id may look exactly like a user id; its token's sub is then that user's id.
+            let user = try await hub.addUser("mallory", password: "pw-mallory-1", email: "mallory@example.test")
+            let secret = try await hub.addMachineClient(user.id)
+            let access = try await hub.clientToken(client: user.id, secret: secret)
+            let userinfo = try await hub.userinfo(bearer: access)
+            expectError(userinfo, status: 401, code: "invalid_token")
+            #expect(!userinfo.text.contains("mallory"))
             expectError(try await hub.logout(bearer: access), status: 401, code: "invalid_token")
-            #expect(try await hub.isActive(access, client: "svc", secret: secret))
+            #expect(try await hub.isActive(access, client: user.id, secret: secret))
         }
     }
 
