@@ -169,8 +169,10 @@ struct ClientCredentialsTests {
                 try await hub.clientCredentials(client: "svc", secret: secret).status == 401
             }
 
-            // The same id again, with a new secret: its first token is good at once.
-            let again = try await hub.addMachineClient("svc")
+            // The same id again, with a new secret: its first tokens are good at once, its own
+            // and a user's (both are issued after the watermark, which is still ahead of now).
+            try await hub.addUser("walt", password: "pw-walt-1")
+            let again = try #require(try await hub.addClient("svc", grants: ["client_credentials", "password"]))
             var reply = try await hub.clientCredentials(client: "svc", secret: again)
             try await waitUntil("the hub reads the new registration") {
                 reply = try await hub.clientCredentials(client: "svc", secret: again)
@@ -178,6 +180,8 @@ struct ClientCredentialsTests {
             }
             let fresh = try #require(reply.string("access_token"))
             #expect(try await hub.isActive(fresh, client: "api", secret: introspector))
+            let login = try await hub.loginTokens("walt", password: "pw-walt-1", client: "svc", secret: again)
+            #expect(try await hub.isActive(login.access, client: "api", secret: introspector))
         }
     }
 
