@@ -305,6 +305,7 @@ let package = Package(
         .testTarget(
             name: "HallpassCLITests",
             dependencies: [
+                "Hallpass",
                 "HallpassStore",
                 "HallpassCrypto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -151,7 +151,10 @@ public final class HallpassValidator: Service, Sendable {
     // MARK: Per request
 
     /// Validates an access token: signature, `typ`, `iss`, `aud`, `exp`, `nbf`, then `jti`,
-    /// `sid`, the client's grant and the user's watermark against the revocation mirror.
+    /// `sid`, the client's grant, the user's watermark and the client's watermark against the
+    /// revocation mirror. A client's own token (client credentials grant: no `sid`, `sub` =
+    /// `client_id`) is accepted with ``Identity/kind`` `.client`, and checked by `jti` and its
+    /// client's watermark.
     ///
     /// Synchronous and safe to call from any thread: no network, no actor hop, no lock held
     /// longer than a hash lookup.
@@ -173,7 +176,7 @@ public final class HallpassValidator: Service, Sendable {
         let reason = mirror.withReadLock { state in
             state.reason(
                 tokenID: identity.tokenID, sessionID: identity.sessionID, userID: identity.subject, clientID: identity.clientID,
-                issuedAt: identity.issuedAt)
+                issuedAt: identity.issuedAt, isClient: identity.isClient)
         }
         if let reason { throw .revoked(reason) }
         return identity
@@ -200,8 +203,11 @@ public final class HallpassValidator: Service, Sendable {
             return text
         }
         let subject = try string(.subject)
-        let sessionID = try string(.sessionID)
         let clientID = try string(.clientID)
+        // A token without `sid` is a client's own (client credentials grant) when its `sub` is
+        // its `client_id` (RFC 9068 section 2.2); a user's token always carries its session.
+        let kind: Identity.Kind = claims.value(of: .sessionID) == nil && subject == clientID ? .client : .user
+        let sessionID = try kind == .client ? "" : string(.sessionID)
         let tokenID = try string(.tokenID)
         guard let issuedAtValue = claims.value(of: .issuedAt) else { throw .malformed("claim iat is missing") }
         guard let issuedAt = issuedAtValue.numericValue, issuedAt.isFinite, abs(issuedAt) < 1e15 else {
@@ -221,7 +227,7 @@ public final class HallpassValidator: Service, Sendable {
         }
         let identity = Identity(
             subject: subject, username: username, sessionID: sessionID, clientID: clientID, scopes: scopes, tokenID: tokenID,
-            issuedAt: Int64(issuedAt.rounded(.down)), expiresAt: expiresAt)
+            issuedAt: Int64(issuedAt.rounded(.down)), expiresAt: expiresAt, kind: kind)
         let entry = Entry(identity: identity, notBefore: claims.notBefore)
         cache.insert(entry, for: token, expiresAt: expiresAt + rules.leeway, now: now)
         return entry

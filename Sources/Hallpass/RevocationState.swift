@@ -1,11 +1,13 @@
 import HallpassStore
 
-/// The in-memory mirror of the revocation records in Redis: three hash tables (sessions with
-/// their revoked grants, token ids, user watermarks), each entry kept until the tokens it can
-/// void have all expired.
+/// The in-memory mirror of the revocation records in Redis: four hash tables (sessions with
+/// their revoked grants, token ids, user watermarks, client watermarks), each entry kept until
+/// the tokens it can void have all expired.
 ///
 /// One writer (the mirror task) changes it in place; readers only look it up, under the
-/// validator's `ReadMostlyLock` (shared). A revocation check is at most three hash lookups.
+/// validator's `ReadMostlyLock` (shared). A revocation check is at most three hash lookups,
+/// and a fourth while some removed client's watermark is live (rare: clients are seldom
+/// removed, and the record lapses with the last token it voids).
 struct RevocationState: Sendable {
     /// Per session id: whether it ended (until when the record is kept, Unix ms) and its
     /// revoked grants. One table for both, so a check costs one lookup for the session.
@@ -14,6 +16,8 @@ struct RevocationState: Sendable {
     var tokenIDs: [String: Int64] = [:]
     /// User watermarks: uid -> watermark (Unix s); dropped once every token it voids expired.
     var watermarks: [String: Int64] = [:]
+    /// Client watermarks: client id -> watermark (Unix s); dropped likewise.
+    var clientWatermarks: [String: Int64] = [:]
 
     struct SessionRecord: Sendable, Hashable {
         /// Set when the session ended: until when the record is kept (Unix ms).
@@ -42,6 +46,9 @@ struct RevocationState: Sendable {
         for (jti, until) in snapshot.revokedTokenIDs where until >= now { tokenIDs[jti] = max(tokenIDs[jti] ?? 0, until) }
         for (uid, watermark) in snapshot.userWatermarks where watermark * 1000 + Self.retention >= now {
             watermarks[uid] = max(watermarks[uid] ?? 0, watermark)
+        }
+        for (client, watermark) in snapshot.clientWatermarks where watermark * 1000 + Self.retention >= now {
+            clientWatermarks[client] = max(clientWatermarks[client] ?? 0, watermark)
         }
     }
 
@@ -75,21 +82,29 @@ struct RevocationState: Sendable {
         case StoreEventType.userTokensRevoked:
             guard !event.user.isEmpty, let watermark = Int64(event.detail) else { return false }
             watermarks[event.user] = max(watermarks[event.user] ?? 0, watermark)
+        case StoreEventType.clientTokensRevoked:
+            guard !event.client.isEmpty, let watermark = Int64(event.detail) else { return false }
+            clientWatermarks[event.client] = max(clientWatermarks[event.client] ?? 0, watermark)
         default:
             return StoreEventType.changesSigningKeys(event.type)
         }
         return false
     }
 
-    /// Why a token with these facts is revoked, or `nil` if it is not: at most three lookups.
+    /// Why a token with these facts is revoked, or `nil` if it is not: at most three lookups,
+    /// four while a client watermark is live. A client's own token (`isClient`) has no
+    /// session or user to look up: only its `jti` and its client count.
     @inline(__always)
-    func reason(tokenID: String, sessionID: String, userID: String, clientID: String, issuedAt: Int64) -> RevocationReason? {
-        if !sessions.isEmpty, let session = sessions[sessionID] {
+    func reason(
+        tokenID: String, sessionID: String, userID: String, clientID: String, issuedAt: Int64, isClient: Bool = false
+    ) -> RevocationReason? {
+        if !isClient, !sessions.isEmpty, let session = sessions[sessionID] {
             if session.endedUntil != nil { return .session }
             if let grant = session.grants[clientID], issuedAt <= grant.revokedAt { return .grant }
         }
         if !tokenIDs.isEmpty, tokenIDs[tokenID] != nil { return .token }
-        if !watermarks.isEmpty, let watermark = watermarks[userID], issuedAt <= watermark { return .user }
+        if !isClient, !watermarks.isEmpty, let watermark = watermarks[userID], issuedAt <= watermark { return .user }
+        if !clientWatermarks.isEmpty, let watermark = clientWatermarks[clientID], issuedAt <= watermark { return .client }
         return nil
     }
 
@@ -104,11 +119,13 @@ struct RevocationState: Sendable {
         }
         copy.tokenIDs = tokenIDs.filter { $0.value >= now }
         copy.watermarks = watermarks.filter { $0.value * 1000 + Self.retention >= now }
+        copy.clientWatermarks = clientWatermarks.filter { $0.value * 1000 + Self.retention >= now }
         return copy
     }
 
     /// How many records the mirror holds.
     var count: Int {
         sessions.values.reduce(0) { $0 + ($1.endedUntil == nil ? 0 : 1) + $1.grants.count } + tokenIDs.count + watermarks.count
+            + clientWatermarks.count
     }
 }

@@ -63,4 +63,7 @@ public enum RevocationReason: String, Sendable, Hashable {
     case grant
     /// Its user's tokens issued until some moment were revoked (user disabled, forced logout).
     case user
+    /// Its client was removed after it was issued (`hallpass clients remove`): every token
+    /// issued to that client until then is void, the client's own and its users' alike.
+    case client
 }

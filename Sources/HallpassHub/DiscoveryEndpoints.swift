@@ -32,7 +32,7 @@ struct DiscoveryEndpoints: Sendable {
             "introspection_endpoint": .string(issuer + Paths.introspection),
             "end_session_endpoint": .string(issuer + Paths.endSession),
             "userinfo_endpoint": .string(issuer + Paths.userinfo),
-            "grant_types_supported": ["authorization_code", "password", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "prompt_values_supported": ["none", "login"],

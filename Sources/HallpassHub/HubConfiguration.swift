@@ -38,8 +38,9 @@ public struct HubConfiguration: Sendable {
     /// `hallpass keys rotate` announced shows in this hub's JWKS (one small `HGETALL`). The
     /// ring also wakes at the second a known key activates or retires.
     public var keyReloadInterval: Int64 = 1
-    /// How long a client registration is cached (ms); a removed client stops working after
-    /// at most this long.
+    /// How long a client registration is cached (ms), at most
+    /// `HallpassStore.maximumClientCacheLifetime` (longer is cut to it); a removed client gets
+    /// no token after at most this long, and a token it gets meanwhile is void.
     public var clientCacheLifetime: Int64 = 1000
     /// OIDC Back-Channel Logout delivery: polling, retry and expiry-sweep settings.
     public var backchannelLogout = BackchannelLogoutSettings()

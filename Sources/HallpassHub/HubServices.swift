@@ -19,7 +19,9 @@ final class HubServices: Sendable {
         self.store = store
         self.keyRing = KeyRing(store: store, configuration: configuration, logger: logger)
         self.passwords = passwords
-        self.clients = ClientCache(store: store, lifetime: configuration.clientCacheLifetime)
+        // Capped: a client's removal voids tokens for only this long after it (see
+        // `HallpassStore.removeClient`), so a longer cache would mint live tokens for a removed client.
+        self.clients = ClientCache(store: store, lifetime: min(configuration.clientCacheLifetime, HallpassStore.maximumClientCacheLifetime))
         self.authenticator = ClientAuthenticator(cache: clients)
         self.minter = TokenMinter(issuer: configuration.issuer, lifetime: configuration.accessTokenLifetime)
         self.metrics = metrics
@@ -61,11 +63,18 @@ final class HubServices: Sendable {
         return try await store.isRevoked(facts) ? nil : verified
     }
 
+    /// What revocation can void of an access token this hub issued; `nil` when a claim it
+    /// needs is missing. A token without `sid` is a client's own (client credentials grant)
+    /// only when its `sub` is its `client_id` (RFC 9068 section 2.2): a user's token always has
+    /// a session.
     static func facts(of token: VerifiedJWT) -> AccessTokenFacts? {
         let claims = token.claims
-        guard let jti = claims.tokenID, let sid = claims["sid"]?.stringValue, let sub = claims.subject,
+        guard let jti = claims.tokenID, let sub = claims.subject,
             let client = claims["client_id"]?.stringValue, let iat = claims["iat"]?.integerValue
         else { return nil }
+        let sid = claims["sid"]?.stringValue
+        if claims["sid"] != nil, sid == nil { return nil }
+        if sid == nil, sub != client { return nil }
         return AccessTokenFacts(tokenID: jti, sessionID: sid, userID: sub, clientID: client, issuedAt: iat)
     }
 

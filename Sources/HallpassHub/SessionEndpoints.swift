@@ -25,7 +25,8 @@ struct SessionEndpoints: Sendable {
         guard let verified = try await services.liveAccessToken(token), let facts = HubServices.facts(of: verified) else {
             throw OAuthError.invalidToken("the access token is invalid, expired or revoked")
         }
-        if try await services.store.endSession(facts.sessionID, reason: "logout", actor: "user:" + facts.userID) != nil {
+        guard let sessionID = facts.sessionID else { throw OAuthError.invalidToken("a client's own access token has no session to end") }
+        if try await services.store.endSession(sessionID, reason: "logout", actor: "user:" + facts.userID) != nil {
             services.metrics.revocation("session")
         }
         return Reply.empty(.noContent)
@@ -36,8 +37,9 @@ struct SessionEndpoints: Sendable {
     /// form-encoded `POST`, as the `access_token` parameter (section 2.2); one way only.
     func userinfo(_ request: Request, context: HubRequestContext) async throws -> Response {
         let token = try await presentedAccessToken(request)
+        // A client's own token speaks for no user (its `sub` is a client id).
         guard let verified = try await services.liveAccessToken(token), let facts = HubServices.facts(of: verified),
-            let user = try await services.store.user(id: facts.userID), !user.isDisabled
+            !facts.isClientToken, let user = try await services.store.user(id: facts.userID), !user.isDisabled
         else {
             throw OAuthError.invalidToken("the access token is invalid, expired or revoked")
         }

@@ -6,7 +6,7 @@ import Hummingbird
 import Logging
 
 /// `POST /oauth2/token` (RFC 6749 section 3.2): the `authorization_code` (with PKCE, RFC
-/// 7636), `password` and `refresh_token` grants.
+/// 7636), `password`, `refresh_token` and `client_credentials` grants.
 struct TokenEndpoint: Sendable {
     let services: HubServices
 
@@ -31,8 +31,10 @@ struct TokenEndpoint: Sendable {
                 throw OAuthError.unauthorizedClient("this client may not use the refresh_token grant")
             }
             return try await refreshGrant(form, client: client, address: context.clientAddress)
+        case ClientCredentialsGrant.grantType:
+            return try ClientCredentialsGrant(services: services).handle(form, client: client)
         default:
-            throw OAuthError.unsupportedGrantType("supported grant types: authorization_code, password, refresh_token")
+            throw OAuthError.unsupportedGrantType("supported grant types: authorization_code, password, refresh_token, client_credentials")
         }
     }
 
@@ -64,7 +66,7 @@ struct TokenEndpoint: Sendable {
             return try tokenResponse(
                 subject: .init(
                     userID: user.id, clientID: client.id, sessionID: session.sessionID, scope: scope,
-                    authTime: services.now, notBefore: session.userNotBefore),
+                    authTime: services.now, notBefore: max(session.userNotBefore, client.notBefore)),
                 refreshToken: session.refreshToken, user: user, idTokenSigner: idTokenSigner)
         case .sessionExists:
             services.metrics.login("session_exists")
@@ -124,7 +126,7 @@ struct TokenEndpoint: Sendable {
         return try tokenResponse(
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: record.sessionID, scope: record.scope,
-                authTime: record.authTime, notBefore: grant.userNotBefore),
+                authTime: record.authTime, notBefore: max(grant.userNotBefore, client.notBefore)),
             refreshToken: grant.refreshToken, user: user, idTokenSigner: idTokenSigner, nonce: record.nonce.isEmpty ? nil : record.nonce)
     }
 
@@ -170,7 +172,7 @@ struct TokenEndpoint: Sendable {
         return try tokenResponse(
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: token.sessionID, scope: scope,
-                authTime: grant.authTime, notBefore: grant.userNotBefore),
+                authTime: grant.authTime, notBefore: max(grant.userNotBefore, client.notBefore)),
             refreshToken: grant.refreshToken, user: nil, idTokenSigner: idTokenSigner)
     }
 

@@ -13,7 +13,8 @@ struct TokenMinter: Sendable {
         var sessionID: String
         var scope: String
         var authTime: Int64
-        /// The user's watermark: tokens must be issued strictly after it.
+        /// The later of the user's and the client's watermarks: tokens must be issued strictly
+        /// after it.
         var notBefore: Int64
     }
 

@@ -32,7 +32,7 @@ struct TokenStateEndpoints: Sendable {
         }
         try await services.store.revokeTokenID(
             facts.tokenID, expiresAt: verified.claims.expiresAt.map { Int64($0) }, actor: context.clientAddress,
-            userID: facts.userID, sessionID: facts.sessionID, clientID: facts.clientID)
+            userID: facts.isClientToken ? "" : facts.userID, sessionID: facts.sessionID ?? "", clientID: facts.clientID)
         services.metrics.revocation("access_token")
         return Reply.empty()
     }

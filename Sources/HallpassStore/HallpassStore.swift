@@ -20,6 +20,10 @@ public struct HallpassStore: Sendable {
     public static let maximumAccessTokenLifetime: Int64 = 3600
     /// The clock skew a validator may allow when checking `exp` (s).
     public static let clockSkewAllowance: Int64 = 60
+    /// The longest a hub may cache a client registration (ms). Removing a client voids the
+    /// tokens issued to it until this long after the removal, so that what a hub mints from
+    /// its cached copy meanwhile is void too (see ``removeClient(id:actor:)``).
+    public static let maximumClientCacheLifetime: Int64 = 1000
 
     /// A store over `redis`.
     public init(redis: RedisClient, eventsPerStream: Int = 10_000, clock: @escaping @Sendable () -> Int64 = Self.wallClockMilliseconds) {

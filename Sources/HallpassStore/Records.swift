@@ -62,11 +62,16 @@ public struct ClientRecord: Sendable, Hashable {
     /// OIDC Dynamic Client Registration's `id_token_signed_response_alg`); `nil`: the hub's
     /// primary key's, like its access tokens.
     public var idTokenAlgorithm: JWSAlgorithm?
+    /// The watermark (Unix s) an earlier client of the same id left when it was removed, if
+    /// it had not lapsed yet; 0 otherwise. Tokens issued to this id at or before it are void,
+    /// so tokens for this client must be issued after it.
+    public var notBefore: Int64
 
     /// A client record.
     public init(
         id: String, secretHash: [UInt8]?, redirectURIs: [String] = [], postLogoutRedirectURIs: [String] = [],
-        backchannelLogoutURI: String? = nil, grantTypes: [String], createdAt: Int64, idTokenAlgorithm: JWSAlgorithm? = nil
+        backchannelLogoutURI: String? = nil, grantTypes: [String], createdAt: Int64, notBefore: Int64 = 0,
+        idTokenAlgorithm: JWSAlgorithm? = nil
     ) {
         self.id = id
         self.secretHash = secretHash
@@ -76,6 +81,7 @@ public struct ClientRecord: Sendable, Hashable {
         self.grantTypes = grantTypes
         self.createdAt = createdAt
         self.idTokenAlgorithm = idTokenAlgorithm
+        self.notBefore = notBefore
     }
 
     /// Whether the client authenticates with a secret.

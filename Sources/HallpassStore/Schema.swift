@@ -29,6 +29,8 @@
 /// hp:{hg}:pubkeys      hash   kid -> the same record without the private key (for validators)
 /// hp:{hg}:policy       hash   global policy overrides set by the ops CLI
 /// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry + skew (ms)
+/// hp:{hg}:cnbf         zset   per-client "not before" watermarks (s) of removed clients,
+///                             trimmed as they lapse
 /// hp:{hg}:th:<kind>:<digest> string  login throttle counters
 /// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
 /// ```
@@ -69,15 +71,24 @@ public enum StoreSchema {
     public static var notBeforeSets: [String] { (0..<shardCount).map { shardPrefix($0) + "nbf" } }
     /// The set of revoked access-token ids.
     public static let revokedTokenIDs = globalPrefix + "rj"
+    /// The clients' "not before" watermarks (Unix s): every token issued to the client at or
+    /// before its watermark is void, user tokens included. Global, not per shard: a client's
+    /// tokens span every user's shard, and removing a client is rare.
+    public static let clientWatermarks = globalPrefix + "cnbf"
 
     /// The Redis 7 ACL rules of the validators' user: read-only access to the revocation
     /// records, the event streams and the public signing keys, and only the commands a
     /// validator sends (`XREAD`, `XREVRANGE`, `XINFO STREAM`, `ZRANGE`, `HGETALL`, `PING`,
     /// `SELECT`). No write command, no other key: not the hash of private keys, sealed or not.
     /// Use as `ACL SETUSER <name> on ><password> <rules>`.
+    ///
+    /// The per-shard patterns match one character of tag (`{h?}`: the 16 shards are `{h0}` to
+    /// `{hf}`, see ``shardPrefix(_:)``) rather than `*`: `hp:*:rs` also matched the client hash
+    /// `hp:{hg}:c:rs` of a client named `rs` (or `rg`, `nbf`, `ev`), whose secret hash the
+    /// validator has no business reading.
     public static let validatorACLRules =
         "resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall"
-        + " %R~hp:*:rs %R~hp:*:rg %R~hp:*:nbf %R~hp:*:ev %R~hp:{hg}:rj %R~hp:{hg}:pubkeys"
+        + " %R~hp:{h?}:rs %R~hp:{h?}:rg %R~hp:{h?}:nbf %R~hp:{h?}:ev %R~hp:{hg}:rj %R~hp:{hg}:cnbf %R~hp:{hg}:pubkeys"
 
     static func user(_ uid: String, prefix: String) -> String { prefix + "u:" + uid }
     static func userSessions(_ uid: String, prefix: String) -> String { prefix + "us:" + uid }

@@ -350,6 +350,37 @@ enum Scripts {
     return 1
     """#)
 
+    /// Registers a client. KEYS: client, client ids, client watermarks. ARGV: prefix, maxlen,
+    /// client id, actor, then field/value pairs. A watermark left by an earlier client of the
+    /// same id is copied into the record (field `nbf`), so hubs issue the new client's tokens
+    /// after it without another read. Returns {1, watermark or 0}, or {0} if the id is taken.
+    static let createClient = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+    redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+    local nbf = redis.call('ZSCORE', KEYS[3], ARGV[3])
+    if nbf then redis.call('HSET', KEYS[1], 'nbf', nbf) end
+    redis.call('SADD', KEYS[2], ARGV[3])
+    event(ARGV[2], 'client_added', '', '', '', ARGV[4], ARGV[3])
+    return {1, nbf or '0'}
+    """#)
+
+    /// Removes a client and voids every token issued to it so far: raises its watermark (never
+    /// lowers it) and logs `client_tokens_revoked` beside `client_removed`, which validators
+    /// apply. KEYS: client, client ids, client watermarks. ARGV: prefix, maxlen, client id,
+    /// watermark (s), trim (s: watermarks below it have outlived every token they void), actor.
+    /// Returns the watermark now in force, or 0 if there was no such client.
+    static let removeClient = script(#"""
+    local existed = redis.call('DEL', KEYS[1])
+    redis.call('SREM', KEYS[2], ARGV[3])
+    if existed == 0 then return 0 end
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[5])
+    redis.call('ZADD', KEYS[3], 'GT', ARGV[4], ARGV[3])
+    local watermark = redis.call('ZSCORE', KEYS[3], ARGV[3])
+    event(ARGV[2], 'client_removed', '', '', '', ARGV[6], ARGV[3])
+    event(ARGV[2], 'client_tokens_revoked', '', '', ARGV[3], ARGV[6], watermark)
+    return tonumber(watermark)
+    """#)
+
     /// Revokes one access token by `jti`. KEYS: revoked ids. ARGV: prefix, maxlen, jti, until,
     /// now, actor, user, sid, client. Returns 1 if newly revoked, 0 if it already was.
     ///

@@ -53,11 +53,12 @@ extension HallpassStore {
         if let hash = record.secretHash { fields += ["secret", hash] }
         if let idTokenAlgorithm { fields += ["ita", idTokenAlgorithm.rawValue] }
         let written = try await run(
-            Scripts.writeGlobal, keys: [StoreSchema.client(id)],
-            arguments: [StoreSchema.globalPrefix, eventsPerStream, "client_added", actor, id, "setnx-any"] + fields)
-        guard written.int == 1 else { throw .conflict("client \(id) exists") }
-        _ = try await send(RedisCommand("SADD", StoreSchema.clients, id))
-        return (record, secret)
+            Scripts.createClient, keys: Self.clientKeys(id),
+            arguments: [StoreSchema.globalPrefix, eventsPerStream, id, actor] + fields)
+        guard let reply = written.array, reply.first?.int == 1 else { throw .conflict("client \(id) exists") }
+        var created = record
+        created.notBefore = reply.dropFirst().first?.string.flatMap { Int64($0) } ?? 0
+        return (created, secret)
     }
 
     /// The client `id`, if registered.
@@ -74,13 +75,44 @@ extension HallpassStore {
         return zip(ids, replies).compactMap { Self.clientRecord(id: $0, hashBytes($1)) }
     }
 
-    /// Removes a client. Its grants in live sessions stop refreshing (the client is unknown).
-    public func removeClient(id: String, actor: String) async throws(StoreError) {
+    /// Removes a client and voids every token issued to it so far, its own (client
+    /// credentials) and its users' alike, at every validator: the removal raises the client's
+    /// watermark (``StoreSchema/clientWatermarks``) and logs `client_tokens_revoked` in the
+    /// same script. Its grants in live sessions stop refreshing (the client is unknown).
+    /// Returns the watermark (Unix s).
+    ///
+    /// - Throws: ``StoreError/notFound(_:)`` if there is no such client.
+    @discardableResult
+    public func removeClient(id: String, actor: String) async throws(StoreError) -> Int64 {
+        guard Self.isValidClientID(id) else { throw .notFound("no client \(id)") }
+        let now = clock()
+        let retention = (Self.maximumAccessTokenLifetime + Self.clockSkewAllowance) * 1000
         let removed = try await run(
-            Scripts.writeGlobal, keys: [StoreSchema.client(id)],
-            arguments: [StoreSchema.globalPrefix, eventsPerStream, "client_removed", actor, id, "delete"])
-        _ = try await send(RedisCommand("SREM", StoreSchema.clients, id))
-        guard removed.int == 1 else { throw .notFound("no client \(id)") }
+            Scripts.removeClient, keys: Self.clientKeys(id),
+            arguments: [
+                StoreSchema.globalPrefix, eventsPerStream, id, Self.clientWatermark(removedAt: now), (now - retention) / 1000,
+                actor,
+            ])
+        guard let watermark = removed.int, watermark > 0 else { throw .notFound("no client \(id)") }
+        return watermark
+    }
+
+    /// The watermark a client removed at `now` (Unix ms) gets (Unix s).
+    ///
+    /// A hub caches client records for up to ``maximumClientCacheLifetime``, so for that long
+    /// after the removal a hub may still mint tokens for the client from its cached copy; the
+    /// watermark covers them, so they are void on arrival. One more second covers the time
+    /// between this clock reading and the script running, and small clock differences
+    /// between hosts. The alternatives cost more: dropping the cache puts a Redis read on
+    /// every token request, and evicting cached records on the `client_removed` event would
+    /// void nothing a hub mints before the event reaches it, which nothing bounds.
+    static func clientWatermark(removedAt now: Int64) -> Int64 {
+        (now + maximumClientCacheLifetime) / 1000 + 1
+    }
+
+    /// The keys every change of a client record touches, all under the global tag.
+    static func clientKeys(_ id: String) -> [String] {
+        [StoreSchema.client(id), StoreSchema.clients, StoreSchema.clientWatermarks]
     }
 
     static func clientRecord(id: String, _ fields: [String: [UInt8]]) -> ClientRecord? {
@@ -94,6 +126,7 @@ extension HallpassStore {
             backchannelLogoutURI: backchannel.isEmpty ? nil : backchannel,
             grantTypes: String(decoding: grants, as: UTF8.self).split(separator: " ").map(String.init),
             createdAt: Int64(String(decoding: fields["ct"] ?? [], as: UTF8.self)) ?? 0,
+            notBefore: Int64(String(decoding: fields["nbf"] ?? [], as: UTF8.self)) ?? 0,
             idTokenAlgorithm: fields["ita"].flatMap { JWSAlgorithm(rawValue: String(decoding: $0, as: UTF8.self)) })
     }
 

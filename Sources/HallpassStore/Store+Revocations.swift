@@ -13,6 +13,10 @@ public enum StoreEventType {
     public static let tokenRevoked = "token_revoked"
     /// A user's "not before" watermark was raised: `user`, `detail` = the watermark (Unix s).
     public static let userTokensRevoked = "user_tokens_revoked"
+    /// A client was removed and its "not before" watermark raised: `client`, `detail` = the
+    /// watermark (Unix s). Every token issued to that client at or before it is void, user
+    /// tokens and the client's own alike.
+    public static let clientTokensRevoked = "client_tokens_revoked"
     /// The first signing key was stored.
     public static let keyAdded = "key_added"
 
@@ -40,11 +44,15 @@ public struct RevocationSnapshot: Sendable {
     public var revokedTokenIDs: [(tokenID: String, until: Int64)]
     /// Users' "not before" watermarks (Unix s): their tokens issued at or before are void.
     public var userWatermarks: [(userID: String, watermark: Int64)]
+    /// Removed clients' "not before" watermarks (Unix s): every token issued to the client at
+    /// or before is void.
+    public var clientWatermarks: [(clientID: String, watermark: Int64)] = []
 }
 
 extension HallpassStore {
     /// Reads the whole revocation state (ended sessions, revoked grants, revoked `jti`s, user
-    /// watermarks) on `connection`, after recording the position of every event stream.
+    /// and client watermarks) on `connection`, after recording the position of every event
+    /// stream.
     ///
     /// The positions are read first, so an event written while the sets are read is in the
     /// tail that follows (``readEvents(on:after:count:block:)`` from
@@ -59,7 +67,7 @@ extension HallpassStore {
             positions[stream] = reply.array?.first?.array?.first?.string ?? "0-0"
         }
         let sets = StoreSchema.endedSessionSets + StoreSchema.revokedGrantSets + StoreSchema.notBeforeSets
-            + [StoreSchema.revokedTokenIDs]
+            + [StoreSchema.revokedTokenIDs, StoreSchema.clientWatermarks]
         let replies = try await pipeline(sets.map { RedisCommand("ZRANGE", $0, 0, -1, "WITHSCORES") }, on: connection)
         var snapshot = RevocationSnapshot(positions: positions, endedSessions: [], revokedGrants: [], revokedTokenIDs: [], userWatermarks: [])
         let shards = StoreSchema.shardCount
@@ -74,8 +82,10 @@ extension HallpassStore {
                     snapshot.revokedGrants.append((String(parts[0]), String(parts[1]), revokedAt, score))
                 case (2 * shards)..<(3 * shards):
                     snapshot.userWatermarks.append((member, score))
-                default:
+                case 3 * shards:
                     snapshot.revokedTokenIDs.append((member, score))
+                default:
+                    snapshot.clientWatermarks.append((member, score))
                 }
             }
         }

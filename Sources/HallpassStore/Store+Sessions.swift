@@ -69,23 +69,27 @@ public struct RefreshGrant: Sendable, Hashable {
 public struct AccessTokenFacts: Sendable, Hashable {
     /// `jti`.
     public var tokenID: String
-    /// `sid`.
-    public var sessionID: String
-    /// `sub`.
+    /// `sid`; `nil` for a client's own token (client credentials grant), which belongs to no
+    /// session.
+    public var sessionID: String?
+    /// `sub`: the user's id, or for a client's own token the client's id.
     public var userID: String
     /// `client_id`.
     public var clientID: String
     /// `iat` (Unix s).
     public var issuedAt: Int64
 
-    /// Facts of one token.
-    public init(tokenID: String, sessionID: String, userID: String, clientID: String, issuedAt: Int64) {
+    /// Facts of one token; `sessionID` is `nil` for a client's own token.
+    public init(tokenID: String, sessionID: String?, userID: String, clientID: String, issuedAt: Int64) {
         self.tokenID = tokenID
         self.sessionID = sessionID
         self.userID = userID
         self.clientID = clientID
         self.issuedAt = issuedAt
     }
+
+    /// Whether the token is a client's own (client credentials grant): no session, no user.
+    public var isClientToken: Bool { sessionID == nil }
 }
 
 /// A client's live grant within a session.
@@ -315,26 +319,40 @@ extension HallpassStore {
     }
 
     /// Whether an access token is void: its session ended, its grant was revoked after it was
-    /// issued, its `jti` was revoked, or its user was disabled or has a later watermark. One
-    /// round trip.
+    /// issued, its `jti` was revoked, its user was disabled or has a later watermark, or its
+    /// client was removed after it was issued (the client's watermark). A client's own token
+    /// has only the last two of these. One round trip.
     public func isRevoked(_ token: AccessTokenFacts) async throws(StoreError) -> Bool {
-        guard Identifiers.isWellFormed(token.sessionID), let prefix = StoreSchema.prefix(of: token.sessionID),
+        let common = [
+            RedisCommand("ZSCORE", StoreSchema.revokedTokenIDs, token.tokenID),
+            RedisCommand("ZSCORE", StoreSchema.clientWatermarks, token.clientID),
+        ]
+        func voidedByCommon(_ replies: ArraySlice<RedisValue>) -> Bool {
+            let jti = replies[replies.startIndex]
+            let client = replies[replies.startIndex + 1]
+            if !jti.isNull { return true }
+            if let watermark = client.int, token.issuedAt <= watermark { return true }
+            return false
+        }
+        guard let sessionID = token.sessionID else {
+            guard token.userID == token.clientID else { return true }
+            return voidedByCommon(try await pipeline(common)[...])
+        }
+        guard Identifiers.isWellFormed(sessionID), let prefix = StoreSchema.prefix(of: sessionID),
             Identifiers.isWellFormed(token.userID), let userPrefix = StoreSchema.prefix(of: token.userID)
         else { return true }
         let replies = try await pipeline([
-            RedisCommand("HMGET", StoreSchema.session(token.sessionID, prefix: prefix), "u", "w:" + token.clientID),
-            RedisCommand("ZSCORE", StoreSchema.revokedTokenIDs, token.tokenID),
+            RedisCommand("HMGET", StoreSchema.session(sessionID, prefix: prefix), "u", "w:" + token.clientID),
             RedisCommand("HMGET", StoreSchema.user(token.userID, prefix: userPrefix), "dis", "nbf"),
-        ])
-        guard let session = replies[0].array, session.count == 2, let user = replies[2].array, user.count == 2 else {
+        ] + common)
+        guard let session = replies[0].array, session.count == 2, let user = replies[1].array, user.count == 2 else {
             throw .failed(.unexpectedReply("revocation check"))
         }
         guard session[0].string == token.userID else { return true }
         if let revokedAt = session[1].int, token.issuedAt <= revokedAt { return true }
-        if !replies[1].isNull { return true }
         if user[0].string != "0" { return true }
         if let watermark = user[1].int, token.issuedAt <= watermark { return true }
-        return false
+        return voidedByCommon(replies[2...])
     }
 
     /// Revokes one access token by its `jti` until `expiresAt` (Unix s; the token's `exp`, or

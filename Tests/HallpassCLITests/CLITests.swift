@@ -91,6 +91,8 @@ struct CLITests {
         ["clients", "add", "app", "--redirect-uri", "https://app.example/cb#fragment"],
         ["clients", "add", "app", "--backchannel-logout-uri", "com.example.app:/logout"],
         ["clients", "add", "-app"],
+        ["clients", "add", "svc", "--public", "--grant", "client_credentials"],
+        ["clients", "add", "svc", "--grant", "client_credentials", "--public"],
         ["--redis", "http://127.0.0.1:6379", "users", "list"],
     ])
     func badUsage(arguments: [String]) async throws {

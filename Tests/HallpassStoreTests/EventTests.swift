@@ -113,9 +113,13 @@ struct EventTests {
             }
             #expect(client.first?.detail == "notes")
             #expect(client.first?.actor == "cli:root")
-            _ = try await expectEvents([("client_removed", global)]) {
+            let (watermark, removed) = try await expectEvents([("client_removed", global), ("client_tokens_revoked", global)]) {
                 try await store.removeClient(id: "notes", actor: "cli:root")
             }
+            #expect(removed.first?.detail == "notes")
+            #expect(removed.last?.client == "notes")
+            #expect(removed.last?.detail == String(watermark))
+            #expect(removed.allSatisfy { $0.actor == "cli:root" })
             let (_, globalPolicy) = try await expectEvents([("policy_changed", global)]) {
                 try await store.setGlobalSingleLoginPolicy(.denyNew, actor: "cli:root")
             }

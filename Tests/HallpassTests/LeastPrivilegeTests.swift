@@ -20,10 +20,24 @@ struct LeastPrivilegeTests {
 
         let session = try await fixture.login()
         let token = try fixture.token(session: session.sessionID)
+        try await fixture.addMachineClient()
+        let clientToken = try fixture.clientToken()
+        // Clients named like the revocation records: their hashes (hp:{hg}:c:rs, ...) must stay
+        // out of reach, as the other client hashes are.
+        for name in ["rs", "rg", "nbf", "ev", "cnbf"] {
+            _ = try await fixture.store.createClient(id: name, confidential: true, grantTypes: ["client_credentials"], actor: "test")
+        }
         try await running(try fixture.validator(url: url)) { validator in
             #expect(refusal(validator, token) == nil)
             try await fixture.store.endSession(session.sessionID, reason: "logout", actor: "test")
             try await waitUntil("revocation seen by the ACL user") { refusal(validator, token) == .revoked(.session) }
+            #expect(refusal(validator, clientToken) == nil)
+            try await fixture.store.removeClient(id: ValidatorFixture.audience, actor: "test")
+            try await waitUntil("client watermark seen by the ACL user") { refusal(validator, clientToken) == .revoked(.client) }
+        }
+        // And a snapshot taken as the ACL user reads the client watermarks.
+        try await running(try fixture.validator(url: url)) { validator in
+            #expect(refusal(validator, clientToken) == .revoked(.client))
         }
 
         let restricted = try testRedisClient(url: url)
@@ -41,6 +55,12 @@ struct LeastPrivilegeTests {
             RedisCommand("HGETALL", "hp:{hg}:keys"),
             RedisCommand("HGETALL", prefix + "u:" + fixture.userID),
             RedisCommand("HGETALL", "hp:{hg}:names"),
+            RedisCommand("HGETALL", "hp:{hg}:c:rs"),
+            RedisCommand("HGETALL", "hp:{hg}:c:rg"),
+            RedisCommand("HGETALL", "hp:{hg}:c:nbf"),
+            RedisCommand("HGETALL", "hp:{hg}:c:ev"),
+            RedisCommand("HGETALL", "hp:{hg}:c:cnbf"),
+            RedisCommand("ZADD", StoreSchema.clientWatermarks, 1, "x"),
             RedisCommand("EVAL", "return redis.call('DEL', KEYS[1])", 1, "hp:{hg}:keys"),
             RedisCommand("FLUSHALL"),
             RedisCommand("CONFIG", "SET", "maxmemory", "1"),

@@ -19,6 +19,8 @@ enum GrantType: String, CaseIterable, ExpressibleByArgument {
     case password
     case refreshToken = "refresh_token"
     case authorizationCode = "authorization_code"
+    /// RFC 6749 section 4.4: a confidential client gets tokens for itself, with no user.
+    case clientCredentials = "client_credentials"
 
     /// What a client gets when `clients add` names no `--grant`.
     static let defaults: [GrantType] = [.password, .refreshToken, .authorizationCode]
@@ -36,7 +38,8 @@ extension Clients {
                 is 256 random bits, shown only by this command; Hallpass stores a hash of it. \
                 With --json, prints {"client_id": ..., "client_secret": ...}, without \
                 client_secret for a public client. Grants default to password, refresh_token and \
-                authorization_code. --id-token-alg signs the client's ID tokens with that \
+                authorization_code; client_credentials (a machine client's tokens for itself) \
+                needs a confidential client. --id-token-alg signs the client's ID tokens with that \
                 algorithm (OIDC's id_token_signed_response_alg; every OpenID Provider supports \
                 RS256) instead of the hub's primary key's, which its access tokens keep.
                 """)
@@ -63,7 +66,7 @@ extension Clients {
         var backchannelLogoutURI: String?
 
         @Option(name: .customLong("grant"), help: ArgumentHelp(
-            "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code).",
+            "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code; also client_credentials).",
             valueName: "grant"))
         var grants: [GrantType] = []
 
@@ -79,6 +82,10 @@ extension Clients {
             for uri in redirectURIs { try Self.checkURI(uri, flag: "--redirect-uri", webOnly: false) }
             for uri in postLogoutRedirectURIs { try Self.checkURI(uri, flag: "--post-logout-redirect-uri", webOnly: false) }
             if let backchannelLogoutURI { try Self.checkURI(backchannelLogoutURI, flag: "--backchannel-logout-uri", webOnly: true) }
+            // RFC 6749 section 4.4: the grant authenticates the client, which a public one cannot.
+            if isPublic && grants.contains(.clientCredentials) {
+                throw ValidationError("--grant client_credentials needs a confidential client: a public client has no secret to authenticate with")
+            }
         }
 
         /// An absolute URI without a fragment (RFC 6749 section 3.1.2; OIDC Back-Channel Logout
@@ -182,12 +189,12 @@ extension Clients {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "remove",
-            abstract: "Remove a client.",
+            abstract: "Remove a client and void every token issued to it.",
             discussion: """
                 The client can no longer get or refresh tokens: its grants in live sessions stop \
-                refreshing at once. Access tokens it already holds run out with their lifetime \
-                (at most the hub's --access-token-ttl). With --json, prints \
-                {"client_id": ..., "removed": true}.
+                refreshing at once. Every access token issued to it so far, its own (client \
+                credentials) and its users', is void at every validator and at the hub before \
+                the next request. With --json, prints {"client_id": ..., "removed": true}.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -203,7 +210,7 @@ extension Clients {
 
         func run() async throws {
             try await StoreConnection.run(global) { connection in
-                try await connection.store.removeClient(id: clientID, actor: GlobalOptions.actor)
+                _ = try await connection.store.removeClient(id: clientID, actor: GlobalOptions.actor)
             }
             if global.json {
                 Console.json(["client_id": .string(clientID), "removed": .bool(true)])

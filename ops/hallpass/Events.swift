@@ -23,6 +23,7 @@ struct Events: AsyncParsableCommand {
             refresh, refresh_reuse_detected, session_ended (with the reason: logout, \
             forced_logout, revoked, single_login, user_disabled, ...), grant_revoked, \
             token_revoked, password_changed, policy_changed, client_added, client_removed, \
+            client_tokens_revoked (its watermark: tokens of the client issued until then are void), \
             key_added, key_rotated, key_deleted, key_withdrawn. ACTOR is the client address, `hub` or \
             `cli:<login>`. Times are UTC.
 
