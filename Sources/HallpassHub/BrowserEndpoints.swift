@@ -173,7 +173,7 @@ struct BrowserEndpoints: Sendable {
 
     /// The hub cookie the request carries, if it is shaped like one (whether it names a live
     /// session is the store's to say).
-    private func presentedCookie(_ request: Request) -> BrowserSessionCookie? {
+    func presentedCookie(_ request: Request) -> BrowserSessionCookie? {
         HubCookies.value(cookies.session, in: request).flatMap { BrowserSessionCookie(parsing: $0) }
     }
 
@@ -348,7 +348,7 @@ struct BrowserEndpoints: Sendable {
 
     /// Runs a browser handler: browser errors become pages or redirects; a malformed request
     /// or an unreachable store becomes a page, never JSON.
-    private func browser(_ request: Request, _ body: () async throws -> Response) async -> Response {
+    func browser(_ request: Request, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch let error as BrowserError {
@@ -391,7 +391,7 @@ struct BrowserEndpoints: Sendable {
         }
     }
 
-    private func form(_ request: Request) async throws -> FormBody {
+    func form(_ request: Request) async throws -> FormBody {
         do {
             return try await request.form(limit: services.configuration.maximumBodySize)
         } catch let error as OAuthError {

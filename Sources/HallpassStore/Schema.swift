@@ -29,7 +29,11 @@
 /// hp:{hg}:pubkeys      hash   kid -> the same record without the private key (for validators)
 /// hp:{hg}:policy       hash   global policy overrides set by the ops CLI
 /// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry + skew (ms)
-/// hp:{hg}:th:<kind>:<digest> string  login throttle counters
+/// hp:{hg}:th:<kind>:<digest> string  login throttle counters (kind uc: wrong device user codes)
+/// hp:{hg}:dc:<digest>  hash   a device authorization (RFC 8628; digest = hex SHA-256 of the
+///                             device code), kept a while past its expiry to answer expired_token
+/// hp:{hg}:uc:<digest>  string the device authorization a user code names (digest of the code),
+///                             living exactly as long as the code; deleted once decided
 /// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
 /// ```
 public enum StoreSchema {
@@ -100,4 +104,6 @@ public enum StoreSchema {
     static let policy = globalPrefix + "policy"
     static let globalEvents = globalPrefix + "ev"
     static func throttle(_ kind: String, _ digest: String) -> String { globalPrefix + "th:" + kind + ":" + digest }
+    static func deviceAuthorization(_ digest: String) -> String { globalPrefix + "dc:" + digest }
+    static func userCode(_ digest: String) -> String { globalPrefix + "uc:" + digest }
 }

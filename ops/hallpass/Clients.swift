@@ -19,6 +19,8 @@ enum GrantType: String, CaseIterable, ExpressibleByArgument {
     case password
     case refreshToken = "refresh_token"
     case authorizationCode = "authorization_code"
+    /// RFC 8628: a device without a browser shows a code the user approves at the hub.
+    case deviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
     /// What a client gets when `clients add` names no `--grant`.
     static let defaults: [GrantType] = [.password, .refreshToken, .authorizationCode]
@@ -61,7 +63,7 @@ extension Clients {
         var backchannelLogoutURI: String?
 
         @Option(name: .customLong("grant"), help: ArgumentHelp(
-            "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code).",
+            "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code; also urn:ietf:params:oauth:grant-type:device_code).",
             valueName: "grant"))
         var grants: [GrantType] = []
 
