@@ -363,6 +363,9 @@ struct BrowserEndpoints: Sendable {
             }
         } catch let error as OAuthError {
             return Page.message(error.status.code >= 500 ? error.status : .badRequest, title: "Invalid request", message: error.description)
+        } catch let error as any HTTPResponseError where error.status.code < 500 {
+            // Hummingbird's own refusals, such as a body over the limit (413): a page, not a 500.
+            return Page.message(error.status, title: "Invalid request", message: "The request is malformed or too large.")
         } catch StoreError.unavailable {
             return Page.message(
                 .serviceUnavailable, title: "Temporarily unavailable", message: "The sign-in service is briefly unavailable. Please retry.",

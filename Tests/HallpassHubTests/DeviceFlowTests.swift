@@ -97,7 +97,7 @@ struct DeviceFlowTests {
 
     @Test("expired_token once the device code expired; its user code no longer opens the page")
     func expiry() async throws {
-        try await withHub(configure: { configuration in
+        try await withAddressedHub(configure: { configuration in
             DeviceFlow.fast(&configuration)
             configuration.deviceAuthorization.lifetime = 2
         }) { hub in

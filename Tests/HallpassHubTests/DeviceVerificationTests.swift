@@ -8,7 +8,7 @@ import Testing
 struct DeviceVerificationTests {
     @Test("sign in at the page, approve, exchange once: tokens in the browser's hub session, which a forced logout ends with the device's grant")
     func approveSignInAndExchange() async throws {
-        try await withHub(configure: DeviceFlow.fast) { hub in
+        try await withAddressedHub(configure: DeviceFlow.fast) { hub in
             let user = try await hub.addUser("dana", password: "pw-dana-1", name: "Dana")
             try await hub.addDeviceClient("tv")
             let start = try await hub.startDevice(client: "tv")
@@ -61,7 +61,7 @@ struct DeviceVerificationTests {
 
     @Test("a browser already signed in at the hub approves without a password; the device joins that same session")
     func approveWithLiveSession() async throws {
-        try await withHub(configure: DeviceFlow.fast) { hub in
+        try await withAddressedHub(configure: DeviceFlow.fast) { hub in
             try await hub.addUser("eve", password: "pw-eve-1")
             let redirect = "http://127.0.0.1:9/cb"
             let webSecret = try await hub.addWebClient("web", redirect: redirect)
@@ -95,7 +95,7 @@ struct DeviceVerificationTests {
 
     @Test("Deny: the device hears access_denied, every time; the user code is used up")
     func deny() async throws {
-        try await withHub(configure: DeviceFlow.fast) { hub in
+        try await withAddressedHub(configure: DeviceFlow.fast) { hub in
             try await hub.addUser("finn", password: "pw-finn-1")
             try await hub.addDeviceClient("tv")
             let start = try await hub.startDevice(client: "tv")
@@ -111,7 +111,7 @@ struct DeviceVerificationTests {
 
     @Test("after N wrong codes from one address the page answers 429 with Retry-After, even for a right code; right codes do not count")
     func bruteForceThrottled() async throws {
-        try await withHub(configure: { configuration in
+        try await withAddressedHub(configure: { configuration in
             DeviceFlow.fast(&configuration)
             configuration.deviceAuthorization.userCodeAttempts = 3
         }) { hub in
@@ -144,24 +144,25 @@ struct DeviceVerificationTests {
 
     @Test("bad input on the page: no or a wrong CSRF token, a huge or garbage code, a repeated parameter, an unknown decision: a 4xx page and nothing changed")
     func badInput() async throws {
-        try await withHub(configure: DeviceFlow.fast) { hub in
+        try await withAddressedHub(configure: DeviceFlow.fast) { hub in
             try await hub.addUser("hal", password: "pw-hal-1")
             try await hub.addDeviceClient("tv")
             let start = try await hub.startDevice(client: "tv")
             let browser = TestBrowser()
             let confirm = try await hub.decideDeviceForm(start.complete, browser: browser, username: "hal", password: "pw-hal-1")
-            let fields = hiddenFields(confirm.text)
-            func without(_ name: String) -> [(String, String)] { fields.filter { $0.0 != name } }
+            let first = hiddenFields(confirm.text).filter { $0.0 != "csrf" }
 
             // The decision without CSRF, with a wrong token, and from a browser without the cookie.
-            for form in [
-                without("csrf") + [("decision", "approve")],
-                without("csrf") + [("csrf", String(repeating: "a", count: 52)), ("decision", "approve")],
-            ] {
+            for form in [first + [("decision", "approve")], first + [("csrf", String(repeating: "a", count: 52)), ("decision", "approve")]] {
                 let page = try await browser.request(hub.baseURL + DeviceFlow.decisionPath, method: .POST, form: form)
                 #expect(page.status == 403, "\(page.text)")
                 #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
             }
+            // A refused token is replaced (as at the login form): the form must be loaded again.
+            let reloaded = try await browser.request(start.complete)
+            #expect(reloaded.status == 200 && reloaded.text.contains("name=\"decision\""))
+            let fields = hiddenFields(reloaded.text)
+            func without(_ name: String) -> [(String, String)] { fields.filter { $0.0 != name } }
             let stranger = TestBrowser()
             stranger.setCookie("hallpass_session", browser.cookie("hallpass_session"))
             #expect(try await stranger.request(hub.baseURL + DeviceFlow.decisionPath, method: .POST, form: fields + [("decision", "approve")]).status == 403)
@@ -179,6 +180,11 @@ struct DeviceVerificationTests {
             let tooLarge = try await browser.request(
                 hub.baseURL + DeviceFlow.verificationPath, method: .POST, form: without("user_code") + [("user_code", String(repeating: "B", count: 70_000))])
             #expect(tooLarge.status == 413)
+            #expect(tooLarge.header("Content-Type")?.hasPrefix("text/html") == true)
+            // The hub's login form shares the page plumbing, and answers a body over the limit the same way.
+            let loginTooLarge = try await browser.request(
+                hub.baseURL + HubPath.login, method: .POST, form: [("username", String(repeating: "u", count: 70_000))])
+            #expect(loginTooLarge.status == 413)
             let garbage = try await browser.request(start.verificationURI + "?user_code=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
             #expect(garbage.status == 400)
             #expect(!garbage.text.contains("<script>"))
@@ -194,7 +200,7 @@ struct DeviceVerificationTests {
 
     @Test("a wrong password at the page is refused like at the login form, and throttled by the login throttle")
     func wrongPassword() async throws {
-        try await withHub(configure: { configuration in
+        try await withAddressedHub(configure: { configuration in
             DeviceFlow.fast(&configuration)
             configuration.loginThrottle = LoginThrottle(perUsername: 2, perAddress: 100, window: 60)
         }) { hub in
