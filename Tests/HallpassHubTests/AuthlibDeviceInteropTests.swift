@@ -8,7 +8,11 @@ struct AuthlibDeviceInteropTests {
     func authlibDeviceFlow() async throws {
         // Throws when HALLPASS_PYTHON is unset: a skipped interop check would read like a passed one.
         let python = try InteropPython.executable()
-        try await withAddressedHub(configure: DeviceFlow.fast) { hub in
+        // A 2 s interval: the script's second poll, sent at once, must come within it.
+        try await withAddressedHub(configure: { configuration in
+            DeviceFlow.fast(&configuration)
+            configuration.deviceAuthorization.interval = 2
+        }) { hub in
             let user = try await hub.addUser("jo", password: "pw-jo-1", name: "Jo")
             try await hub.addDeviceClient("tv-app")
             let request: JSONValue = [

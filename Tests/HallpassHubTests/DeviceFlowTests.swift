@@ -77,20 +77,24 @@ struct DeviceFlowTests {
 
     @Test("authorization_pending, then slow_down for a poll within the interval, which grows; waiting the larger interval is pending again")
     func slowDown() async throws {
-        try await withHub(configure: DeviceFlow.fast) { hub in
+        // Margins of seconds, not milliseconds: the machine may be busy.
+        try await withHub(configure: { configuration in
+            configuration.deviceAuthorization.interval = 2
+            configuration.deviceAuthorization.slowDownIncrement = 3
+        }) { hub in
             try await hub.addDeviceClient("tv")
             let start = try await hub.startDevice(client: "tv")
-            #expect(start.interval == 1)
+            #expect(start.interval == 2)
             expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "authorization_pending")
-            // At once: too soon. The interval becomes 2 s.
+            // At once: too soon. The interval becomes 5 s.
             let fast = try await hub.pollDevice(start.deviceCode, client: "tv")
             expectError(fast, status: 400, code: "slow_down")
             #expect(fast.header("Cache-Control") == "no-store")
-            // After the old interval but within the new one: too soon again (now 3 s).
-            try await Task.sleep(for: .milliseconds(1300))
+            // After the old interval but within the new one: too soon again (now 8 s).
+            try await Task.sleep(for: .milliseconds(2300))
             expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "slow_down")
             // Waiting the larger interval is fine.
-            try await Task.sleep(for: .milliseconds(3100))
+            try await Task.sleep(for: .milliseconds(8100))
             expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "authorization_pending")
         }
     }
@@ -99,14 +103,14 @@ struct DeviceFlowTests {
     func expiry() async throws {
         try await withAddressedHub(configure: { configuration in
             DeviceFlow.fast(&configuration)
-            configuration.deviceAuthorization.lifetime = 2
+            configuration.deviceAuthorization.lifetime = 3
         }) { hub in
             try await hub.addUser("erin", password: "pw-erin-1")
             try await hub.addDeviceClient("tv")
             let start = try await hub.startDevice(client: "tv")
-            #expect(start.reply["expires_in"]?.integerValue == 2)
+            #expect(start.reply["expires_in"]?.integerValue == 3)
             expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "authorization_pending")
-            try await Task.sleep(for: .milliseconds(2300))
+            try await Task.sleep(for: .milliseconds(3300))
             expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "expired_token")
             let page = try await TestBrowser().request(start.complete)
             #expect(page.status == 400, "\(page.text)")
