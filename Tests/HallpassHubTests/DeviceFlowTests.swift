@@ -1,4 +1,5 @@
 import Foundation
+import HallpassHub
 import HallpassJOSE
 import HallpassRedis
 import HallpassStore
@@ -126,5 +127,46 @@ struct DeviceFlowTests {
             expectError(reply, status: 400, code: "unsupported_grant_type")
             #expect(reply.string("error_description")?.contains(DeviceFlow.grantType) == true)
         }
+    }
+
+    @Test(
+        "hallpass-hub refuses a --device-code-ttl or HALLPASS_DEVICE_CODE_TTL out of 1-3600 as a usage error",
+        arguments: [(["--device-code-ttl", "0"], [String: String]()), ([], ["HALLPASS_DEVICE_CODE_TTL": "4000"])])
+    func badDeviceCodeLifetime(arguments: [String], environment: [String: String]) async throws {
+        var inherited = ProcessInfo.processInfo.environment
+        inherited.merge(environment) { $1 }
+        // Port 1 and an unreachable Redis: a hub that got past the check would fail otherwise.
+        let result = try await runProcess(
+            try HubProcess.executable(), ["--redis", "redis://127.0.0.1:1/0", "--port", "1"] + arguments, environment: inherited)
+        #expect(result.status == 64, "exit \(result.status): \(result.standardError)")
+        #expect(result.standardError.contains("--device-code-ttl must be 1-3600 seconds"), "\(result.standardError)")
+    }
+
+    @Test("started at one hub, approved at another, polled at either: the device flow lives in Redis, not in a hub")
+    func acrossHubs() async throws {
+        let redis = try await RedisTestServer.start()
+        do {
+            var fast = HubConfiguration.forTests(redis: redis)
+            DeviceFlow.fast(&fast)
+            let configuration = fast
+            try await runHub(configuration, redis: redis) { a in
+                try await runHub(configuration, redis: redis) { b in
+                    try await a.addUser("moe", password: "pw-moe-1")
+                    try await a.addDeviceClient("tv")
+                    let start = try await a.startDevice(client: "tv")
+                    expectError(try await b.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "authorization_pending")
+                    // The complete URI names the configured issuer; the page is served by hub B.
+                    let atB = b.baseURL + DeviceFlow.verificationPath + "?user_code=" + start.userCode
+                    let done = try await b.decideDevice(atB, browser: TestBrowser(), username: "moe", password: "pw-moe-1")
+                    #expect(done.status == 200)
+                    _ = try HubFixture.tokens(try await a.pollDevice(start.deviceCode, client: "tv"), "device exchange at A", sourceLocation: #_sourceLocation)
+                    expectError(try await b.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "invalid_grant")
+                }
+            }
+        } catch {
+            await redis.stop()
+            throw error
+        }
+        await redis.stop()
     }
 }
