@@ -1,4 +1,3 @@
-import HallpassCrypto
 import HallpassJOSE
 import HallpassStore
 import HTTPTypes
@@ -97,9 +96,7 @@ struct BrowserEndpoints: Sendable {
             let form = try await self.form(request)
             let authorization = try await self.validate(form)
             let username = form["username"] ?? ""
-            guard let posted = form["csrf"], let expected = HubCookies.value(cookies.csrf, in: request),
-                posted.utf8.count == expected.utf8.count, ConstantTime.equals(Array(posted.utf8), Array(expected.utf8))
-            else {
+            guard cookies.isValidCSRF(form["csrf"], in: request) else {
                 return loginForm(
                     authorization, request: request, status: .forbidden, username: username, freshToken: true,
                     error: "This sign-in form expired or did not come from this site. Please sign in again.")
@@ -249,16 +246,11 @@ struct BrowserEndpoints: Sendable {
         _ authorization: AuthorizationRequest, request: Request, status: HTTPResponse.Status, username: String = "",
         freshToken: Bool = false, error: String?, extra: [HTTPField] = []
     ) -> Response {
-        var headers = extra
-        var token: String? = freshToken ? nil : HubCookies.value(cookies.csrf, in: request).flatMap { Base32.decode($0)?.count == 32 ? $0 : nil }
-        if token == nil {
-            let fresh = (try? SecureRandom.bytes(count: 32)).map { Base32.encode($0) }
-            token = fresh
-            if let fresh { headers.append(cookies.set(cookies.csrf, fresh, maxAge: 3600)) }
-        }
+        let csrf = cookies.csrfToken(in: request, fresh: freshToken)
         return Page.login(
             status, action: Self.loginPath, clientID: authorization.client.id,
-            hidden: authorization.hiddenFields + [("csrf", token ?? "")], error: error, username: username, headers: headers)
+            hidden: authorization.hiddenFields + [("csrf", csrf.token)], error: error, username: username,
+            headers: extra + [csrf.setCookie].compactMap { $0 })
     }
 
     // MARK: end session (browser form)
