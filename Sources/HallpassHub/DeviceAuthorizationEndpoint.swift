@@ -77,7 +77,15 @@ extension TokenEndpoint {
         case .slowDown(let interval): throw OAuthError.slowDown(interval: interval)
         case .denied: throw OAuthError.accessDenied
         case .expired: throw OAuthError.expiredToken
-        case .used, .invalid: throw invalid
+        case .used(let sessionID, let grantID):
+            // As for a replayed authorization code: whoever holds a copy gets nothing, and what
+            // the first exchange issued is revoked.
+            if try await services.store.revokeReplayedDeviceGrant(sessionID: sessionID, clientID: client.id, grantID: grantID, actor: address) {
+                services.metrics.revocation("grant")
+                services.logger.warning("device code replayed; its grant was revoked", metadata: ["client": "\(client.id)"])
+            }
+            throw invalid
+        case .invalid: throw invalid
         }
         // The device code is used up; the grant joins the approving user's session, in its shard.
         let grant: RefreshGrant
@@ -87,6 +95,12 @@ extension TokenEndpoint {
         case .joined(let joined): grant = joined
         case .sessionEnded, .codeReplayed: throw OAuthError.invalidGrant("the session that approved this device has ended")
         case .userDisabled: throw OAuthError.invalidGrant("the user is disabled")
+        }
+        do {
+            try await services.store.bindDeviceGrant(deviceCode: deviceCode, grantID: grant.refreshToken.grantID)
+        } catch {
+            // The grant exists: answer with its tokens. Only a later replay's revocation is lost.
+            services.logger.warning("could not record the device grant for replay detection", metadata: ["client": "\(client.id)"])
         }
         services.metrics.login("device")
         let user = try await services.store.user(id: grant.userID)

@@ -553,15 +553,15 @@ enum Scripts {
     /// record. ARGV: prefix, maxlen, client, now, slow-down increment (s), tolerance (ms),
     /// actor. An approved record is consumed here (single use): the caller then joins the
     /// session. Returns {'approved', sid, uid, scope, auth time}, {'pending'},
-    /// {'slow_down', new interval}, {'denied'}, {'expired'}, {'used'} or {'invalid'} (unknown,
-    /// or issued to another client).
+    /// {'slow_down', new interval}, {'denied'}, {'expired'}, {'used', sid, grant id ('' when
+    /// not bound yet)} or {'invalid'} (unknown, or issued to another client).
     static let pollDeviceAuthorization = script(#"""
-    local d = redis.call('HMGET', KEYS[1], 'c', 'st', 'exp', 'i', 'lp', 's', 'u', 'sc', 'at')
+    local d = redis.call('HMGET', KEYS[1], 'c', 'st', 'exp', 'i', 'lp', 's', 'u', 'sc', 'at', 'g')
     if not d[1] or d[1] ~= ARGV[3] then return {'invalid'} end
     local now = tonumber(ARGV[4])
     if d[2] == 'used' then
       event(ARGV[2], 'device_code_replayed', d[7] or '', d[6] or '', d[1], ARGV[7], '')
-      return {'used'}
+      return {'used', d[6] or '', d[10] or ''}
     end
     if tonumber(d[3]) <= now then return {'expired'} end
     if d[2] == 'denied' then return {'denied'} end
@@ -579,6 +579,26 @@ enum Scripts {
     end
     redis.call('HSET', KEYS[1], 'lp', now)
     return {'pending'}
+    """#)
+
+    /// Records which grant an exchanged device code created, so a replay can revoke it.
+    /// KEYS: device record. ARGV: prefix, grant id. Returns 1, or 0 if the record is gone.
+    static let bindDeviceGrant = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+    redis.call('HSET', KEYS[1], 'g', ARGV[2])
+    return 1
+    """#)
+
+    /// Revokes the grant a replayed device code created, if it is still the client's grant in
+    /// the session (RFC 6749 section 4.1.2's rule for codes, applied to device codes).
+    /// KEYS: session. ARGV: prefix, maxlen, client, grant id, now, until, revoked at (s), actor.
+    /// Returns 1 if a grant was revoked.
+    static let revokeReplayedDeviceGrant = script(#"""
+    local s = redis.call('HMGET', KEYS[1], 'u', 'g:' .. ARGV[3])
+    if not s[1] or s[2] ~= ARGV[4] then return 0 end
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    revoke_grant(KEYS[1], sid, s[1], ARGV[3], tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[2], ARGV[8], 'device_code_replay')
+    return 1
     """#)
 
     /// Reserves one attempt against a single throttle counter, or reports the lockout.

@@ -46,8 +46,9 @@ public enum DevicePoll: Sendable, Hashable {
     case denied
     /// The device code expired.
     case expired
-    /// The device code was already exchanged.
-    case used
+    /// The device code was already exchanged, joining `sessionID` with grant `grantID` (empty
+    /// when the exchange has not recorded it yet).
+    case used(sessionID: String, grantID: String)
     /// Unknown, or issued to another client.
     case invalid
 }
@@ -153,10 +154,33 @@ extension HallpassStore {
             return .slowDown(interval: interval)
         case "denied": return .denied
         case "expired": return .expired
-        case "used": return .used
+        case "used":
+            guard items.count == 3, let sid = items[1].string, let grant = items[2].string else { throw .failed(.unexpectedReply("used")) }
+            return .used(sessionID: sid, grantID: grant)
         case "invalid": return .invalid
         default: throw .failed(.unexpectedReply("pollDeviceAuthorization: \(status)"))
         }
+    }
+
+    /// Records that the exchange of `deviceCode` created grant `grantID`, for
+    /// ``revokeReplayedDeviceGrant(sessionID:clientID:grantID:actor:)``. The record is global and
+    /// the grant lives in the user's shard, so this is a second, separate write after the join.
+    public func bindDeviceGrant(deviceCode: String, grantID: String) async throws(StoreError) {
+        guard let digest = Self.deviceCodeDigest(deviceCode) else { return }
+        _ = try await run(Scripts.bindDeviceGrant, keys: [StoreSchema.deviceAuthorization(digest)], arguments: [StoreSchema.globalPrefix, grantID])
+    }
+
+    /// Revokes `clientID`'s grant `grantID` in `sessionID` (and the access tokens issued under
+    /// it), if it is still current: what a replayed device code calls for. The session ends with
+    /// its last grant. Returns whether a grant was revoked.
+    @discardableResult
+    public func revokeReplayedDeviceGrant(sessionID: String, clientID: String, grantID: String, actor: String) async throws(StoreError) -> Bool {
+        guard !grantID.isEmpty, Identifiers.isWellFormed(sessionID), let prefix = StoreSchema.prefix(of: sessionID) else { return false }
+        let now = clock()
+        let reply = try await run(
+            Scripts.revokeReplayedDeviceGrant, keys: [StoreSchema.session(sessionID, prefix: prefix)],
+            arguments: [prefix, eventsPerStream, clientID, grantID, now, revocationRecordsExpire, now / 1000, actor])
+        return reply.int == 1
     }
 
     // MARK: Throttling wrong user codes

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Interop: authlib runs the device authorization grant (RFC 8628) against the hub")
 struct AuthlibDeviceInteropTests {
-    @Test("authlib polls (pending, slow_down), a scripted browser signs in and approves, PyJWT verifies the ID token; the used device code is refused")
+    @Test("authlib polls (pending, slow_down), a scripted browser signs in and approves, PyJWT verifies the ID token; the used device code is refused and its grant revoked")
     func authlibDeviceFlow() async throws {
         // Throws when HALLPASS_PYTHON is unset: a skipped interop check would read like a passed one.
         let python = try InteropPython.executable()
@@ -38,8 +38,9 @@ struct AuthlibDeviceInteropTests {
             let hubSession = try #require(report["hub_session"]?.stringValue)
             #expect(!hubSession.isEmpty)
             #expect(idToken["sid"] == .string(hubSession))
-            #expect(report["replayed_device_code"] == "invalid_grant")
             #expect(report["refreshed"] == true)
+            #expect(report["replayed_device_code"] == "invalid_grant")
+            #expect(report["refresh_after_replay"] == "invalid_grant")
         }
     }
 }

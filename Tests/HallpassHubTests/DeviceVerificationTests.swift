@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Device authorization grant (RFC 8628): the verification page")
 struct DeviceVerificationTests {
-    @Test("sign in at the page, approve, exchange once: tokens in the browser's hub session, which a forced logout ends with the device's grant")
+    @Test("sign in at the page, approve, exchange: tokens in the browser's hub session, which a forced logout ends with the device's grant")
     func approveSignInAndExchange() async throws {
         try await withAddressedHub(configure: DeviceFlow.fast) { hub in
             let user = try await hub.addUser("dana", password: "pw-dana-1", name: "Dana")
@@ -47,8 +47,6 @@ struct DeviceVerificationTests {
             let me = try await hub.userinfo(bearer: tokens.access)
             #expect(me.string("sub") == user.id && me.string("preferred_username") == "dana")
 
-            // Single use: a second exchange fails, and does not harm the first one's grant.
-            expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "invalid_grant")
             let refreshed = try await hub.refreshTokens(tokens.refresh, client: "tv", secret: nil)
             // The user code is used up too.
             #expect(try await browser.request(start.complete).status == 400)
@@ -90,6 +88,27 @@ struct DeviceVerificationTests {
             // Ending the session anywhere (here: the web app's logout) ends the device's grant too.
             #expect(try await hub.logout(bearer: web.access).status == 204)
             expectError(try await hub.refresh(device.refresh, client: "tv", secret: nil), status: 400, code: "invalid_grant")
+        }
+    }
+
+    @Test("a device code is single-use: a second exchange is invalid_grant and revokes what the first issued; the session's other grants live on")
+    func replay() async throws {
+        try await withAddressedHub(configure: DeviceFlow.fast) { hub in
+            try await hub.addUser("nia", password: "pw-nia-1")
+            let redirect = "http://127.0.0.1:9/cb"
+            let webSecret = try await hub.addWebClient("web", redirect: redirect)
+            try await hub.addDeviceClient("tv")
+            let browser = TestBrowser()
+            let web = try await hub.signIn(
+                CodeRequest(client: "web", redirectURI: redirect), browser: browser, username: "nia", password: "pw-nia-1", secret: webSecret)
+            let start = try await hub.startDevice(client: "tv")
+            #expect(try await hub.decideDevice(start.complete, browser: browser, username: "nia", password: "pw-nia-1").status == 200)
+            let device = try HubFixture.tokens(try await hub.pollDevice(start.deviceCode, client: "tv"), "device exchange", sourceLocation: #_sourceLocation)
+            expectError(try await hub.pollDevice(start.deviceCode, client: "tv"), status: 400, code: "invalid_grant")
+            expectError(try await hub.refresh(device.refresh, client: "tv", secret: nil), status: 400, code: "invalid_grant")
+            #expect(try await hub.userinfo(bearer: device.access).status == 401)
+            _ = try await hub.refreshTokens(web.refresh, client: "web", secret: webSecret)
+            #expect(try await hub.store.session(id: web.sessionID)?.clients == ["web"])
         }
     }
 

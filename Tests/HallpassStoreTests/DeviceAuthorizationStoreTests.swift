@@ -55,12 +55,19 @@ struct DeviceAuthorizationStoreTests {
             return
         }
         #expect(approved == ApprovedDeviceAuthorization(sessionID: session.sessionID, userID: user.id, scope: "openid profile", authTime: session.authTime))
-        #expect(try await poll() == .used)
-        guard case .joined = try await store.joinSession(sessionID: approved.sessionID, clientID: "tv", scope: approved.scope, actor: "t") else {
+        #expect(try await poll() == .used(sessionID: session.sessionID, grantID: ""))
+        guard case .joined(let grant) = try await store.joinSession(sessionID: approved.sessionID, clientID: "tv", scope: approved.scope, actor: "t") else {
             Issue.record("the device did not join the session")
             return
         }
         #expect(try await store.session(id: session.sessionID)?.clients == ["tv"])
+        // Once the grant is bound, a replay names it, and revoking it ends the session (its only grant).
+        try await store.bindDeviceGrant(deviceCode: started.deviceCode, grantID: grant.refreshToken.grantID)
+        #expect(try await poll() == .used(sessionID: session.sessionID, grantID: grant.refreshToken.grantID))
+        #expect(try await store.revokeReplayedDeviceGrant(sessionID: session.sessionID, clientID: "other", grantID: grant.refreshToken.grantID, actor: "t") == false)
+        #expect(try await store.revokeReplayedDeviceGrant(sessionID: session.sessionID, clientID: "tv", grantID: "x", actor: "t") == false)
+        #expect(try await store.revokeReplayedDeviceGrant(sessionID: session.sessionID, clientID: "tv", grantID: grant.refreshToken.grantID, actor: "t"))
+        #expect(try await store.session(id: session.sessionID) == nil)
 
         // Denied: the device hears so, every time.
         let denied = try await store.startDeviceAuthorization(clientID: "tv", scope: "openid", lifetime: 600_000, interval: 5, actor: "t")

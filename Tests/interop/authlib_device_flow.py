@@ -14,7 +14,7 @@ Starting from the issuer only:
      page's form (html.parser), approves;
   4. polls at the interval (five seconds more after each slow_down, RFC 8628 section 3.5) until
      the tokens come; verifies the ID token with PyJWT against the hub's JWKS; refreshes with
-     authlib; and tries the used device code again (invalid_grant).
+     authlib; and tries the used device code again (invalid_grant, and the grant is revoked).
 
 Anything unexpected raises, so the process exits non-zero with a traceback on stderr.
 """
@@ -143,8 +143,12 @@ def main():
         options={"require": ["exp", "iat", "sub", "sid"]})
     report["id_token"] = claims
 
+    refreshed = device.refresh_token(token_url, refresh_token=token["refresh_token"])
+    report["refreshed"] = "access_token" in refreshed
+    # A replayed device code is refused, and what its exchange issued is revoked.
     report["replayed_device_code"] = error_of(poll)
-    report["refreshed"] = "access_token" in device.refresh_token(token_url, refresh_token=token["refresh_token"])
+    report["refresh_after_replay"] = error_of(
+        lambda: device.refresh_token(token_url, refresh_token=refreshed["refresh_token"]))
 
     json.dump(report, sys.stdout)
 
