@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "hallpass-notes", targets: ["hallpass-notes"]),
         .executable(name: "hallpass-tasks", targets: ["hallpass-tasks"]),
         .executable(name: "hallpass-billing", targets: ["hallpass-billing"]),
+        .executable(name: "hallpass-device-demo", targets: ["hallpass-device-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -191,6 +192,18 @@ let package = Package(
         .executableTarget(name: "hallpass-notes", dependencies: ["HallpassSampleApp"], path: "apps/notes", swiftSettings: strictSwift),
         .executableTarget(name: "hallpass-tasks", dependencies: ["HallpassSampleApp"], path: "apps/tasks", swiftSettings: strictSwift),
         .executableTarget(name: "hallpass-billing", dependencies: ["HallpassSampleApp"], path: "apps/billing", swiftSettings: strictSwift),
+        // A command-line sample: sign-in on a device without a browser (RFC 8628).
+        .executableTarget(
+            name: "hallpass-device-demo",
+            dependencies: [
+                "HallpassJOSE",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "apps/device-demo",
+            swiftSettings: strictSwift
+        ),
 
         // Tests.
         .target(

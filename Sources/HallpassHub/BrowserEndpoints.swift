@@ -1,4 +1,3 @@
-import HallpassCrypto
 import HallpassJOSE
 import HallpassStore
 import HTTPTypes
@@ -97,9 +96,7 @@ struct BrowserEndpoints: Sendable {
             let form = try await self.form(request)
             let authorization = try await self.validate(form)
             let username = form["username"] ?? ""
-            guard let posted = form["csrf"], let expected = HubCookies.value(cookies.csrf, in: request),
-                posted.utf8.count == expected.utf8.count, ConstantTime.equals(Array(posted.utf8), Array(expected.utf8))
-            else {
+            guard cookies.isValidCSRF(form["csrf"], in: request) else {
                 return loginForm(
                     authorization, request: request, status: .forbidden, username: username, freshToken: true,
                     error: "This sign-in form expired or did not come from this site. Please sign in again.")
@@ -173,7 +170,7 @@ struct BrowserEndpoints: Sendable {
 
     /// The hub cookie the request carries, if it is shaped like one (whether it names a live
     /// session is the store's to say).
-    private func presentedCookie(_ request: Request) -> BrowserSessionCookie? {
+    func presentedCookie(_ request: Request) -> BrowserSessionCookie? {
         HubCookies.value(cookies.session, in: request).flatMap { BrowserSessionCookie(parsing: $0) }
     }
 
@@ -249,16 +246,11 @@ struct BrowserEndpoints: Sendable {
         _ authorization: AuthorizationRequest, request: Request, status: HTTPResponse.Status, username: String = "",
         freshToken: Bool = false, error: String?, extra: [HTTPField] = []
     ) -> Response {
-        var headers = extra
-        var token: String? = freshToken ? nil : HubCookies.value(cookies.csrf, in: request).flatMap { Base32.decode($0)?.count == 32 ? $0 : nil }
-        if token == nil {
-            let fresh = (try? SecureRandom.bytes(count: 32)).map { Base32.encode($0) }
-            token = fresh
-            if let fresh { headers.append(cookies.set(cookies.csrf, fresh, maxAge: 3600)) }
-        }
+        let csrf = cookies.csrfToken(in: request, fresh: freshToken)
         return Page.login(
             status, action: Self.loginPath, clientID: authorization.client.id,
-            hidden: authorization.hiddenFields + [("csrf", token ?? "")], error: error, username: username, headers: headers)
+            hidden: authorization.hiddenFields + [("csrf", csrf.token)], error: error, username: username,
+            headers: extra + [csrf.setCookie].compactMap { $0 })
     }
 
     // MARK: end session (browser form)
@@ -348,7 +340,7 @@ struct BrowserEndpoints: Sendable {
 
     /// Runs a browser handler: browser errors become pages or redirects; a malformed request
     /// or an unreachable store becomes a page, never JSON.
-    private func browser(_ request: Request, _ body: () async throws -> Response) async -> Response {
+    func browser(_ request: Request, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch let error as BrowserError {
@@ -363,6 +355,9 @@ struct BrowserEndpoints: Sendable {
             }
         } catch let error as OAuthError {
             return Page.message(error.status.code >= 500 ? error.status : .badRequest, title: "Invalid request", message: error.description)
+        } catch let error as any HTTPResponseError where error.status.code < 500 {
+            // Hummingbird's own refusals, such as a body over the limit (413): a page, not a 500.
+            return Page.message(error.status, title: "Invalid request", message: "The request is malformed or too large.")
         } catch StoreError.unavailable {
             return Page.message(
                 .serviceUnavailable, title: "Temporarily unavailable", message: "The sign-in service is briefly unavailable. Please retry.",
@@ -391,7 +386,7 @@ struct BrowserEndpoints: Sendable {
         }
     }
 
-    private func form(_ request: Request) async throws -> FormBody {
+    func form(_ request: Request) async throws -> FormBody {
         do {
             return try await request.form(limit: services.configuration.maximumBodySize)
         } catch let error as OAuthError {

@@ -69,6 +69,14 @@ public enum Hub {
         router.post(RouterPath(Paths.authorization), use: browser.authorize)
         router.post(RouterPath(BrowserEndpoints.loginPath), use: browser.login)
 
+        let device = DeviceAuthorizationEndpoint(services: services)
+        router.post(RouterPath(Paths.deviceAuthorization), use: device.handle)
+        let verification = DeviceVerificationEndpoints(services: services, browser: browser)
+        router.get(RouterPath(Paths.deviceVerification), use: verification.show)
+        router.post(RouterPath(Paths.deviceVerification), use: verification.enterCode)
+        router.post(RouterPath(DeviceVerificationEndpoints.signInPath), use: verification.signIn)
+        router.post(RouterPath(DeviceVerificationEndpoints.decisionPath), use: verification.decide)
+
         let sessions = SessionEndpoints(services: services, browser: browser)
         router.get(RouterPath(Paths.endSession), use: sessions.endSession)
         router.post(RouterPath(Paths.endSession), use: sessions.endSession)

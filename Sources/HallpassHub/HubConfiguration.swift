@@ -44,6 +44,8 @@ public struct HubConfiguration: Sendable {
     public var clientCacheLifetime: Int64 = 1000
     /// OIDC Back-Channel Logout delivery: polling, retry and expiry-sweep settings.
     public var backchannelLogout = BackchannelLogoutSettings()
+    /// The device authorization grant (RFC 8628): code lifetime, polling, user-code throttle.
+    public var deviceAuthorization = DeviceAuthorizationSettings()
 
     /// The defaults of the contract.
     public init() {}
@@ -81,6 +83,7 @@ public struct HubConfiguration: Sendable {
         }
         guard (1...64).contains(passwordHashingThreads) else { throw .invalid("password hashing threads must be 1-64") }
         try backchannelLogout.validate()
+        try deviceAuthorization.validate()
     }
 }
 

@@ -58,7 +58,8 @@ final class HubMetrics: Sendable {
         }
     }
 
-    /// `result`: success, reauthenticated, sso, code, bad_credentials, throttled, session_exists, disabled.
+    /// `result`: success, reauthenticated, sso, code, device, bad_credentials, throttled, device_code_throttled (wrong
+    /// user codes at the device verification page), session_exists, disabled.
     func login(_ result: String) {
         counter("hallpass_logins_total", ("result", result)).increment()
     }

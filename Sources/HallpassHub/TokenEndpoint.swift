@@ -6,7 +6,8 @@ import Hummingbird
 import Logging
 
 /// `POST /oauth2/token` (RFC 6749 section 3.2): the `authorization_code` (with PKCE, RFC
-/// 7636), `password`, `refresh_token` and `client_credentials` grants.
+/// 7636), `password`, `refresh_token` and `client_credentials` grants, and the device code
+/// (RFC 8628, in DeviceAuthorizationEndpoint.swift).
 struct TokenEndpoint: Sendable {
     let services: HubServices
 
@@ -33,8 +34,14 @@ struct TokenEndpoint: Sendable {
             return try await refreshGrant(form, client: client, address: context.clientAddress)
         case ClientCredentialsGrant.grantType:
             return try ClientCredentialsGrant(services: services).handle(form, client: client)
+        case DeviceGrant.grantType:
+            guard client.grantTypes.contains(DeviceGrant.grantType) else {
+                throw OAuthError.unauthorizedClient("this client may not use the device authorization grant")
+            }
+            return try await deviceCodeGrant(form, client: client, address: context.clientAddress)
         default:
-            throw OAuthError.unsupportedGrantType("supported grant types: authorization_code, password, refresh_token, client_credentials")
+            throw OAuthError.unsupportedGrantType(
+                "supported grant types: authorization_code, password, refresh_token, client_credentials, \(DeviceGrant.grantType)")
         }
     }
 
@@ -178,7 +185,7 @@ struct TokenEndpoint: Sendable {
 
     // MARK: response
 
-    private func tokenResponse(
+    func tokenResponse(
         subject: TokenMinter.Subject, refreshToken: RefreshToken, user: UserRecord?, idTokenSigner: JWTSigner, nonce: String? = nil
     ) throws -> Response {
         let signer = try services.signer()

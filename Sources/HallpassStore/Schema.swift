@@ -31,7 +31,11 @@
 /// hp:{hg}:rj           zset   revoked access-token ids, scored by the token's expiry + skew (ms)
 /// hp:{hg}:cnbf         zset   per-client "not before" watermarks (s) of removed clients,
 ///                             trimmed as they lapse
-/// hp:{hg}:th:<kind>:<digest> string  login throttle counters
+/// hp:{hg}:th:<kind>:<digest> string  login throttle counters (kind uc: wrong device user codes)
+/// hp:{hg}:dc:<digest>  hash   a device authorization (RFC 8628; digest = hex SHA-256 of the
+///                             device code), kept a while past its expiry to answer expired_token
+/// hp:{hg}:uc:<digest>  string the device authorization a user code names (digest of the code),
+///                             living exactly as long as the code; deleted once decided
 /// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
 /// ```
 public enum StoreSchema {
@@ -111,4 +115,6 @@ public enum StoreSchema {
     static let policy = globalPrefix + "policy"
     static let globalEvents = globalPrefix + "ev"
     static func throttle(_ kind: String, _ digest: String) -> String { globalPrefix + "th:" + kind + ":" + digest }
+    static func deviceAuthorization(_ digest: String) -> String { globalPrefix + "dc:" + digest }
+    static func userCode(_ digest: String) -> String { globalPrefix + "uc:" + digest }
 }

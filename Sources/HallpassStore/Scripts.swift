@@ -530,6 +530,129 @@ enum Scripts {
     return {'ok', uid, s[4], user[3] or '0'}
     """#)
 
+    // MARK: Device authorization grant (RFC 8628)
+    //
+    // A device authorization is created before any user is known, so its records live under
+    // the global tag: `dc:<digest>` (the record) and `uc:<digest>` (its user code). Approval
+    // writes the session id into the record; the exchange consumes the record here first and
+    // only then joins the session in the user's shard, with `joinSession`, in a second script.
+
+    /// Creates a device authorization, unless its user code is taken by a live one.
+    /// KEYS: device record, user code. ARGV: prefix, maxlen, user code lifetime (ms), record
+    /// lifetime (ms), device record digest, client, actor, then the record's field/value pairs.
+    /// Returns 1, or 0 if the user code is in use (nothing is written).
+    static let startDeviceAuthorization = script(#"""
+    if not redis.call('SET', KEYS[2], ARGV[5], 'NX', 'PX', ARGV[3]) then return 0 end
+    redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    event(ARGV[2], 'device_authorization_started', '', '', ARGV[6], ARGV[7], '')
+    return 1
+    """#)
+
+    /// What a user code names, for the verification page. KEYS: user code. ARGV: prefix, now.
+    /// Returns {client, scope, expiry (ms)}, or {} when the code names no pending, unexpired
+    /// authorization.
+    static let readDeviceAuthorization = script(#"""
+    local digest = redis.call('GET', KEYS[1])
+    if not digest then return {} end
+    local d = redis.call('HMGET', prefix .. 'dc:' .. digest, 'c', 'sc', 'exp', 'st')
+    if not d[1] or d[4] ~= 'pending' or tonumber(d[3]) <= tonumber(ARGV[2]) then return {} end
+    return {d[1], d[2], d[3]}
+    """#)
+
+    /// Records the user's decision on a pending device authorization and retires its user
+    /// code (single use). KEYS: user code. ARGV: prefix, maxlen, decision ('approved' or
+    /// 'denied'), sid, uid, auth time (s), now, actor. Returns {'ok', client} or {'gone'}
+    /// (unknown, expired or already decided).
+    static let decideDeviceAuthorization = script(#"""
+    local digest = redis.call('GET', KEYS[1])
+    if not digest then return {'gone'} end
+    local dkey = prefix .. 'dc:' .. digest
+    local d = redis.call('HMGET', dkey, 'c', 'st', 'exp')
+    redis.call('DEL', KEYS[1])
+    if not d[1] or d[2] ~= 'pending' or tonumber(d[3]) <= tonumber(ARGV[7]) then return {'gone'} end
+    if ARGV[3] == 'approved' then
+      redis.call('HSET', dkey, 'st', 'approved', 's', ARGV[4], 'u', ARGV[5], 'at', ARGV[6])
+    else
+      redis.call('HSET', dkey, 'st', 'denied')
+    end
+    event(ARGV[2], 'device_' .. ARGV[3], ARGV[5], ARGV[4], d[1], ARGV[8], '')
+    return {'ok', d[1]}
+    """#)
+
+    /// One poll of the token endpoint with a device code (RFC 8628 section 3.5). KEYS: device
+    /// record. ARGV: prefix, maxlen, client, now, slow-down increment (s), tolerance (ms),
+    /// actor. An approved record is consumed here (single use): the caller then joins the
+    /// session. Returns {'approved', sid, uid, scope, auth time}, {'pending'},
+    /// {'slow_down', new interval}, {'denied'}, {'expired'}, {'used', sid, grant id ('' when
+    /// not bound yet)} or {'invalid'} (unknown, or issued to another client).
+    static let pollDeviceAuthorization = script(#"""
+    local d = redis.call('HMGET', KEYS[1], 'c', 'st', 'exp', 'i', 'lp', 's', 'u', 'sc', 'at', 'g')
+    if not d[1] or d[1] ~= ARGV[3] then return {'invalid'} end
+    local now = tonumber(ARGV[4])
+    if d[2] == 'used' then
+      event(ARGV[2], 'device_code_replayed', d[7] or '', d[6] or '', d[1], ARGV[7], '')
+      return {'used', d[6] or '', d[10] or ''}
+    end
+    if tonumber(d[3]) <= now then return {'expired'} end
+    if d[2] == 'denied' then return {'denied'} end
+    if d[2] == 'approved' then
+      redis.call('HSET', KEYS[1], 'st', 'used')
+      return {'approved', d[6], d[7], d[8], d[9]}
+    end
+    local interval = tonumber(d[4])
+    -- The first poll may come at any time; after it, each must wait the interval, which every
+    -- poll that comes too soon lengthens for all later ones.
+    if d[5] and now - tonumber(d[5]) < interval * 1000 - tonumber(ARGV[6]) then
+      interval = interval + tonumber(ARGV[5])
+      redis.call('HSET', KEYS[1], 'i', interval, 'lp', now)
+      return {'slow_down', interval}
+    end
+    redis.call('HSET', KEYS[1], 'lp', now)
+    return {'pending'}
+    """#)
+
+    /// Records which grant an exchanged device code created, so a replay can revoke it.
+    /// KEYS: device record. ARGV: prefix, grant id. Returns 1, or 0 if the record is gone.
+    static let bindDeviceGrant = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+    redis.call('HSET', KEYS[1], 'g', ARGV[2])
+    return 1
+    """#)
+
+    /// Revokes the grant a replayed device code created, if it is still the client's grant in
+    /// the session (RFC 6749 section 4.1.2's rule for codes, applied to device codes).
+    /// KEYS: session. ARGV: prefix, maxlen, client, grant id, now, until, revoked at (s), actor.
+    /// Returns 1 if a grant was revoked.
+    static let revokeReplayedDeviceGrant = script(#"""
+    local s = redis.call('HMGET', KEYS[1], 'u', 'g:' .. ARGV[3])
+    if not s[1] or s[2] ~= ARGV[4] then return 0 end
+    local sid = string.sub(KEYS[1], #prefix + 3)
+    revoke_grant(KEYS[1], sid, s[1], ARGV[3], tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[2], ARGV[8], 'device_code_replay')
+    return 1
+    """#)
+
+    /// Reserves one attempt against a single throttle counter, or reports the lockout.
+    /// KEYS: counter. ARGV: prefix, limit, window (ms). Returns {0, retry after ms} when
+    /// locked, {1, 0} when reserved; a reserved attempt counts as a failure until
+    /// ``releaseAttempt`` takes it back.
+    static let reserveAttempt = script(#"""
+    local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if count >= tonumber(ARGV[2]) then
+      local ttl = redis.call('PTTL', KEYS[1])
+      if ttl < 0 then ttl = tonumber(ARGV[3]); redis.call('PEXPIRE', KEYS[1], ttl) end
+      return {0, ttl}
+    end
+    if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+    return {1, 0}
+    """#)
+
+    /// Takes back one reserved attempt that was not a failure. KEYS: counter. ARGV: prefix.
+    static let releaseAttempt = script(#"""
+    if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+    return 1
+    """#)
+
     /// Ends the sessions whose idle or absolute timeout has passed, as any other end of a
     /// session: revocation record, `session_ended` event (reason `idle_timeout` or
     /// `absolute_timeout`, actor `hub`) and back-channel logouts. KEYS: the shard's deadlines,

@@ -66,6 +66,8 @@ struct HubCommand: AsyncParsableCommand {
     var backchannelGiveUp: Int64?
     @Option(help: "Timeout of one back-channel logout POST, ms (env HALLPASS_BACKCHANNEL_TIMEOUT_MS; default 5000).")
     var backchannelTimeoutMs: Int64?
+    @Option(help: "Device code (and user code) lifetime of the device grant, seconds (env HALLPASS_DEVICE_CODE_TTL; default 600).")
+    var deviceCodeTtl: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env HALLPASS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
     @Option(help: "Run Swift Concurrency's tasks on the NIO event loops, so a request and its Redis calls stay on one thread: on or off (env HALLPASS_EVENT_LOOP_EXECUTOR; default on).")
@@ -113,6 +115,7 @@ struct HubCommand: AsyncParsableCommand {
         logout.giveUpAfter = try pick(backchannelGiveUp, "HALLPASS_BACKCHANNEL_GIVE_UP", logout.giveUpAfter / 1000) { Int64($0) }.clamped(to: 0...1_000_000_000) * 1000
         logout.requestTimeout = try pick(backchannelTimeoutMs, "HALLPASS_BACKCHANNEL_TIMEOUT_MS", logout.requestTimeout) { Int64($0) }
         configuration.backchannelLogout = logout
+        configuration.deviceAuthorization.lifetime = try pick(deviceCodeTtl, "HALLPASS_DEVICE_CODE_TTL", 600) { Int64($0) }
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         configuration.passwordHashingThreads = try pick(passwordThreads, "HALLPASS_PASSWORD_THREADS", max(1, cores)) { Int($0) }
         if let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map({ String(cString: $0) }), !path.isEmpty {

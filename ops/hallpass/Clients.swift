@@ -21,6 +21,8 @@ enum GrantType: String, CaseIterable, ExpressibleByArgument {
     case authorizationCode = "authorization_code"
     /// RFC 6749 section 4.4: a confidential client gets tokens for itself, with no user.
     case clientCredentials = "client_credentials"
+    /// RFC 8628: a device without a browser shows a code the user approves at the hub.
+    case deviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
     /// What a client gets when `clients add` names no `--grant`.
     static let defaults: [GrantType] = [.password, .refreshToken, .authorizationCode]
@@ -66,7 +68,7 @@ extension Clients {
         var backchannelLogoutURI: String?
 
         @Option(name: .customLong("grant"), help: ArgumentHelp(
-            "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code; also client_credentials).",
+            "A grant type the client may use (repeatable; default: password, refresh_token, authorization_code; also client_credentials and urn:ietf:params:oauth:grant-type:device_code).",
             valueName: "grant"))
         var grants: [GrantType] = []
 
