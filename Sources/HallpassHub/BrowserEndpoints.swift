@@ -120,51 +120,56 @@ struct BrowserEndpoints: Sendable {
                     error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
                     extra: [HTTPField(name: .retryAfter, value: String(seconds))])
             }
-            let disabled = BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
-            // Signed in, by a new session or the same one again: set its cookie, send the code.
-            func signedIn(_ session: BrowserSession, cookie: BrowserSessionCookie) async throws -> Response {
-                let headers = [cookies.set(cookies.session, cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
-                if let response = try await issueCode(authorization, session: session, headers: headers) { return response }
-                throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
-            }
-            // The user this browser is already signed in as, entering the password again
-            // (prompt=login, max_age): the same session, authenticated now.
-            if let current = presentedCookie(request) {
-                switch try await services.store.reauthenticateBrowserSession(
-                    current, userID: user.id, actor: address, remoteAddress: address)
-                {
-                case .reauthenticated(let session, let cookie):
-                    services.metrics.login("reauthenticated")
-                    return try await signedIn(session, cookie: cookie)
-                case .userDisabled:
-                    services.metrics.login("disabled")
-                    throw disabled
-                case .noSession:
-                    break
-                }
-            }
-            switch try await services.store.startBrowserSession(
-                userID: user.id, timeouts: services.configuration.sessionTimeouts,
-                defaultPolicy: try await services.singleLoginPolicy(), actor: address, remoteAddress: address,
-                userAgent: request.headers[.userAgent] ?? "")
-            {
-            case .started(let session, let cookie, let ended):
-                services.metrics.login("success")
-                if !ended.isEmpty { services.metrics.revocation("session") }
-                return try await signedIn(session, cookie: cookie)
-            case .sessionExists:
-                services.metrics.login("session_exists")
-                throw BrowserError.page(
-                    .conflict, title: "Already signed in elsewhere",
-                    message: "This account already has an active session, and the single-login policy allows only one. "
-                        + "Sign out of the other session first, or ask an administrator to end it.")
-            case .userDisabled:
-                services.metrics.login("disabled")
-                throw disabled
-            case .unknownUser:
+            guard let started = try await signIn(user, request: request, address: address) else {
                 return loginForm(
                     authorization, request: request, status: .unauthorized, username: username, error: "Incorrect username or password.")
             }
+            // Signed in, by a new session or the same one again: set its cookie, send the code.
+            let headers = [cookies.set(cookies.session, started.cookie.encoded), cookies.set(cookies.csrf, "", maxAge: 0)]
+            if let response = try await issueCode(authorization, session: started.session, headers: headers) { return response }
+            throw BrowserError.page(.conflict, title: "Session ended", message: "Your session ended while signing in. Please try again.")
+        }
+    }
+
+    /// The hub session of `user`, whose password was just verified, as every sign-in form
+    /// makes it (the login form, the device page): the browser's own session again when it is
+    /// this user's (prompt=login, max_age: the same session, authenticated now), else a new
+    /// one under the single-login policy. `nil` for a user deleted meanwhile; a disabled user
+    /// or a `deny-new` refusal is a page.
+    func signIn(_ user: UserRecord, request: Request, address: String) async throws -> (session: BrowserSession, cookie: BrowserSessionCookie)? {
+        let disabled = BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
+        if let current = presentedCookie(request) {
+            switch try await services.store.reauthenticateBrowserSession(current, userID: user.id, actor: address, remoteAddress: address) {
+            case .reauthenticated(let session, let cookie):
+                services.metrics.login("reauthenticated")
+                return (session, cookie)
+            case .userDisabled:
+                services.metrics.login("disabled")
+                throw disabled
+            case .noSession:
+                break
+            }
+        }
+        switch try await services.store.startBrowserSession(
+            userID: user.id, timeouts: services.configuration.sessionTimeouts,
+            defaultPolicy: try await services.singleLoginPolicy(), actor: address, remoteAddress: address,
+            userAgent: request.headers[.userAgent] ?? "")
+        {
+        case .started(let session, let cookie, let ended):
+            services.metrics.login("success")
+            if !ended.isEmpty { services.metrics.revocation("session") }
+            return (session, cookie)
+        case .sessionExists:
+            services.metrics.login("session_exists")
+            throw BrowserError.page(
+                .conflict, title: "Already signed in elsewhere",
+                message: "This account already has an active session, and the single-login policy allows only one. "
+                    + "Sign out of the other session first, or ask an administrator to end it.")
+        case .userDisabled:
+            services.metrics.login("disabled")
+            throw disabled
+        case .unknownUser:
+            return nil
         }
     }
 

@@ -142,7 +142,18 @@ enum Page {
         _ status: HTTPResponse.Status, action: String, clientID: String, hidden: [(String, String)], error: String?,
         username: String, headers: [HTTPField]
     ) -> Response {
-        var body = "<h1>Sign in</h1>\n<p class=\"sub\">to continue to <strong>\(escape(clientID))</strong></p>\n"
+        signIn(
+            status, action: action, subtitle: "to continue to <strong>\(escape(clientID))</strong>", hidden: hidden, error: error,
+            username: username, headers: headers)
+    }
+
+    /// A username and password form: every sign-in page of the hub (the login form, the
+    /// device page). `subtitle` is HTML, already escaped.
+    static func signIn(
+        _ status: HTTPResponse.Status, action: String, subtitle: String, hidden: [(String, String)], error: String?,
+        username: String, headers: [HTTPField]
+    ) -> Response {
+        var body = "<h1>Sign in</h1>\n<p class=\"sub\">\(subtitle)</p>\n"
         if let error { body += "<p class=\"error\" role=\"alert\">\(escape(error))</p>\n" }
         body += "<form method=\"post\" action=\"\(escape(action))\">\n"
         for (name, value) in hidden {

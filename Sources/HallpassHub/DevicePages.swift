@@ -28,19 +28,9 @@ extension Page {
         _ status: HTTPResponse.Status, action: String, csrf: String, userCode: String, clientID: String, error: String?,
         username: String, headers: [HTTPField]
     ) -> Response {
-        var body = "<h1>Sign in</h1>\n<p class=\"sub\">to connect <strong>\(escape(clientID))</strong> (code \(escape(userCode)))</p>\n"
-        if let error { body += "<p class=\"error\" role=\"alert\">\(escape(error))</p>\n" }
-        body += "<form method=\"post\" action=\"\(escape(action))\">\n"
-        body += hidden([("csrf", csrf), ("user_code", userCode)])
-        body += """
-            <label for="username">Username</label>
-            <input type="text" id="username" name="username" value="\(escape(username))" autocomplete="username" autofocus required>
-            <label for="password">Password</label>
-            <input type="password" id="password" name="password" autocomplete="current-password" required>
-            <button type="submit">Sign in</button>
-            </form>
-            """
-        return html(status, title: "Sign in", body: body, headers: headers)
+        signIn(
+            status, action: action, subtitle: "to connect <strong>\(escape(clientID))</strong> (code \(escape(userCode)))",
+            hidden: [("csrf", csrf), ("user_code", userCode)], error: error, username: username, headers: headers)
     }
 
     /// Shows who asks for what and offers Approve and Deny: one form, two submit buttons.

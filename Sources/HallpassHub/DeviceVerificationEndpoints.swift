@@ -69,7 +69,7 @@ struct DeviceVerificationEndpoints: Sendable {
                     .tooManyRequests, "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
                     headers: [HTTPField(name: .retryAfter, value: String(seconds))])
             }
-            guard let started = try await startSession(user: user, request: request, address: address) else {
+            guard let started = try await browser.signIn(user, request: request, address: address) else {
                 return again(.unauthorized, "Incorrect username or password.")
             }
             let cookie = started.cookie
@@ -169,45 +169,6 @@ struct DeviceVerificationEndpoints: Sendable {
     private func liveSession(_ request: Request) async throws -> BrowserSession? {
         guard let cookie = browser.presentedCookie(request) else { return nil }
         return try await services.store.browserSession(cookie)
-    }
-
-    /// A hub session for `user`, as the login form makes it: the browser's own session again
-    /// when it is this user's, else a new one under the single-login policy. `nil` for an
-    /// unknown user.
-    private func startSession(user: UserRecord, request: Request, address: String) async throws -> (session: BrowserSession, cookie: BrowserSessionCookie)? {
-        let disabled = BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
-        if let current = browser.presentedCookie(request) {
-            switch try await services.store.reauthenticateBrowserSession(current, userID: user.id, actor: address, remoteAddress: address) {
-            case .reauthenticated(let session, let cookie):
-                services.metrics.login("reauthenticated")
-                return (session, cookie)
-            case .userDisabled:
-                services.metrics.login("disabled")
-                throw disabled
-            case .noSession:
-                break
-            }
-        }
-        switch try await services.store.startBrowserSession(
-            userID: user.id, timeouts: services.configuration.sessionTimeouts, defaultPolicy: try await services.singleLoginPolicy(),
-            actor: address, remoteAddress: address, userAgent: request.headers[.userAgent] ?? "")
-        {
-        case .started(let session, let cookie, let ended):
-            services.metrics.login("success")
-            if !ended.isEmpty { services.metrics.revocation("session") }
-            return (session, cookie)
-        case .sessionExists:
-            services.metrics.login("session_exists")
-            throw BrowserError.page(
-                .conflict, title: "Already signed in elsewhere",
-                message: "This account already has an active session, and the single-login policy allows only one. "
-                    + "Sign out of the other session first, or ask an administrator to end it.")
-        case .userDisabled:
-            services.metrics.login("disabled")
-            throw disabled
-        case .unknownUser:
-            return nil
-        }
     }
 
     // MARK: pages
