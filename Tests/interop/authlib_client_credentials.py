@@ -25,17 +25,7 @@ import jwt
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
-# Per HTTP request. Generous on purpose: the hub runs inside the Swift test process, which on a
-# 2-core CI machine shares its cores with the rest of the suite; this checks interop, not speed.
-TIMEOUT = 60
-
-
-def error_of(call):
-    try:
-        call()
-    except Exception as error:  # authlib raises OAuthError with .error
-        return getattr(error, "error", None) or type(error).__name__
-    return None
+from authlib_code_flow import TIMEOUT, error_of
 
 
 def main():

@@ -35,12 +35,14 @@ TIMEOUT = 60
 
 
 class FormParser(HTMLParser):
-    """The first form of a page: its action and its inputs."""
+    """The first form of a page: its action, its inputs and its named submit buttons (the other
+    interop scripts import it from here)."""
 
     def __init__(self):
         super().__init__()
         self.action = None
         self.inputs = {}
+        self.buttons = []
         self.in_form = False
 
     def handle_starttag(self, tag, attrs):
@@ -50,6 +52,8 @@ class FormParser(HTMLParser):
             self.in_form = True
         elif tag == "input" and self.in_form and attrs.get("name"):
             self.inputs[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "button" and self.in_form and attrs.get("name"):
+            self.buttons.append((attrs["name"], attrs.get("value") or ""))
 
     def handle_endtag(self, tag):
         if tag == "form":

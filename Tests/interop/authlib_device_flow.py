@@ -22,41 +22,15 @@ Anything unexpected raises, so the process exits non-zero with a traceback on st
 import json
 import sys
 import time
-from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import jwt
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
+from authlib_code_flow import TIMEOUT, FormParser, error_of
+
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-# Per HTTP request; generous, as in authlib_code_flow.py: the hub shares 2 cores with the tests.
-TIMEOUT = 60
-
-
-class FormParser(HTMLParser):
-    """The first form of a page: its action and its inputs."""
-
-    def __init__(self):
-        super().__init__()
-        self.action = None
-        self.inputs = {}
-        self.buttons = []
-        self.in_form = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action", "")
-            self.in_form = True
-        elif tag == "input" and self.in_form and attrs.get("name"):
-            self.inputs[attrs["name"]] = attrs.get("value") or ""
-        elif tag == "button" and self.in_form and attrs.get("name"):
-            self.buttons.append((attrs["name"], attrs.get("value") or ""))
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.in_form = False
 
 
 def form_of(html):
@@ -64,14 +38,6 @@ def form_of(html):
     form.feed(html)
     assert form.action is not None, html
     return form
-
-
-def error_of(call):
-    try:
-        call()
-    except Exception as error:  # authlib raises OAuthError with .error
-        return getattr(error, "error", None) or type(error).__name__
-    return None
 
 
 def main():
