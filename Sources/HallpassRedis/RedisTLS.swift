@@ -1,0 +1,314 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The TLS side of a client's connections: one swift-nio-ssl context, built once per client
+/// from its ``RedisTLSConfiguration`` (the only time certificate files are read), and the
+/// handlers that put it at the front of each connection's pipeline and say why a handshake
+/// failed.
+final class RedisTLS: Sendable {
+    /// Verifies the server's chain and name (`.fullVerification`); carries the client certificate.
+    let context: NIOSSLContext
+    /// Used only after a chain verification failed, to tell an expired certificate from an
+    /// untrusted one: BoringSSL reports both as `CERTIFICATE_VERIFY_FAILED`. Its callback refuses
+    /// every certificate, so it can never complete a handshake.
+    private let diagnosticContext: NIOSSLContext
+    /// The SNI name and the name checked against the certificate; `nil` for an IP address,
+    /// which cannot be sent as SNI and is checked against the certificate's IP entries instead.
+    let serverHostname: String?
+    /// What the certificate must match, for messages.
+    let expectedName: String
+
+    /// Reads the files of `configuration` and builds the contexts for connections to `host`.
+    ///
+    /// - Throws: ``RedisError/invalidTLSSetting(_:_:)`` naming the setting at fault.
+    init(configuration: RedisTLSConfiguration, host: String) throws(RedisError) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if let caFile = configuration.caFile {
+            tls.trustRoots = .certificates(try Self.certificates(at: caFile, setting: .caFile))
+        }
+        switch (configuration.certificateFile, configuration.keyFile) {
+        case (nil, nil):
+            break
+        case (.some, nil):
+            throw .invalidTLSSetting(.keyFile, "missing: --redis-cert-file needs --redis-key-file")
+        case (nil, .some):
+            throw .invalidTLSSetting(.certificateFile, "missing: --redis-key-file needs --redis-cert-file")
+        case (.some(let certificateFile), .some(let keyFile)):
+            let chain = try Self.certificates(at: certificateFile, setting: .certificateFile)
+            try Self.checkReadable(keyFile, setting: .keyFile)
+            let key: NIOSSLPrivateKey
+            do {
+                key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+            } catch {
+                // Never the key's bytes or the library's dump of them: the path only.
+                throw .invalidTLSSetting(.keyFile, "\(keyFile) holds no PEM private key")
+            }
+            tls.certificateChain = chain.map { .certificate($0) }
+            tls.privateKey = .privateKey(key)
+        }
+        do {
+            self.context = try NIOSSLContext(configuration: tls)
+        } catch {
+            if configuration.certificateFile != nil {
+                throw .invalidTLSSetting(.keyFile, "the key does not match the certificate in --redis-cert-file (\(error))")
+            }
+            throw .invalidTLSSetting(.caFile, "cannot build a TLS context: \(error)")
+        }
+
+        var diagnostic = TLSConfiguration.makeClientConfiguration()
+        diagnostic.certificateVerification = .noHostnameVerification
+        // The diagnostic callback replaces chain verification, so no roots need loading.
+        diagnostic.trustRoots = .certificates([])
+        do {
+            self.diagnosticContext = try NIOSSLContext(configuration: diagnostic)
+        } catch {
+            throw .invalidTLSSetting(.caFile, "cannot build a TLS context: \(error)")
+        }
+
+        let name = configuration.serverName ?? host
+        self.expectedName = name
+        let isIPAddress = (try? SocketAddress(ipAddress: name, port: 0)) != nil
+        self.serverHostname = isIPAddress ? nil : name
+    }
+
+    private static func checkReadable(_ path: String, setting: RedisTLSConfiguration.Setting) throws(RedisError) {
+        guard access(path, R_OK) == 0 else {
+            throw .invalidTLSSetting(setting, "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func certificates(
+        at path: String,
+        setting: RedisTLSConfiguration.Setting
+    ) throws(RedisError) -> [NIOSSLCertificate] {
+        try Self.checkReadable(path, setting: setting)
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw .invalidTLSSetting(setting, "\(path) holds no PEM certificate")
+        }
+        guard !certificates.isEmpty else {
+            throw .invalidTLSSetting(setting, "\(path) holds no PEM certificate")
+        }
+        return certificates
+    }
+
+    // MARK: Pipeline
+
+    /// Adds the TLS handlers at the front of a new connection's pipeline; returns a future that
+    /// succeeds once the handshake completed, or fails with a ``TLSHandshakeFailure`` (or
+    /// ``RedisError/connectTimedOut`` at `deadline`). Runs on the channel's event loop.
+    func addHandlers(to channel: any Channel, deadline: NIODeadline) throws -> EventLoopFuture<Void> {
+        let probe = TLSPlaintextProbe()
+        let watcher = TLSHandshakeWatcher(probe: probe, promise: channel.eventLoop.makePromise(), deadline: deadline)
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(probe)
+        try operations.addHandler(NIOSSLClientHandler(context: self.context, serverHostname: self.serverHostname))
+        try operations.addHandler(watcher)
+        return watcher.future
+    }
+
+    // MARK: Why a handshake failed
+
+    /// The reason to report for `failure`, asking the server once more (without verification,
+    /// and without ever completing that handshake) when only the certificate's dates can tell.
+    func reason(
+        for failure: TLSHandshakeFailure,
+        host: String,
+        port: Int,
+        eventLoop: any EventLoop,
+        deadline: NIODeadline
+    ) async -> RedisTLSFailure {
+        switch Self.classify(failure.underlying, sawPlaintext: failure.sawPlaintext, expectedName: self.expectedName) {
+        case .known(let reason):
+            return reason
+        case .verificationFailed:
+            return await self.diagnoseVerificationFailure(host: host, port: port, eventLoop: eventLoop, deadline: deadline)
+        }
+    }
+
+    enum Classification: Equatable {
+        case known(RedisTLSFailure)
+        /// The chain did not verify: untrusted, expired or not yet valid.
+        case verificationFailed
+    }
+
+    /// What a TLS error says, as far as it can be told from the error alone.
+    static func classify(_ error: any Error, sawPlaintext: Bool, expectedName: String) -> Classification {
+        if sawPlaintext {
+            return .known(.notTLS)
+        }
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return .known(.hostnameMismatch(expected: expectedName))
+        }
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return .verificationFailed
+        }
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") || text.contains("PACKET_LENGTH_TOO_LONG") {
+            return .known(.notTLS)
+        }
+        if let alert = Self.alertName(in: text) {
+            return .known(.rejectedByServer(alert))
+        }
+        if let sslError = error as? NIOSSLError {
+            switch sslError {
+            case .uncleanShutdown: return .known(.closedDuringHandshake)
+            default: break
+            }
+        }
+        if text.contains("EOF during handshake") || error as? ChannelError == .eof || error as? ChannelError == .ioOnClosedChannel {
+            return .known(.closedDuringHandshake)
+        }
+        return .known(.other(text))
+    }
+
+    /// "certificate required" for a BoringSSL reason such as `TLSV1_ALERT_CERTIFICATE_REQUIRED`.
+    private static func alertName(in text: String) -> String? {
+        for marker in ["TLSV1_ALERT_", "SSLV3_ALERT_"] {
+            guard let range = text.range(of: marker) else { continue }
+            let name = text[range.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+            return "alert: " + name.lowercased().replacingOccurrences(of: "_", with: " ")
+        }
+        return nil
+    }
+
+    /// Connects once more and looks at the server's certificate before refusing it: expired,
+    /// not yet valid, or else (its dates are fine, so its issuer is the problem) untrusted.
+    private func diagnoseVerificationFailure(
+        host: String,
+        port: Int,
+        eventLoop: any EventLoop,
+        deadline: NIODeadline
+    ) async -> RedisTLSFailure {
+        let leaf = NIOLockedValueBox<NIOSSLCertificate?>(nil)
+        let context = self.diagnosticContext
+        let serverHostname = self.serverHostname
+        do {
+            let channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(max(deadline - .now(), .milliseconds(1)))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handler = try NIOSSLClientHandler(
+                            context: context, serverHostname: serverHostname,
+                            customVerificationCallback: { certificates, promise in
+                                leaf.withLockedValue { $0 = certificates.first }
+                                promise.succeed(.failed)
+                            })
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                }
+                .connect(host: host, port: port)
+                .get()
+            // The refused handshake closes the channel; a server that stays silent is cut off.
+            let cutOff = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+            try? await channel.closeFuture.get()
+            cutOff.cancel()
+        } catch {
+            return .other("certificate verification failed")
+        }
+        guard let certificate = leaf.withLockedValue({ $0 }) else {
+            return .other("certificate verification failed")
+        }
+        let now = time(nil)
+        if now > certificate.notValidAfter { return .expiredCertificate }
+        if now < certificate.notValidBefore { return .certificateNotYetValid }
+        return .untrustedCertificate
+    }
+}
+
+/// A failed handshake: the error NIO reported, and whether the server had answered in plaintext.
+struct TLSHandshakeFailure: Error {
+    let underlying: any Error
+    let sawPlaintext: Bool
+}
+
+/// Looks at the first byte the server sends, before TLS does: a TLS server's first record is a
+/// handshake or an alert (content types 20...23), while a plaintext Redis answers with a RESP
+/// reply (`-ERR ...`). That tells "not TLS at all" apart from a broken TLS server for sure.
+final class TLSPlaintextProbe: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private(set) var sawPlaintext = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = self.unwrapInboundIn(data)
+        if let first = buffer.readableBytesView.first {
+            self.sawPlaintext = !(20...23).contains(first)
+            // One byte decides; later reads need not pass through here.
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+/// Completes a promise when the TLS handshake does, fails it when the handshake fails or takes
+/// past the connect deadline, then leaves the pipeline.
+final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let probe: TLSPlaintextProbe
+    private let promise: EventLoopPromise<Void>
+    private let deadline: NIODeadline
+    private var timeout: Scheduled<Void>?
+
+    var future: EventLoopFuture<Void> { self.promise.futureResult }
+
+    init(probe: TLSPlaintextProbe, promise: EventLoopPromise<Void>, deadline: NIODeadline) {
+        self.probe = probe
+        self.promise = promise
+        self.deadline = deadline
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let promise = self.promise
+        let channel = context.channel
+        self.timeout = context.eventLoop.scheduleTask(deadline: self.deadline) {
+            promise.fail(RedisError.connectTimedOut)
+            channel.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.timeout?.cancel()
+        // Completing an already completed promise does nothing; this only catches a removal
+        // before the handshake ended, so that no one waits forever.
+        self.promise.fail(TLSHandshakeFailure(underlying: ChannelError.ioOnClosedChannel, sawPlaintext: self.probe.sawPlaintext))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            self.timeout?.cancel()
+            self.promise.succeed(())
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.promise.fail(TLSHandshakeFailure(underlying: error, sawPlaintext: self.probe.sawPlaintext))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.promise.fail(TLSHandshakeFailure(underlying: ChannelError.eof, sawPlaintext: self.probe.sawPlaintext))
+        context.fireChannelInactive()
+    }
+}
