@@ -145,7 +145,7 @@ public final class HallpassValidator: Service, Sendable {
     /// - Throws: ``SetupError/invalidRedisURL(_:)`` or ``SetupError/invalidRedisTLS(_:)``.
     public init(configuration: Configuration, logger: Logger = Logger(label: "hallpass.validator")) throws(SetupError) {
         var redisConfiguration: RedisConfiguration
-        do {
+        do throws(RedisError) {
             redisConfiguration = try RedisConfiguration(
                 url: configuration.redisURL, caFile: configuration.redisCAFile,
                 certificateFile: configuration.redisCertificateFile, keyFile: configuration.redisKeyFile,

@@ -95,7 +95,7 @@ public struct HubConfiguration: Sendable {
 
     /// The Redis configuration: the URL with the TLS files, read and checked (at start-up only).
     func redisConfiguration() throws(Problem) -> RedisConfiguration {
-        do {
+        do throws(RedisError) {
             return try RedisConfiguration(
                 url: redisURL, caFile: redisCAFile, certificateFile: redisCertificateFile, keyFile: redisKeyFile,
                 sentinelPassword: redisSentinelPassword)

@@ -15,6 +15,8 @@ public final class RedisConnection: Sendable {
     let channel: any Channel
     private let outbox: NIOLockedValueBox<Outbox>
     private let commandTimeout: TimeAmount
+    /// Whether the connection runs over TLS.
+    private let isTLS: Bool
 
     /// Commands encoded by callers on any thread, waiting for the event loop to write them.
     ///
@@ -62,8 +64,9 @@ public final class RedisConnection: Sendable {
         }
     }
 
-    private init(channel: any Channel, configuration: RedisConfiguration) {
+    private init(channel: any Channel, configuration: RedisConfiguration, isTLS: Bool) {
         self.channel = channel
+        self.isTLS = isTLS
         self.outbox = NIOLockedValueBox(
             Outbox(allocator: channel.allocator, bytes: channel.allocator.buffer(capacity: 0))
         )
@@ -145,7 +148,7 @@ public final class RedisConnection: Sendable {
             throw RedisError.connectionFailed("\(configuration.address): \(error)")
         }
 
-        let connection = RedisConnection(channel: channel, configuration: configuration)
+        let connection = RedisConnection(channel: channel, configuration: configuration, isTLS: tls != nil)
         if let tls, let handshake = tlsHandshake.withLockedValue({ $0 }) {
             do {
                 try await handshake.get()
@@ -188,7 +191,13 @@ public final class RedisConnection: Sendable {
             commands.append(RedisCommand("PING"))
         }
 
-        let replies = try self.enqueue(commands, deadline: deadline)
+        let replies: [EventLoopFuture<RedisValue>]
+        do throws(RedisError) {
+            replies = try self.enqueue(commands, deadline: deadline)
+        } catch .connectionClosed where self.isTLS {
+            // Closed between the TLS handshake and the first command: see below.
+            throw .tlsHandshakeFailed(address: configuration.address, reason: .closedAfterHandshake)
+        }
         for (command, future) in zip(commands, replies) {
             let reply: RedisValue
             do throws(RedisError) {
@@ -201,6 +210,9 @@ public final class RedisConnection: Sendable {
                 // TLS 1.3 servers refuse a client certificate after the client's side of the
                 // handshake is done, so the refusal arrives here, with the first reply.
                 throw .tlsHandshakeFailed(address: address, reason: reason)
+            } catch .connectionClosed where self.isTLS {
+                // The same refusal, when the server's reset overtook its alert.
+                throw .tlsHandshakeFailed(address: configuration.address, reason: .closedAfterHandshake)
             } catch {
                 throw .connectionFailed("\(configuration.address) closed the connection during the handshake")
             }

@@ -75,6 +75,10 @@ public enum RedisTLSFailure: Sendable, Hashable, CustomStringConvertible {
     case rejectedByServer(String)
     /// The server closed the connection before the handshake completed.
     case closedDuringHandshake
+    /// The server closed the connection right after the handshake, before answering anything.
+    /// With TLS 1.3 that is how a Redis that requires client certificates refuses a client
+    /// without one (or with one it does not trust): its alert is often lost with the reset.
+    case closedAfterHandshake
     /// Any other failure, as the TLS library reported it.
     case other(String)
 
@@ -90,6 +94,9 @@ public enum RedisTLSFailure: Sendable, Hashable, CustomStringConvertible {
             "the server refused the connection (\(detail)); does it require a client certificate "
                 + "(--redis-cert-file, --redis-key-file) it did not get or does not trust?"
         case .closedDuringHandshake: "the server closed the connection during the handshake"
+        case .closedAfterHandshake:
+            "the server closed the connection right after the handshake; does it require a client certificate "
+                + "(--redis-cert-file, --redis-key-file) it did not get or does not trust?"
         case .other(let detail): detail
         }
     }

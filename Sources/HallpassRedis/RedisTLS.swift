@@ -180,9 +180,14 @@ final class RedisTLS: Sendable {
     /// "certificate required" for a BoringSSL reason such as `TLSV1_ALERT_CERTIFICATE_REQUIRED`.
     private static func alertName(in text: String) -> String? {
         for marker in ["TLSV1_ALERT_", "SSLV3_ALERT_"] {
-            guard let range = text.range(of: marker) else { continue }
-            let name = text[range.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
-            return "alert: " + name.lowercased().replacingOccurrences(of: "_", with: " ")
+            // Foundation-free substring search: this module does not import Foundation.
+            let characters = Array(text)
+            let pattern = Array(marker)
+            guard characters.count >= pattern.count else { continue }
+            for start in 0...(characters.count - pattern.count) where characters[start..<(start + pattern.count)].elementsEqual(pattern) {
+                let name = characters[(start + pattern.count)...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+                return "alert: " + String(String(name).lowercased().map { $0 == "_" ? " " : $0 })
+            }
         }
         return nil
     }
@@ -244,16 +249,32 @@ final class TLSPlaintextProbe: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
+    /// The server's first bytes were not a TLS record.
+    struct PlaintextReply: Error {}
+
     private(set) var sawPlaintext = false
+    private(set) var sawAnyBytes = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = self.unwrapInboundIn(data)
-        if let first = buffer.readableBytesView.first {
-            self.sawPlaintext = !(20...23).contains(first)
-            // One byte decides; later reads need not pass through here.
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        guard let first = buffer.readableBytesView.first else {
+            context.fireChannelRead(data)
+            return
         }
+        self.sawAnyBytes = true
+        self.sawPlaintext = !(20...23).contains(first)
+        if self.sawPlaintext {
+            // TLS would take "-ERR" for a record header announcing 20 KB and wait for them; a
+            // plaintext Redis answers a ClientHello with an error reply and keeps the connection
+            // open, so the handshake would only end at the connect timeout.
+            context.fireErrorCaught(PlaintextReply())
+            context.close(promise: nil)
+            return
+        }
+        // Passed on before leaving: once removed, this context forwards nothing.
         context.fireChannelRead(data)
+        // One byte decides; later reads need not pass through here.
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
 
@@ -266,6 +287,14 @@ final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler 
     private let promise: EventLoopPromise<Void>
     private let deadline: NIODeadline
     private var timeout: Scheduled<Void>?
+    private var silenceCheck: Scheduled<Void>?
+    private var isDone = false
+
+    /// How long a server may stay silent after the ClientHello before a plaintext `PING` on a
+    /// second connection asks whether it is a plaintext Redis: one waits for the end of a line
+    /// that a ClientHello seldom contains, and would otherwise hold the handshake until the
+    /// connect timeout.
+    static let silenceBeforePlaintextCheck = TimeAmount.milliseconds(300)
 
     var future: EventLoopFuture<Void> { self.promise.futureResult }
 
@@ -284,17 +313,41 @@ final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    func channelActive(context: ChannelHandlerContext) {
+        let checkAt = min(NIODeadline.now() + Self.silenceBeforePlaintextCheck, self.deadline)
+        self.silenceCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: checkAt) {
+            self.checkSilence(context: context)
+        }
+        context.fireChannelActive()
+    }
+
+    private func checkSilence(context: ChannelHandlerContext) {
+        guard !self.isDone, !self.probe.sawAnyBytes, let address = context.channel.remoteAddress else { return }
+        TLSPlaintextProbe.answersPlaintextPing(at: address, on: context.eventLoop, deadline: self.deadline)
+            .assumeIsolated()
+            .whenSuccess { isPlaintext in
+                guard isPlaintext, !self.isDone else { return }
+                self.finish(.failure(TLSHandshakeFailure(underlying: TLSPlaintextProbe.PlaintextReply(), sawPlaintext: true)))
+                context.close(promise: nil)
+            }
+    }
+
+    private func finish(_ result: Result<Void, any Error>) {
+        guard !self.isDone else { return }
+        self.isDone = true
         self.timeout?.cancel()
-        // Completing an already completed promise does nothing; this only catches a removal
-        // before the handshake ended, so that no one waits forever.
-        self.promise.fail(TLSHandshakeFailure(underlying: ChannelError.ioOnClosedChannel, sawPlaintext: self.probe.sawPlaintext))
+        self.silenceCheck?.cancel()
+        self.promise.completeWith(result)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Only a removal before the handshake ended gets here undone; no one may wait forever.
+        self.finish(.failure(TLSHandshakeFailure(underlying: ChannelError.ioOnClosedChannel, sawPlaintext: self.probe.sawPlaintext)))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent {
-            self.timeout?.cancel()
-            self.promise.succeed(())
+            self.finish(.success(()))
             context.fireUserInboundEventTriggered(event)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
@@ -303,12 +356,68 @@ final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.promise.fail(TLSHandshakeFailure(underlying: error, sawPlaintext: self.probe.sawPlaintext))
+        self.finish(.failure(TLSHandshakeFailure(underlying: error, sawPlaintext: self.probe.sawPlaintext)))
         context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.promise.fail(TLSHandshakeFailure(underlying: ChannelError.eof, sawPlaintext: self.probe.sawPlaintext))
+        self.finish(.failure(TLSHandshakeFailure(underlying: ChannelError.eof, sawPlaintext: self.probe.sawPlaintext)))
         context.fireChannelInactive()
+    }
+}
+
+extension TLSPlaintextProbe {
+    /// Whether the server at `address` answers a plaintext `PING` with a RESP reply (`+PONG`,
+    /// `-NOAUTH ...`): then it is a plaintext Redis. Sends nothing secret; false on any doubt.
+    static func answersPlaintextPing(
+        at address: SocketAddress,
+        on eventLoop: any EventLoop,
+        deadline: NIODeadline
+    ) -> EventLoopFuture<Bool> {
+        let answer = eventLoop.makePromise(of: Bool.self)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(max(deadline - .now(), .milliseconds(1)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PlaintextPing(answer: answer))
+                }
+            }
+            .connect(to: address)
+            .whenComplete { result in
+                switch result {
+                case .failure:
+                    answer.succeed(false)
+                case .success(let channel):
+                    let cutOff = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+                    channel.closeFuture.whenComplete { _ in
+                        cutOff.cancel()
+                        answer.succeed(false)
+                    }
+                }
+            }
+        return answer.futureResult
+    }
+
+    /// Sends `PING` and reports whether the first byte back starts a RESP reply.
+    private final class PlaintextPing: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        private let answer: EventLoopPromise<Bool>
+
+        init(answer: EventLoopPromise<Bool>) {
+            self.answer = answer
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "PING\r\n")), promise: nil)
+            context.fireChannelActive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = self.unwrapInboundIn(data)
+            if let first = buffer.readableBytesView.first {
+                self.answer.succeed(Array("+-:$*".utf8).contains(first))
+                context.close(promise: nil)
+            }
+        }
     }
 }

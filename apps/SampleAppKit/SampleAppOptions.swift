@@ -123,7 +123,7 @@ public struct SampleAppSettings: Sendable {
         redisKeyFile = optional(options.redisKeyFile, "HALLPASS_REDIS_KEY_FILE")
         redisSentinelPassword = optional(nil, "HALLPASS_REDIS_SENTINEL_PASSWORD")
         // Checked now, at start, rather than once the hub answers: a bad file is a usage error.
-        do {
+        do throws(RedisError) {
             _ = try RedisConfiguration(
                 url: redisURL, caFile: redisCAFile, certificateFile: redisCertificateFile, keyFile: redisKeyFile,
                 sentinelPassword: redisSentinelPassword)

@@ -23,7 +23,7 @@ struct StoreConnection {
         var configuration: RedisConfiguration
         let (url, source) = options.redisURL
         let files = options.redisTLSFiles
-        do {
+        do throws(RedisError) {
             configuration = try RedisConfiguration(
                 url: url, caFile: files.caFile, certificateFile: files.certificateFile, keyFile: files.keyFile,
                 sentinelPassword: GlobalOptions.environment("HALLPASS_REDIS_SENTINEL_PASSWORD"))
