@@ -1,3 +1,4 @@
+import Foundation
 import HallpassHub
 import HallpassRedis
 import HallpassTestSupport
@@ -58,5 +59,24 @@ struct TLSHubTests {
         var cluster = HubConfiguration()
         cluster.redisURL = "redis+cluster://127.0.0.1:7000"
         #expect(throws: HubConfiguration.Problem.self) { try cluster.validate() }
+    }
+}
+
+@Suite("hallpass-hub TLS options")
+struct HubTLSOptionTests {
+    @Test(
+        "hallpass-hub refuses bad Redis TLS options and unsupported topologies with exit 64 naming the problem",
+        arguments: [
+            (["--redis", "rediss://127.0.0.1:1/0", "--redis-cert-file", "/nonexistent/client.crt"], [String: String](), "--redis-key-file"),
+            (["--redis", "rediss://127.0.0.1:1/0"], ["HALLPASS_REDIS_CA_FILE": "/nonexistent/ca.pem"], "--redis-ca-file: cannot read /nonexistent/ca.pem"),
+            (["--redis", "redis://127.0.0.1:1/0", "--redis-ca-file", "/nonexistent/ca.pem"], [:], "--redis-ca-file: applies to TLS only"),
+            (["--redis", "redis+cluster://127.0.0.1:7000"], [:], "Redis Cluster (redis+cluster://) is not supported yet"),
+        ])
+    func usageErrors(arguments: [String], environment: [String: String], fragment: String) async throws {
+        var inherited = ProcessInfo.processInfo.environment
+        inherited.merge(environment) { $1 }
+        let result = try await runProcess(try HubProcess.executable(), ["--port", "1"] + arguments, environment: inherited)
+        #expect(result.status == 64, "exit \(result.status): \(result.standardError)")
+        #expect(result.standardError.contains(fragment), "\(result.standardError)")
     }
 }
