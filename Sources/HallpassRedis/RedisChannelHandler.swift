@@ -111,17 +111,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         // Connection-level I/O errors (a reset, a broken pipe): the stream is unusable.
         self.logger.debug("Redis connection error", metadata: ["error": "\(error)"])
         var failure = RedisError.connectionClosed
-        if let address = self.tlsAddress, case .known(let reason) = RedisTLS.classify(error, sawPlaintext: false, expectedName: address),
-            Self.isTLSError(error)
-        {
+        if let address = self.tlsAddress, let reason = RedisTLS.failureAfterHandshake(error) {
             failure = .tlsHandshakeFailed(address: address, reason: reason)
         }
         self.closeAndFailPending(context: context) { _ in failure }
-    }
-
-    private static func isTLSError(_ error: any Error) -> Bool {
-        let text = "\(error)"
-        return text.contains("ALERT") || text.contains("handshakeFailed") || text.contains("sslError")
     }
 
     private func scheduleTimeoutCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {

@@ -1,4 +1,3 @@
-import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -175,6 +174,15 @@ final class RedisTLS: Sendable {
             return .known(.closedDuringHandshake)
         }
         return .known(.other(text))
+    }
+
+    /// The reason to report for an error TLS raised once the handshake was done (a TLS 1.3
+    /// server refusing the client certificate after the client's last handshake message), or
+    /// `nil` for an error that is not TLS's own.
+    static func failureAfterHandshake(_ error: any Error) -> RedisTLSFailure? {
+        guard error is NIOSSLError || error is BoringSSLError else { return nil }
+        guard case .known(let reason) = Self.classify(error, sawPlaintext: false, expectedName: "") else { return nil }
+        return reason
     }
 
     /// "certificate required" for a BoringSSL reason such as `TLSV1_ALERT_CERTIFICATE_REQUIRED`.
