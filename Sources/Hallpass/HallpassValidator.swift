@@ -42,9 +42,19 @@ public final class HallpassValidator: Service, Sendable {
         public var issuer: String
         /// The value `aud` must contain: this app's client id.
         public var audience: String
-        /// `redis://[user[:password]@]host[:port][/db]` of the hub's Redis; use the
-        /// read-only validator user (see `StoreSchema.validatorACLRules`).
+        /// `redis://[user[:password]@]host[:port][/db]` of the hub's Redis, or `rediss://` for
+        /// TLS; use the read-only validator user (see `StoreSchema.validatorACLRules`).
         public var redisURL: String
+        /// PEM CA certificates a `rediss://` server's certificate must chain to (the apps'
+        /// `--redis-ca-file`); `nil` trusts the system's roots.
+        public var redisCAFile: String?
+        /// Client certificate (PEM) for a Redis that requires one (`--redis-cert-file`); needs
+        /// ``redisKeyFile``.
+        public var redisCertificateFile: String?
+        /// The client certificate's private key (PEM, `--redis-key-file`).
+        public var redisKeyFile: String?
+        /// The Sentinels' own password (`HALLPASS_REDIS_SENTINEL_PASSWORD`, read by the app).
+        public var redisSentinelPassword: String?
         /// How long the mirror may go without proof that it is current before tokens are
         /// refused as ``ValidationError/stale`` (default 2 s).
         public var stalenessBound: Duration = .seconds(2)
@@ -74,13 +84,18 @@ public final class HallpassValidator: Service, Sendable {
 
     /// Why a validator could not be built.
     public enum SetupError: Error, Sendable, Equatable, CustomStringConvertible {
-        /// The Redis URL does not parse; the text never repeats credentials.
+        /// The Redis URL does not parse, or names a topology not supported yet; the text never
+        /// repeats credentials.
         case invalidRedisURL(String)
+        /// A Redis TLS file is unusable (or given for a plaintext URL); the text names the
+        /// option (`--redis-ca-file`, `--redis-cert-file`, `--redis-key-file`) and the problem.
+        case invalidRedisTLS(String)
 
         /// A description for logs.
         public var description: String {
             switch self {
             case .invalidRedisURL(let reason): "invalid Redis URL: \(reason)"
+            case .invalidRedisTLS(let reason): reason
             }
         }
     }
@@ -125,10 +140,21 @@ public final class HallpassValidator: Service, Sendable {
 
     /// A validator; nothing connects until ``run()``.
     ///
-    /// - Throws: ``SetupError/invalidRedisURL(_:)``.
+    /// Reads the Redis TLS files, if any (blocking): build validators at start-up.
+    ///
+    /// - Throws: ``SetupError/invalidRedisURL(_:)`` or ``SetupError/invalidRedisTLS(_:)``.
     public init(configuration: Configuration, logger: Logger = Logger(label: "hallpass.validator")) throws(SetupError) {
         var redisConfiguration: RedisConfiguration
-        do { redisConfiguration = try RedisConfiguration(url: configuration.redisURL) } catch {
+        do throws(RedisError) {
+            redisConfiguration = try RedisConfiguration(
+                url: configuration.redisURL, caFile: configuration.redisCAFile,
+                certificateFile: configuration.redisCertificateFile, keyFile: configuration.redisKeyFile,
+                sentinelPassword: configuration.redisSentinelPassword)
+        } catch .invalidTLSSetting(let setting, let detail) {
+            throw .invalidRedisTLS("\(setting.optionName): \(detail)")
+        } catch .invalidURL(let detail) {
+            throw .invalidRedisURL(detail)
+        } catch {
             throw .invalidRedisURL("\(error)")
         }
         redisConfiguration.connectTimeout = configuration.connectTimeout

@@ -22,12 +22,7 @@ public enum Hub {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         try configuration.validate()
-        let redisConfiguration: RedisConfiguration
-        do {
-            redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
-        } catch {
-            throw HubConfiguration.Problem.invalid("--redis: \(error)")
-        }
+        let redisConfiguration = try configuration.redisConfiguration()
         if configuration.keyEncryptionKey == nil {
             logger.warning("no key-encryption key (--kek-file): signing keys are stored in Redis unencrypted")
         }

@@ -1,3 +1,4 @@
+import HallpassRedis
 public import HallpassCrypto
 public import HallpassJOSE
 public import HallpassPasswords
@@ -12,8 +13,17 @@ public struct HubConfiguration: Sendable {
     public var port: Int = 8400
     /// The `iss` of every token and the base of every endpoint URL in discovery.
     public var issuer: String = "http://127.0.0.1:8400"
-    /// Where Redis is.
+    /// Where Redis is: `redis://`, `rediss://` (TLS), and the Sentinel and Cluster forms (which
+    /// are refused at start until they are supported).
     public var redisURL: String = "redis://127.0.0.1:6379/0"
+    /// PEM CA certificates a `rediss://` server's certificate must chain to; `nil`: the system's.
+    public var redisCAFile: String?
+    /// Client certificate (PEM) for a Redis that requires one; needs ``redisKeyFile``.
+    public var redisCertificateFile: String?
+    /// The client certificate's private key (PEM); needs ``redisCertificateFile``.
+    public var redisKeyFile: String?
+    /// The Sentinels' own password (`HALLPASS_REDIS_SENTINEL_PASSWORD`), if they have one.
+    public var redisSentinelPassword: String?
     /// Access-token (and ID-token) lifetime in seconds, 30…3600.
     public var accessTokenLifetime: Int64 = 300
     /// How long a rotated refresh token may be presented again and get the same successor (s).
@@ -84,6 +94,20 @@ public struct HubConfiguration: Sendable {
         guard (1...64).contains(passwordHashingThreads) else { throw .invalid("password hashing threads must be 1-64") }
         try backchannelLogout.validate()
         try deviceAuthorization.validate()
+        _ = try redisConfiguration()
+    }
+
+    /// The Redis configuration: the URL with the TLS files, read and checked (at start-up only).
+    func redisConfiguration() throws(Problem) -> RedisConfiguration {
+        do throws(RedisError) {
+            return try RedisConfiguration(
+                url: redisURL, caFile: redisCAFile, certificateFile: redisCertificateFile, keyFile: redisKeyFile,
+                sentinelPassword: redisSentinelPassword)
+        } catch .invalidTLSSetting(let setting, let detail) {
+            throw .invalid("\(setting.optionName): \(detail)")
+        } catch {
+            throw .invalid("--redis: \(error)")
+        }
     }
 }
 

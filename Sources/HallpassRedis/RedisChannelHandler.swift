@@ -44,9 +44,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var timeoutCheck: Scheduled<Void>?
     private var timeoutCheckDeadline = NIODeadline.distantFuture
 
-    init(logger: Logger) throws(RedisError) {
+    /// "host:port" of a TLS connection, whose errors after the handshake (a server refusing the
+    /// client certificate) are reported as TLS failures; `nil` in plaintext.
+    private let tlsAddress: String?
+
+    init(logger: Logger, tlsAddress: String? = nil) throws(RedisError) {
         self.reader = try RESPReader()
         self.logger = logger
+        self.tlsAddress = tlsAddress
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -105,7 +110,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Connection-level I/O errors (a reset, a broken pipe): the stream is unusable.
         self.logger.debug("Redis connection error", metadata: ["error": "\(error)"])
-        self.closeAndFailPending(context: context) { _ in .connectionClosed }
+        var failure = RedisError.connectionClosed
+        if let address = self.tlsAddress, let reason = RedisTLS.failureAfterHandshake(error) {
+            failure = .tlsHandshakeFailed(address: address, reason: reason)
+        }
+        self.closeAndFailPending(context: context) { _ in failure }
     }
 
     private func scheduleTimeoutCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {

@@ -27,8 +27,15 @@ public final class RedisClient: Sendable {
     private let logger: Logger
     /// One per event loop of the group; the first also serves callers on no event loop.
     private let slots: [ConnectionSlot]
+    /// The TLS context every connection shares, or why it could not be made; `nil` in plaintext.
+    private let tls: Result<RedisTLS, RedisError>?
 
     /// Creates a client. Nothing connects until the first command.
+    ///
+    /// With TLS, the certificate files are read here, once (blocking): make clients at start-up.
+    /// Files that cannot be used make every command fail with
+    /// ``RedisError/invalidTLSSetting(_:_:)``; executables find that out earlier, through
+    /// ``RedisConfiguration/init(url:caFile:certificateFile:keyFile:sentinelPassword:)``.
     ///
     /// - Parameters:
     ///   - configuration: Where to connect, credentials, timeouts and backoff.
@@ -47,7 +54,11 @@ public final class RedisClient: Sendable {
         self.logger = logger
         var loops = Array(eventLoopGroup.makeIterator())
         if loops.isEmpty { loops = [eventLoopGroup.next()] }
-        self.slots = loops.map { ConnectionSlot(configuration: configuration, eventLoop: $0, logger: logger) }
+        let tls = configuration.tls.map { tlsConfiguration in
+            Result { () throws(RedisError) in try RedisTLS(configuration: tlsConfiguration, host: configuration.host) }
+        }
+        self.tls = tls
+        self.slots = loops.map { ConnectionSlot(configuration: configuration, tls: tls, eventLoop: $0, logger: logger) }
     }
 
     /// Sends `command` on the caller's shared connection, connecting first if needed.
@@ -99,7 +110,8 @@ public final class RedisClient: Sendable {
     /// Blocking commands (`XREAD BLOCK`, `BLPOP`) belong on such a connection: on the shared one
     /// they would hold up every command queued behind them. The caller closes it.
     public func makeDedicatedConnection() async throws -> RedisConnection {
-        try await RedisConnection.connect(to: self.configuration, on: self.eventLoopGroup.next(), logger: self.logger)
+        try await RedisConnection.connect(
+            to: self.configuration, tls: self.tls?.get(), on: self.eventLoopGroup.next(), logger: self.logger)
     }
 
     /// Sends `PING`, for readiness checks.
@@ -140,6 +152,7 @@ public final class RedisClient: Sendable {
 private final class ConnectionSlot: Sendable {
     let eventLoop: any EventLoop
     private let configuration: RedisConfiguration
+    private let tls: Result<RedisTLS, RedisError>?
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
 
@@ -161,8 +174,9 @@ private final class ConnectionSlot: Sendable {
         case fail(RedisError)
     }
 
-    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
+    init(configuration: RedisConfiguration, tls: Result<RedisTLS, RedisError>?, eventLoop: any EventLoop, logger: Logger) {
         self.configuration = configuration
+        self.tls = tls
         self.eventLoop = eventLoop
         self.logger = logger
         self.state = NIOLockedValueBox(.idle)
@@ -250,6 +264,7 @@ private final class ConnectionSlot: Sendable {
         do {
             connection = try await RedisConnection.connect(
                 to: self.configuration,
+                tls: self.tls?.get(),
                 on: promise.futureResult.eventLoop,
                 logger: self.logger
             )

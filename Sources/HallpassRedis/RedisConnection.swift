@@ -15,6 +15,8 @@ public final class RedisConnection: Sendable {
     let channel: any Channel
     private let outbox: NIOLockedValueBox<Outbox>
     private let commandTimeout: TimeAmount
+    /// Whether the connection runs over TLS.
+    private let isTLS: Bool
 
     /// Commands encoded by callers on any thread, waiting for the event loop to write them.
     ///
@@ -62,8 +64,9 @@ public final class RedisConnection: Sendable {
         }
     }
 
-    private init(channel: any Channel, configuration: RedisConfiguration) {
+    private init(channel: any Channel, configuration: RedisConfiguration, isTLS: Bool) {
         self.channel = channel
+        self.isTLS = isTLS
         self.outbox = NIOLockedValueBox(
             Outbox(allocator: channel.allocator, bytes: channel.allocator.buffer(capacity: 0))
         )
@@ -75,27 +78,48 @@ public final class RedisConnection: Sendable {
         self.channel.close(promise: nil)
     }
 
-    /// Connects to Redis, authenticates and selects the database.
+    /// Connects to Redis (over TLS when the configuration has ``RedisConfiguration/tls``),
+    /// authenticates and selects the database.
     ///
     /// Sends `AUTH` when the configuration has a password and `SELECT` when its database is not 0,
-    /// pipelined; with neither, a `PING` proves the server answers. The whole handshake is bounded
-    /// by ``RedisConfiguration/connectTimeout``.
+    /// pipelined; with neither, a `PING` proves the server answers. The whole handshake, TLS
+    /// included, is bounded by ``RedisConfiguration/connectTimeout``.
+    ///
+    /// With TLS this reads the certificate files on every call; a ``RedisClient`` reads them once.
     ///
     /// - Parameters:
     ///   - configuration: Where to connect, and the timeouts to use.
     ///   - eventLoop: The event loop that will own the connection's socket.
     ///   - logger: Receives debug and warning messages about this connection.
-    /// - Throws: ``RedisError/connectionFailed(_:)``, ``RedisError/connectTimedOut`` or
-    ///   ``RedisError/authenticationFailed(_:)``.
+    /// - Throws: ``RedisError/connectionFailed(_:)``, ``RedisError/connectTimedOut``,
+    ///   ``RedisError/authenticationFailed(_:)``, ``RedisError/tlsHandshakeFailed(address:reason:)``,
+    ///   ``RedisError/invalidTLSSetting(_:_:)`` or ``RedisError/unsupported(_:)``.
     public static func connect(
         to configuration: RedisConfiguration,
         on eventLoop: any EventLoop,
         logger: Logger
     ) async throws -> RedisConnection {
+        let tls = try configuration.tls.map { tlsConfiguration throws(RedisError) in
+            try RedisTLS(configuration: tlsConfiguration, host: configuration.host)
+        }
+        return try await Self.connect(to: configuration, tls: tls, on: eventLoop, logger: logger)
+    }
+
+    /// As the public `connect`, with the TLS context made once by the caller.
+    static func connect(
+        to configuration: RedisConfiguration,
+        tls: RedisTLS?,
+        on eventLoop: any EventLoop,
+        logger: Logger
+    ) async throws -> RedisConnection {
+        try configuration.checkSupported()
         var logger = logger
         logger[metadataKey: "redis.address"] = "\(configuration.address)"
         let handlerLogger = logger
         let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout)
+        let address = configuration.address
+        // Set by the channel initializer, on the event loop, before connect returns.
+        let tlsHandshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
 
         let channel: any Channel
         do {
@@ -106,7 +130,12 @@ public final class RedisConnection: Sendable {
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(logger: handlerLogger))
+                        if let tls {
+                            let handshake = try tls.addHandlers(to: channel, deadline: deadline)
+                            tlsHandshake.withLockedValue { $0 = handshake }
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            RedisChannelHandler(logger: handlerLogger, tlsAddress: tls == nil ? nil : address))
                     }
                 }
                 .connect(host: configuration.host, port: configuration.port)
@@ -119,7 +148,21 @@ public final class RedisConnection: Sendable {
             throw RedisError.connectionFailed("\(configuration.address): \(error)")
         }
 
-        let connection = RedisConnection(channel: channel, configuration: configuration)
+        let connection = RedisConnection(channel: channel, configuration: configuration, isTLS: tls != nil)
+        if let tls, let handshake = tlsHandshake.withLockedValue({ $0 }) {
+            do {
+                try await handshake.get()
+            } catch let failure as TLSHandshakeFailure {
+                await connection.close()
+                let reason = await tls.reason(
+                    for: failure, host: configuration.host, port: configuration.port, eventLoop: eventLoop,
+                    deadline: deadline)
+                throw RedisError.tlsHandshakeFailed(address: address, reason: reason)
+            } catch {
+                await connection.close()
+                throw error as? RedisError ?? .connectionFailed("\(address): \(error)")
+            }
+        }
         do {
             try await connection.handshake(configuration, deadline: deadline)
         } catch {
@@ -148,7 +191,13 @@ public final class RedisConnection: Sendable {
             commands.append(RedisCommand("PING"))
         }
 
-        let replies = try self.enqueue(commands, deadline: deadline)
+        let replies: [EventLoopFuture<RedisValue>]
+        do throws(RedisError) {
+            replies = try self.enqueue(commands, deadline: deadline)
+        } catch .connectionClosed where self.isTLS {
+            // Closed between the TLS handshake and the first command: see below.
+            throw .tlsHandshakeFailed(address: configuration.address, reason: .closedAfterHandshake)
+        }
         for (command, future) in zip(commands, replies) {
             let reply: RedisValue
             do throws(RedisError) {
@@ -157,6 +206,13 @@ public final class RedisConnection: Sendable {
                 throw .connectTimedOut
             } catch .protocolError(let detail) {
                 throw .connectionFailed("\(configuration.address) does not speak RESP: \(detail)")
+            } catch .tlsHandshakeFailed(let address, let reason) {
+                // TLS 1.3 servers refuse a client certificate after the client's side of the
+                // handshake is done, so the refusal arrives here, with the first reply.
+                throw .tlsHandshakeFailed(address: address, reason: reason)
+            } catch .connectionClosed where self.isTLS {
+                // The same refusal, when the server's reset overtook its alert.
+                throw .tlsHandshakeFailed(address: configuration.address, reason: .closedAfterHandshake)
             } catch {
                 throw .connectionFailed("\(configuration.address) closed the connection during the handshake")
             }

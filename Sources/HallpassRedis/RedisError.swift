@@ -3,8 +3,16 @@
 /// No message ever contains a password: URL errors name the offending part, not the URL, and
 /// server messages are passed through as Redis wrote them (Redis never echoes credentials).
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The `redis://` URL could not be parsed; the message says which part is wrong.
+    /// The Redis URL could not be parsed; the message says which part is wrong.
     case invalidURL(String)
+    /// The URL is valid but names something this client cannot do yet (Redis Cluster).
+    case unsupported(String)
+    /// A TLS setting is unusable: a file that cannot be read or holds no PEM certificate or
+    /// key, a certificate without its key (or the reverse), a key that does not match the
+    /// certificate, or TLS files given for a URL that does not use TLS.
+    case invalidTLSSetting(RedisTLSConfiguration.Setting, String)
+    /// The TLS handshake with the server at `address` ("host:port") failed; `reason` says why.
+    case tlsHandshakeFailed(address: String, reason: RedisTLSFailure)
     /// The TCP connection could not be established, or the handshake failed for a reason other
     /// than credentials (for example `SELECT` of a database the server does not have).
     case connectionFailed(String)
@@ -34,6 +42,9 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidURL(let detail): "invalid Redis URL: \(detail)"
+        case .unsupported(let detail): detail
+        case .invalidTLSSetting(let setting, let detail): "\(setting.optionName): \(detail)"
+        case .tlsHandshakeFailed(let address, let reason): "TLS handshake with \(address) failed: \(reason)"
         case .connectionFailed(let detail): "could not connect to Redis: \(detail)"
         case .connectTimedOut: "connecting to Redis timed out"
         case .authenticationFailed(let message): "Redis rejected the credentials: \(message)"
@@ -43,6 +54,50 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable: "Redis is unavailable; waiting before the next reconnect attempt"
         case .protocolError(let detail): "Redis protocol error: \(detail)"
         case .unexpectedReply(let detail): "unexpected reply from Redis: \(detail)"
+        }
+    }
+}
+
+/// Why a TLS handshake with Redis failed, as far as the client can tell.
+public enum RedisTLSFailure: Sendable, Hashable, CustomStringConvertible {
+    /// The server's certificate does not chain to a trusted CA (unknown CA, self-signed).
+    case untrustedCertificate
+    /// The server's certificate has expired.
+    case expiredCertificate
+    /// The server's certificate is not valid yet.
+    case certificateNotYetValid
+    /// The server's certificate is not for the name (or IP address) the client connected to.
+    case hostnameMismatch(expected: String)
+    /// The server answered in plaintext: it does not speak TLS on this port.
+    case notTLS
+    /// The server refused the handshake with an alert, typically because it requires a client
+    /// certificate and got none, or one it does not trust; carries the alert as reported.
+    case rejectedByServer(String)
+    /// The server closed the connection before the handshake completed.
+    case closedDuringHandshake
+    /// The server closed the connection right after the handshake, before answering anything.
+    /// With TLS 1.3 that is how a Redis that requires client certificates refuses a client
+    /// without one (or with one it does not trust): its alert is often lost with the reset.
+    case closedAfterHandshake
+    /// Any other failure, as the TLS library reported it.
+    case other(String)
+
+    /// A short phrase, fit to follow "TLS handshake with host:port failed: ".
+    public var description: String {
+        switch self {
+        case .untrustedCertificate: "certificate is not trusted (unknown CA)"
+        case .expiredCertificate: "certificate has expired"
+        case .certificateNotYetValid: "certificate is not yet valid"
+        case .hostnameMismatch(let expected): "certificate does not match the host name \(expected)"
+        case .notTLS: "the server does not speak TLS (it answered in plaintext)"
+        case .rejectedByServer(let detail):
+            "the server refused the connection (\(detail)); does it require a client certificate "
+                + "(--redis-cert-file, --redis-key-file) it did not get or does not trust?"
+        case .closedDuringHandshake: "the server closed the connection during the handshake"
+        case .closedAfterHandshake:
+            "the server closed the connection right after the handshake; does it require a client certificate "
+                + "(--redis-cert-file, --redis-key-file) it did not get or does not trust?"
+        case .other(let detail): detail
         }
     }
 }

@@ -24,8 +24,14 @@ struct HubCommand: AsyncParsableCommand {
         commandName: "hallpass-hub",
         abstract: "Hallpass single-sign-on hub: OAuth 2.0 / OpenID Connect over Redis.")
 
-    @Option(help: "Redis URL, redis://user:pass@host:port/db (env HALLPASS_REDIS_URL; default redis://127.0.0.1:6379/0).")
+    @Option(help: "Redis URL, redis://user:pass@host:port/db or rediss:// for TLS (env HALLPASS_REDIS_URL; default redis://127.0.0.1:6379/0).")
     var redis: String?
+    @Option(help: "CA certificates (PEM) that a rediss:// server's certificate must chain to (env HALLPASS_REDIS_CA_FILE; default the system's).")
+    var redisCaFile: String?
+    @Option(help: "Client certificate (PEM) for a Redis that requires one (env HALLPASS_REDIS_CERT_FILE; needs --redis-key-file).")
+    var redisCertFile: String?
+    @Option(help: "Private key (PEM) of --redis-cert-file (env HALLPASS_REDIS_KEY_FILE).")
+    var redisKeyFile: String?
     @Option(help: "Listen address (env HALLPASS_HOST; default 127.0.0.1).")
     var host: String?
     @Option(help: "Listen port (env HALLPASS_PORT; default 8400).")
@@ -93,6 +99,10 @@ struct HubCommand: AsyncParsableCommand {
 
         var configuration = HubConfiguration()
         configuration.redisURL = try pick(redis, "HALLPASS_REDIS_URL", configuration.redisURL) { $0 }
+        configuration.redisCAFile = redisCaFile ?? environment("HALLPASS_REDIS_CA_FILE")
+        configuration.redisCertificateFile = redisCertFile ?? environment("HALLPASS_REDIS_CERT_FILE")
+        configuration.redisKeyFile = redisKeyFile ?? environment("HALLPASS_REDIS_KEY_FILE")
+        configuration.redisSentinelPassword = environment("HALLPASS_REDIS_SENTINEL_PASSWORD")
         configuration.host = try pick(host, "HALLPASS_HOST", configuration.host) { $0 }
         configuration.port = try pick(port, "HALLPASS_PORT", configuration.port) { Int($0) }
         configuration.issuer = try pick(issuer, "HALLPASS_ISSUER", "http://\(configuration.host):\(configuration.port)") { $0 }
@@ -139,6 +149,12 @@ struct HubCommand: AsyncParsableCommand {
             log.notice("hallpass-hub listening", metadata: ["address": "\(host):\(port)", "issuer": "\(issuerURL)"])
         }
         try await app.runService()
+    }
+
+    /// The environment variable's value; `nil` when unset or empty.
+    private func environment(_ variable: String) -> String? {
+        guard let raw = getenv(variable), raw.pointee != 0 else { return nil }
+        return String(cString: raw)
     }
 
     /// The flag if given, else the environment variable if set, else the default; a value

@@ -174,7 +174,7 @@ func runHub(
     let app = try Hub.application(configuration: configuration, logger: logger) { port in
         continuation.yield(port)
     }
-    let client = try testRedisClient(url: redis.url)
+    let client = try testRedisClient(url: redis.url, caFile: configuration.redisCAFile)
     defer { Task { await client.shutdown() } }
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {

@@ -58,7 +58,6 @@ struct ConfigurationTests {
 
     @Test(arguments: [
         "http://h:6379",
-        "rediss://h:6379",
         "h:6379",
         "redis:/h",
         "redis://",

@@ -24,20 +24,43 @@ public final class RedisTestServer: @unchecked Sendable {
     public let isDurable: Bool
     /// Extra `redis-server` arguments, such as `--cluster-enabled yes`.
     public let arguments: [String]
+    /// Set for a server that speaks TLS only (on ``port``; its plaintext port is off).
+    public let tls: TLS?
     private let executable: URL
 
-    /// The `redis://` URL of this server, with the default user's password when one is set.
-    public var url: String {
-        if let password { return "redis://default:\(password)@127.0.0.1:\(port)/0" }
-        return "redis://127.0.0.1:\(port)/0"
+    /// How a TLS server is set up: its certificate and key, the CA its clients' certificates
+    /// must chain to, and whether it demands one.
+    public struct TLS: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+        public var caFile: String
+        public var requiresClientCertificates: Bool
+
+        public init(certificateFile: String, keyFile: String, caFile: String, requiresClientCertificates: Bool = false) {
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.caFile = caFile
+            self.requiresClientCertificates = requiresClientCertificates
+        }
     }
 
-    private init(port: Int, password: String?, directory: URL, isDurable: Bool, arguments: [String], executable: URL) {
+    /// The `redis://` URL of this server (`rediss://` with TLS), with the default user's password
+    /// when one is set.
+    public var url: String {
+        let scheme = tls == nil ? "redis" : "rediss"
+        if let password { return "\(scheme)://default:\(password)@127.0.0.1:\(port)/0" }
+        return "\(scheme)://127.0.0.1:\(port)/0"
+    }
+
+    private init(
+        port: Int, password: String?, directory: URL, isDurable: Bool, arguments: [String], tls: TLS?, executable: URL
+    ) {
         self.port = port
         self.password = password
         self.directory = directory
         self.isDurable = isDurable
         self.arguments = arguments
+        self.tls = tls
         self.executable = executable
     }
 
@@ -45,13 +68,16 @@ public final class RedisTestServer: @unchecked Sendable {
     /// type's notes); with `arguments` added to its command line (relative paths in them, such
     /// as a cluster config file, land in the server's own data directory). Call ``stop()`` when
     /// done.
-    public static func start(password: String? = nil, durable: Bool = false, arguments: [String] = []) async throws
-        -> RedisTestServer
-    {
-        try await onBlockingThread { try startBlocking(password: password, durable: durable, arguments: arguments) }
+    /// With `tls`, the server speaks TLS only.
+    public static func start(
+        password: String? = nil, durable: Bool = false, arguments: [String] = [], tls: TLS? = nil
+    ) async throws -> RedisTestServer {
+        try await onBlockingThread { try startBlocking(password: password, durable: durable, arguments: arguments, tls: tls) }
     }
 
-    static func startBlocking(password: String?, durable: Bool = false, arguments: [String] = []) throws -> RedisTestServer {
+    static func startBlocking(
+        password: String?, durable: Bool = false, arguments: [String] = [], tls: TLS? = nil
+    ) throws -> RedisTestServer {
         let executable = try findExecutable("redis-server")
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -60,7 +86,7 @@ public final class RedisTestServer: @unchecked Sendable {
                 .appendingPathComponent("hallpass-redis-\(port)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisTestServer(
-                port: port, password: password, directory: directory, isDurable: durable, arguments: arguments,
+                port: port, password: password, directory: directory, isDurable: durable, arguments: arguments, tls: tls,
                 executable: executable)
             do {
                 try server.launch()
@@ -126,8 +152,17 @@ public final class RedisTestServer: @unchecked Sendable {
     }
 
     private func launch() throws {
-        var arguments = [
-            "--port", "\(port)",
+        var arguments: [String] = []
+        if let tls {
+            arguments += [
+                "--port", "0", "--tls-port", "\(port)",
+                "--tls-cert-file", tls.certificateFile, "--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile,
+                "--tls-auth-clients", tls.requiresClientCertificates ? "yes" : "no",
+            ]
+        } else {
+            arguments += ["--port", "\(port)"]
+        }
+        arguments += [
             "--bind", "127.0.0.1",
             "--dir", directory.path,
             "--save", "",

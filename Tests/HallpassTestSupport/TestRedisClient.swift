@@ -12,8 +12,11 @@ public let quietLogger: Logger = {
 /// A Redis client for a test's own reads and writes. Its timeouts are generous: on a machine
 /// whose two cores are shared with other builds a local connect can take seconds, and a test's
 /// setup step timing out would fail the test for a reason it does not test.
-public func testRedisClient(url: String) throws -> RedisClient {
+///
+/// For a `rediss://` URL, `caFile` is the CA the server's certificate chains to.
+public func testRedisClient(url: String, caFile: String? = nil) throws -> RedisClient {
     var configuration = try RedisConfiguration(url: url)
+    if let caFile { configuration.tls?.caFile = caFile }
     configuration.connectTimeout = .seconds(20)
     configuration.commandTimeout = .seconds(20)
     return RedisClient(configuration: configuration, logger: quietLogger)

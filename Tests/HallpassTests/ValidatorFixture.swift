@@ -19,18 +19,25 @@ struct ValidatorFixture: Sendable {
     let store: HallpassStore
     let signer: JWTSigner
     let userID: String
+    /// The CA of a TLS server (``start(durable:algorithm:tls:)`` with certificates); validators get it.
+    var caFile: String? = nil
 
-    /// Starts Redis (durable when asked), stores an ES256 key (or `algorithm`) and creates a user.
-    static func start(durable: Bool = false, algorithm: JWSAlgorithm = .es256) async throws -> ValidatorFixture {
-        let server = try await RedisTestServer.start(durable: durable)
-        let redis = try testRedisClient(url: server.url)
+    /// Starts Redis (durable when asked; TLS only, with the test PKI's server certificate, when
+    /// given `tls`), stores an ES256 key (or `algorithm`) and creates a user.
+    static func start(
+        durable: Bool = false, algorithm: JWSAlgorithm = .es256, tls: TestCertificates? = nil
+    ) async throws -> ValidatorFixture {
+        let server = try await RedisTestServer.start(
+            durable: durable,
+            tls: tls.map { .init(certificateFile: $0.serverCertificateFile, keyFile: $0.serverKeyFile, caFile: $0.caFile) })
+        let redis = try testRedisClient(url: server.url, caFile: tls?.caFile)
         let store = HallpassStore(redis: redis)
         let now = HallpassStore.wallClockMilliseconds() / 1000
         let key = try StoredSigningKey.generate(algorithm: algorithm, kek: nil, createdAt: now, activatesAt: now)
         _ = try await store.addFirstSigningKey(key, actor: "test")
         let user = try await store.createUser(username: "alice", passwordHash: "$argon2id$unused", actor: "test")
         return ValidatorFixture(
-            server: server, redis: redis, store: store, signer: try key.signer(kek: nil), userID: user.id)
+            server: server, redis: redis, store: store, signer: try key.signer(kek: nil), userID: user.id, caFile: tls?.caFile)
     }
 
     func stop() async {
@@ -70,6 +77,7 @@ struct ValidatorFixture: Sendable {
     ) throws -> HallpassValidator {
         var configuration = HallpassValidator.Configuration(issuer: Self.issuer, audience: Self.audience, redisURL: url ?? server.url)
         configuration.connectTimeout = .seconds(10)
+        configuration.redisCAFile = caFile
         // Tests about staleness set their own bound. For the others the default 2 s is a race
         // with the scheduler: on a loaded 2-core CI machine the mirror's task can wait longer
         // than that for a core, and a token would be refused as stale for a reason not tested.

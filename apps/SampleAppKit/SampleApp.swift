@@ -22,7 +22,8 @@ public enum SampleApp {
             settings = try SampleAppSettings(profile: profile, options: options)
         } catch {
             FileHandle.standardError.write(Data("hallpass-\(profile.name): \(error)\n".utf8))
-            exit(2)
+            // EX_USAGE, as ArgumentParser exits for a bad flag: the servers' usage-error status.
+            exit(64)
         }
         var logger = Logger(label: "hallpass.\(profile.name)")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
@@ -44,9 +45,13 @@ public enum SampleApp {
     ) async throws -> some ApplicationProtocol {
         let relyingParty = RelyingParty(settings: settings, logger: logger)
         let metadata = try await relyingParty.waitForHub(timeout: hubTimeout)
-        let validator = try HallpassValidator(
-            configuration: .init(issuer: metadata.issuer, audience: settings.clientID, redisURL: settings.redisURL),
-            logger: logger)
+        var validatorConfiguration = HallpassValidator.Configuration(
+            issuer: metadata.issuer, audience: settings.clientID, redisURL: settings.redisURL)
+        validatorConfiguration.redisCAFile = settings.redisCAFile
+        validatorConfiguration.redisCertificateFile = settings.redisCertificateFile
+        validatorConfiguration.redisKeyFile = settings.redisKeyFile
+        validatorConfiguration.redisSentinelPassword = settings.redisSentinelPassword
+        let validator = try HallpassValidator(configuration: validatorConfiguration, logger: logger)
         let handlers = Handlers(
             settings: settings, relyingParty: relyingParty, validator: validator, sessions: SessionStore(), pages: Pages(settings: settings),
             logger: logger)

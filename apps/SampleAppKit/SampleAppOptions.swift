@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import HallpassRedis
 
 /// The command line of a sample app (CONTRACT section 2). Every flag has an environment
 /// variable; the flag wins.
@@ -21,8 +22,21 @@ public struct SampleAppOptions: ParsableArguments, Sendable {
         help: "This app's client secret (env HALLPASS_CLIENT_SECRET; prefer the environment: a flag shows in ps).")
     public var clientSecret: String?
 
-    @Option(help: "Redis URL for the validator, as the read-only validator user (env HALLPASS_REDIS_URL).")
+    @Option(help: "Redis URL for the validator, as the read-only validator user; rediss:// for TLS (env HALLPASS_REDIS_URL).")
     public var redis: String?
+
+    @Option(
+        name: .customLong("redis-ca-file"),
+        help: "CA certificates (PEM) that a rediss:// server's certificate must chain to (env HALLPASS_REDIS_CA_FILE; default the system's).")
+    public var redisCAFile: String?
+
+    @Option(
+        name: .customLong("redis-cert-file"),
+        help: "Client certificate (PEM) for a Redis that requires one (env HALLPASS_REDIS_CERT_FILE; needs --redis-key-file).")
+    public var redisCertificateFile: String?
+
+    @Option(name: .customLong("redis-key-file"), help: "Private key (PEM) of --redis-cert-file (env HALLPASS_REDIS_KEY_FILE).")
+    public var redisKeyFile: String?
 
     @Option(
         name: .customLong("public-url"),
@@ -58,6 +72,14 @@ public struct SampleAppSettings: Sendable {
     public var clientSecret: String
     /// The validator's Redis URL.
     public var redisURL: String
+    /// The validator's Redis TLS files (`nil`: not given) and the Sentinels' password.
+    public var redisCAFile: String?
+    /// See ``redisCAFile``.
+    public var redisCertificateFile: String?
+    /// See ``redisCAFile``.
+    public var redisKeyFile: String?
+    /// `HALLPASS_REDIS_SENTINEL_PASSWORD`.
+    public var redisSentinelPassword: String?
     /// Where browsers reach this app: redirect URIs are built from it.
     public var publicURL: String
     /// The other apps to link to: (title, URL).
@@ -92,6 +114,24 @@ public struct SampleAppSettings: Sendable {
             throw Problem(description: "no client secret: set HALLPASS_CLIENT_SECRET (ops/run does) or --client-secret")
         }
         redisURL = pick(options.redis, "HALLPASS_REDIS_URL", "redis://127.0.0.1:6379/0")
+        func optional(_ flag: String?, _ variable: String) -> String? {
+            let value = pick(flag, variable, "")
+            return value.isEmpty ? nil : value
+        }
+        redisCAFile = optional(options.redisCAFile, "HALLPASS_REDIS_CA_FILE")
+        redisCertificateFile = optional(options.redisCertificateFile, "HALLPASS_REDIS_CERT_FILE")
+        redisKeyFile = optional(options.redisKeyFile, "HALLPASS_REDIS_KEY_FILE")
+        redisSentinelPassword = optional(nil, "HALLPASS_REDIS_SENTINEL_PASSWORD")
+        // Checked now, at start, rather than once the hub answers: a bad file is a usage error.
+        do throws(RedisError) {
+            _ = try RedisConfiguration(
+                url: redisURL, caFile: redisCAFile, certificateFile: redisCertificateFile, keyFile: redisKeyFile,
+                sentinelPassword: redisSentinelPassword)
+        } catch .invalidTLSSetting(let setting, let detail) {
+            throw Problem(description: "\(setting.optionName): \(detail)")
+        } catch {
+            throw Problem(description: "--redis: \(error)")
+        }
         var connectHost = host
         if ["0.0.0.0", "::", "[::]"].contains(host) { connectHost = "127.0.0.1" }
         if connectHost.contains(":") && !connectHost.hasPrefix("[") { connectHost = "[\(connectHost)]" }

@@ -68,9 +68,22 @@ struct Hallpass: AsyncParsableCommand {
 /// them once and hands the same values to each.
 struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Redis URL, redis://user:pass@host:port/db (env HALLPASS_REDIS_URL; default redis://127.0.0.1:6379/0).",
+        "Redis URL, redis://user:pass@host:port/db or rediss:// for TLS (env HALLPASS_REDIS_URL; default redis://127.0.0.1:6379/0).",
         valueName: "url"))
     var redis: String?
+
+    @Option(help: ArgumentHelp(
+        "CA certificates (PEM) that a rediss:// server's certificate must chain to (env HALLPASS_REDIS_CA_FILE; default the system's).",
+        valueName: "path"))
+    var redisCaFile: String?
+
+    @Option(help: ArgumentHelp(
+        "Client certificate (PEM) for a Redis that requires one (env HALLPASS_REDIS_CERT_FILE; needs --redis-key-file).",
+        valueName: "path"))
+    var redisCertFile: String?
+
+    @Option(help: ArgumentHelp("Private key (PEM) of --redis-cert-file (env HALLPASS_REDIS_KEY_FILE).", valueName: "path"))
+    var redisKeyFile: String?
 
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
@@ -82,6 +95,21 @@ struct GlobalOptions: ParsableArguments {
             return (String(cString: value), "HALLPASS_REDIS_URL")
         }
         return ("redis://127.0.0.1:6379/0", "the default Redis URL")
+    }
+
+    /// The TLS files: each flag, else its environment variable; `nil` when neither is set.
+    var redisTLSFiles: (caFile: String?, certificateFile: String?, keyFile: String?) {
+        (
+            redisCaFile ?? Self.environment("HALLPASS_REDIS_CA_FILE"),
+            redisCertFile ?? Self.environment("HALLPASS_REDIS_CERT_FILE"),
+            redisKeyFile ?? Self.environment("HALLPASS_REDIS_KEY_FILE")
+        )
+    }
+
+    /// The environment variable's value; `nil` when unset or empty.
+    static func environment(_ variable: String) -> String? {
+        guard let value = getenv(variable), value.pointee != 0 else { return nil }
+        return String(cString: value)
     }
 
     /// Who the event log names as the cause of a change: `cli:` and the login name.

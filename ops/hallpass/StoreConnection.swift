@@ -22,8 +22,13 @@ struct StoreConnection {
     ) async throws -> Value {
         var configuration: RedisConfiguration
         let (url, source) = options.redisURL
-        do {
-            configuration = try RedisConfiguration(url: url)
+        let files = options.redisTLSFiles
+        do throws(RedisError) {
+            configuration = try RedisConfiguration(
+                url: url, caFile: files.caFile, certificateFile: files.certificateFile, keyFile: files.keyFile,
+                sentinelPassword: GlobalOptions.environment("HALLPASS_REDIS_SENTINEL_PASSWORD"))
+        } catch .invalidTLSSetting(let setting, let detail) {
+            throw ValidationError("\(setting.optionName): \(detail)")
         } catch {
             throw ValidationError("\(source): \(error)")
         }
@@ -59,7 +64,10 @@ struct StoreConnection {
         switch error {
         case .unavailable(let cause):
             // NIO's connect errors are long; the common one deserves a short sentence.
-            if case .connectionFailed(let detail) = cause, detail.contains("Connection refused") {
+            if case .tlsHandshakeFailed = cause {
+                // Already one sentence with the address and the reason.
+                CLIFailure("\(cause)")
+            } else if case .connectionFailed(let detail) = cause, detail.contains("Connection refused") {
                 CLIFailure("cannot reach Redis at \(configuration.redactedURL): connection refused")
             } else {
                 CLIFailure("cannot reach Redis at \(configuration.redactedURL): \(cause)")

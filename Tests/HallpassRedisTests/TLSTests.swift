@@ -1,0 +1,166 @@
+import HallpassRedis
+import HallpassTestSupport
+import Logging
+import NIOPosix
+import Testing
+
+/// One throwaway PKI for every test of this process (a few `openssl` runs).
+actor TestCertificatesForRedisTests {
+    private static let instance = TestCertificatesForRedisTests()
+    private var made: TestCertificates?
+
+    static func shared() async throws -> TestCertificates {
+        try await instance.get()
+    }
+
+    private func get() async throws -> TestCertificates {
+        if let made { return made }
+        let certificates = try await TestCertificates.make()
+        made = certificates
+        return certificates
+    }
+}
+
+@Suite("TLS to Redis: verified round trips and handshake failures that say why", .serialized)
+struct TLSTests {
+    /// Starts a TLS-only Redis with `certificate` (signed by the test CA unless it is the other
+    /// host's or the expired one, which are too), runs `body`, stops it.
+    private func withTLSServer(
+        certificate: KeyPath<TestCertificates, String> = \.serverCertificateFile,
+        requiresClientCertificates: Bool = false,
+        _ body: (RedisTestServer, TestCertificates) async throws -> Void
+    ) async throws {
+        let certificates = try await TestCertificatesForRedisTests.shared()
+        let server = try await RedisTestServer.start(
+            tls: .init(
+                certificateFile: certificates[keyPath: certificate], keyFile: certificates.serverKeyFile,
+                caFile: certificates.caFile, requiresClientCertificates: requiresClientCertificates))
+        do {
+            try await body(server, certificates)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    private func connect(
+        _ url: String, caFile: String?, certificateFile: String? = nil, keyFile: String? = nil
+    ) async throws -> RedisConnection {
+        var configuration = try RedisConfiguration(url: url, caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
+        configuration.connectTimeout = .seconds(15)
+        return try await RedisConnection.connect(
+            to: configuration, on: MultiThreadedEventLoopGroup.singleton.next(), logger: quietLogger)
+    }
+
+    /// The reason a connect fails with, checking that it failed fast and as a TLS failure.
+    private func failure(
+        _ url: String, caFile: String?, certificateFile: String? = nil, keyFile: String? = nil
+    ) async throws -> RedisTLSFailure? {
+        let started = ContinuousClock.now
+        do {
+            let connection = try await connect(url, caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
+            await connection.close()
+            Issue.record("connected to \(url) although it should have failed")
+            return nil
+        } catch RedisError.tlsHandshakeFailed(let address, let reason) {
+            #expect(ContinuousClock.now - started < .seconds(5), "a TLS failure must not wait for the connect timeout")
+            #expect(address.hasPrefix("127.0.0.1:") || address.hasPrefix("localhost:"))
+            return reason
+        } catch {
+            Issue.record("expected a TLS handshake failure, got \(error)")
+            return nil
+        }
+    }
+
+    @Test("a rediss:// round trip with the test CA, through a RedisClient")
+    func roundTrip() async throws {
+        try await withTLSServer { server, certificates in
+            var configuration = try RedisConfiguration(
+                url: server.url, caFile: certificates.caFile, certificateFile: nil, keyFile: nil)
+            configuration.connectTimeout = .seconds(15)
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
+            let key = uniqueKey("tls")
+            _ = try await client.send(RedisCommand("SET", key, "over TLS"))
+            #expect(try await client.send(RedisCommand("GET", key)) == bulk("over TLS"))
+            let dedicated = try await client.makeDedicatedConnection()
+            #expect(try await dedicated.send(RedisCommand("GET", key)) == bulk("over TLS"))
+            await dedicated.close()
+            await client.shutdown()
+        }
+    }
+
+    @Test("localhost matches the certificate's DNS name, sent as SNI")
+    func hostName() async throws {
+        try await withTLSServer { server, certificates in
+            let connection = try await connect("rediss://localhost:\(server.port)", caFile: certificates.caFile)
+            #expect(try await connection.send(RedisCommand("PING")) == .simpleString("PONG"))
+            await connection.close()
+        }
+    }
+
+    @Test("a server certificate from another CA: not trusted")
+    func wrongCA() async throws {
+        try await withTLSServer { server, certificates in
+            let otherCA = try await failure(server.url, caFile: certificates.otherCAFile)
+            #expect(otherCA == .untrustedCertificate)
+            // Without --redis-ca-file the system's roots do not know the test CA either.
+            let systemRoots = try await failure(server.url, caFile: nil)
+            #expect(systemRoots == .untrustedCertificate)
+        }
+    }
+
+    @Test("an expired server certificate: expired")
+    func expired() async throws {
+        try await withTLSServer(certificate: \.expiredServerCertificateFile) { server, certificates in
+            let reason = try await failure(server.url, caFile: certificates.caFile)
+            #expect(reason == .expiredCertificate)
+            #expect(
+                RedisError.tlsHandshakeFailed(address: "127.0.0.1:\(server.port)", reason: .expiredCertificate).description
+                    == "TLS handshake with 127.0.0.1:\(server.port) failed: certificate has expired")
+        }
+    }
+
+    @Test("a certificate for another host name: name mismatch")
+    func hostMismatch() async throws {
+        try await withTLSServer(certificate: \.otherHostCertificateFile) { server, certificates in
+            let byAddress = try await failure(server.url, caFile: certificates.caFile)
+            #expect(byAddress == .hostnameMismatch(expected: "127.0.0.1"))
+            let byName = try await failure("rediss://localhost:\(server.port)", caFile: certificates.caFile)
+            #expect(byName == .hostnameMismatch(expected: "localhost"))
+        }
+    }
+
+    @Test("rediss:// to a plaintext Redis: not TLS at all")
+    func plaintextServer() async throws {
+        let certificates = try await TestCertificatesForRedisTests.shared()
+        let server = try await RedisTestServer.start()
+        let reason = try await failure("rediss://127.0.0.1:\(server.port)", caFile: certificates.caFile)
+        // A password-protected one answers PING with -NOAUTH: still plaintext RESP.
+        let protected = try await RedisTestServer.start(password: "pw")
+        let protectedReason = try await failure("rediss://127.0.0.1:\(protected.port)", caFile: certificates.caFile)
+        await protected.stop()
+        #expect(protectedReason == .notTLS)
+        await server.stop()
+        #expect(reason == .notTLS)
+    }
+
+    @Test("a server that requires client certificates: works with one, refuses without")
+    func clientCertificates() async throws {
+        try await withTLSServer(requiresClientCertificates: true) { server, certificates in
+            let connection = try await connect(
+                server.url, caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile,
+                keyFile: certificates.clientKeyFile)
+            #expect(try await connection.send(RedisCommand("PING")) == .simpleString("PONG"))
+            await connection.close()
+
+            // With TLS 1.3 the refusal comes after the client's side of the handshake: as the
+            // server's alert, or as a reset that overtook it.
+            let reason = try await failure(server.url, caFile: certificates.caFile)
+            switch reason {
+            case .rejectedByServer, .closedAfterHandshake: break
+            default: Issue.record("expected the server to refuse the handshake, got \(String(describing: reason))")
+            }
+        }
+    }
+}
