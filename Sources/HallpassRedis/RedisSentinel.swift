@@ -30,6 +30,9 @@ public enum RedisSentinelFailure: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Every connect resolves again, so a ``RedisClient`` that lost its connection (a failover
 /// kills clients, and the connection closes on `READONLY`) finds the new master by itself.
+/// A connection that stays open to the old master is not told of a failover: it follows once the
+/// Sentinels demote that master (its next `READONLY`), which can take seconds; listening for
+/// `+switch-master` on the Sentinels would shorten that.
 enum RedisSentinel {
     /// How often a master that denies being one is re-resolved before giving up; the connect
     /// timeout bounds the retries too.

@@ -37,6 +37,30 @@ struct SentinelTests {
         }
     }
 
+    @Test func readOnlyReplyClosesTheConnectionSoTheNextCommandResolvesAgain() async throws {
+        try await withSentinelDeployment(replica: false) { master, _, sentinel in
+            let client = RedisClient(configuration: try testConfiguration(url: sentinel.url), logger: quietLogger)
+            defer { Task { await client.shutdown() } }
+            let connection = try await client.makeDedicatedConnection()
+            let direct = try await RedisConnection.connect(
+                to: try testConfiguration(url: master.url), on: MultiThreadedEventLoopGroup.singleton.next(),
+                logger: quietLogger)
+            // Demoted to a replica of nothing: read-only, as after a failover.
+            _ = try await direct.send(RedisCommand("REPLICAOF", "127.0.0.1", "\(try freeLoopbackPort())"))
+            await direct.close()
+
+            let error = try await #require(throws: RedisError.self) {
+                try await connection.send(RedisCommand("SET", uniqueKey("readonly"), "x"))
+            }
+            guard case .server(let message) = error else {
+                Issue.record("expected the READONLY reply, got \(error)")
+                return
+            }
+            #expect(message.hasPrefix("READONLY"))
+            #expect(!connection.isActive)
+        }
+    }
+
     @Test func noReachableSentinelIsItsOwnError() async throws {
         let port = try freeLoopbackPort()
         var configuration = try RedisConfiguration(url: "redis+sentinel://127.0.0.1:\(port)/mymaster")
@@ -79,8 +103,12 @@ struct SentinelTests {
                 try await admin.send(RedisCommand("SENTINEL", "FAILOVER", "mymaster")) == .simpleString("OK")
             }
 
+            // About 11 s here: the client's connection to the old master stays open, and that
+            // master takes writes, until the Sentinel demotes it on its next INFO from it (every
+            // 10 s); the first READONLY then closes the connection and the reconnect finds the
+            // new master. The bound leaves room for a loaded machine.
             var attempt = 0
-            try await waitUntil("a write through Sentinel to reach the former replica", seconds: 15, toleratingErrors: true) {
+            try await waitUntil("a write through Sentinel to reach the former replica", seconds: 20, toleratingErrors: true) {
                 // Until the promotion, the replica gets the old master's writes by replication.
                 guard try await onReplica.send(RedisCommand("ROLE")).array?.first == bulk("master") else {
                     return false
