@@ -61,6 +61,37 @@ struct SentinelTests {
         }
     }
 
+    @Test func sentinelPasswordAuthenticatesToTheSentinels() async throws {
+        try await withSentinelDeployment(replica: false) { master, _, _ in
+            let sentinel = try await RedisSentinelTestServer.start(masterPort: master.port, password: "sentinel-secret")
+            do {
+                var configuration = try testConfiguration(url: sentinel.url)
+                configuration.sentinelPassword = "sentinel-secret"
+                let connection = try await RedisConnection.connect(
+                    to: configuration, on: MultiThreadedEventLoopGroup.singleton.next(), logger: quietLogger)
+                #expect(try await connection.send(RedisCommand("PING")) == .simpleString("PONG"))
+                await connection.close()
+
+                configuration.sentinelPassword = nil
+                let error = try await #require(throws: RedisError.self) {
+                    _ = try await RedisConnection.connect(
+                        to: configuration, on: MultiThreadedEventLoopGroup.singleton.next(), logger: quietLogger)
+                }
+                guard case .sentinel(.noSentinelReachable(_, let reasons)) = error else {
+                    Issue.record("expected noSentinelReachable, got \(error)")
+                    await sentinel.stop()
+                    return
+                }
+                #expect(reasons.count == 1 && reasons[0].contains("NOAUTH"), "\(reasons)")
+                #expect(!error.description.contains("sentinel-secret"))
+            } catch {
+                await sentinel.stop()
+                throw error
+            }
+            await sentinel.stop()
+        }
+    }
+
     @Test func noReachableSentinelIsItsOwnError() async throws {
         let port = try freeLoopbackPort()
         var configuration = try RedisConfiguration(url: "redis+sentinel://127.0.0.1:\(port)/mymaster")

@@ -25,8 +25,11 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
         "redis+sentinel://127.0.0.1:\(port)/\(service)"
     }
 
-    /// Starts a Sentinel monitoring the master on 127.0.0.1 at `masterPort` as `service`.
-    public static func start(masterPort: Int, service: String = "mymaster") async throws -> RedisSentinelTestServer {
+    /// Starts a Sentinel monitoring the master on 127.0.0.1 at `masterPort` as `service`; with
+    /// `password`, one that requires it of its clients (`requirepass`).
+    public static func start(
+        masterPort: Int, service: String = "mymaster", password: String? = nil
+    ) async throws -> RedisSentinelTestServer {
         try await onBlockingThread {
             let executable = try findExecutable("redis-server")
             var lastError: (any Error)?
@@ -37,7 +40,7 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let sentinel = RedisSentinelTestServer(port: port, directory: directory, service: service)
                 do {
-                    try sentinel.launch(executable: executable, masterPort: masterPort)
+                    try sentinel.launch(executable: executable, masterPort: masterPort, password: password)
                     return sentinel
                 } catch {
                     lastError = error
@@ -65,7 +68,7 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func launch(executable: URL, masterPort: Int) throws {
+    private func launch(executable: URL, masterPort: Int, password: String?) throws {
         let config = directory.appendingPathComponent("sentinel.conf")
         let logFile = directory.appendingPathComponent("sentinel.log")
         try """
@@ -76,6 +79,7 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
         sentinel monitor \(service) 127.0.0.1 \(masterPort) 1
         sentinel down-after-milliseconds \(service) 1000
         sentinel failover-timeout \(service) 5000
+        \(password.map { "requirepass \($0)" } ?? "")
 
         """.write(to: config, atomically: true, encoding: .utf8)
         let child = Process()
