@@ -48,10 +48,15 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// client certificate) are reported as TLS failures; `nil` in plaintext.
     private let tlsAddress: String?
 
-    init(logger: Logger, tlsAddress: String? = nil) throws(RedisError) {
+    /// Whether a `READONLY` or `UNBLOCKED` reply closes the connection: set for a master found
+    /// through Sentinel, which such a reply shows to have been demoted.
+    private let closesOnRoleChange: Bool
+
+    init(logger: Logger, tlsAddress: String? = nil, closesOnRoleChange: Bool = false) throws(RedisError) {
         self.reader = try RESPReader()
         self.logger = logger
         self.tlsAddress = tlsAddress
+        self.closesOnRoleChange = closesOnRoleChange
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -91,6 +96,18 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 guard let head = self.pending.popFirst() else {
                     throw RedisError.protocolError("received a reply with no command waiting for it")
                 }
+                if self.closesOnRoleChange, case .error(let message) = value, let code = Self.roleChangeCode(message) {
+                    // The server is no longer the master (a failover demoted it, or a client was
+                    // unblocked because of it). The reply still goes to its command, as any error
+                    // reply does; closing first means the caller already sees the connection
+                    // inactive, and the next command reconnects, which asks the Sentinels again.
+                    self.logger.warning(
+                        "Redis is no longer the master; closing the connection to find the new one",
+                        metadata: ["redis.reply": "\(code)"])
+                    self.closeAndFailPending(context: context) { _ in .connectionClosed }
+                    head.promise.succeed(value)
+                    return
+                }
                 head.promise.succeed(value)
             }
         } catch {
@@ -115,6 +132,12 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             failure = .tlsHandshakeFailed(address: address, reason: reason)
         }
         self.closeAndFailPending(context: context) { _ in failure }
+    }
+
+    /// `READONLY` or `UNBLOCKED` when `message` starts with one of them, else `nil`.
+    private static func roleChangeCode(_ message: String) -> Substring? {
+        let code = message.prefix { $0 != " " }
+        return code == "READONLY" || code == "UNBLOCKED" ? code : nil
     }
 
     private func scheduleTimeoutCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {

@@ -36,17 +36,20 @@ extension RedisConfiguration {
         self.sentinelPassword = sentinelPassword.nonEmpty
     }
 
-    /// Refuses what the URL parser accepts but ``RedisClient`` cannot do yet: Sentinel and
-    /// Cluster.
+    /// Refuses what the URL parser accepts but ``RedisClient`` cannot do yet: Sentinel over TLS
+    /// and Cluster.
     ///
     /// - Throws: ``RedisError/unsupported(_:)`` saying so.
     public func checkSupported() throws(RedisError) {
         switch self.topology {
         case .server:
             return
+        case .sentinel where self.tls == nil:
+            return
         case .sentinel:
             throw .unsupported(
-                "Redis Sentinel (redis+sentinel://) is not supported yet; give the master's address as redis:// or rediss://")
+                "Redis Sentinel over TLS (rediss+sentinel://) is not supported yet; "
+                    + "use redis+sentinel:// or give the master's address as rediss://")
         case .cluster:
             throw .unsupported("Redis Cluster (redis+cluster://) is not supported yet; give one server as redis:// or rediss://")
         }

@@ -8,7 +8,7 @@ public struct RedisConfiguration: Sendable {
     public var host: String
     /// The server's TCP port.
     public var port: Int
-    /// One server, Sentinel or Cluster; ``RedisClient`` connects to ``RedisTopology/server`` only
+    /// One server, Sentinel or Cluster; ``RedisClient`` supports a server and plaintext Sentinel
     /// so far (see ``checkSupported()``).
     public var topology: RedisTopology = .server
     /// TLS settings; `nil` connects in plaintext. Set by a `rediss` URL.

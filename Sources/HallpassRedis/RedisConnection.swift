@@ -79,7 +79,8 @@ public final class RedisConnection: Sendable {
     }
 
     /// Connects to Redis (over TLS when the configuration has ``RedisConfiguration/tls``),
-    /// authenticates and selects the database.
+    /// authenticates and selects the database. For a Sentinel topology it first asks the
+    /// Sentinels for the master and checks with `ROLE` that it is one (see ``RedisSentinelFailure``).
     ///
     /// Sends `AUTH` when the configuration has a password and `SELECT` when its database is not 0,
     /// pipelined; with neither, a `PING` proves the server answers. The whole handshake, TLS
@@ -93,7 +94,8 @@ public final class RedisConnection: Sendable {
     ///   - logger: Receives debug and warning messages about this connection.
     /// - Throws: ``RedisError/connectionFailed(_:)``, ``RedisError/connectTimedOut``,
     ///   ``RedisError/authenticationFailed(_:)``, ``RedisError/tlsHandshakeFailed(address:reason:)``,
-    ///   ``RedisError/invalidTLSSetting(_:_:)`` or ``RedisError/unsupported(_:)``.
+    ///   ``RedisError/invalidTLSSetting(_:_:)``, ``RedisError/sentinel(_:)`` or
+    ///   ``RedisError/unsupported(_:)``.
     public static func connect(
         to configuration: RedisConfiguration,
         on eventLoop: any EventLoop,
@@ -113,6 +115,32 @@ public final class RedisConnection: Sendable {
         logger: Logger
     ) async throws -> RedisConnection {
         try configuration.checkSupported()
+        switch configuration.topology {
+        case .server:
+            return try await Self.connectServer(
+                to: configuration, tls: tls, on: eventLoop, logger: logger, closesOnRoleChange: false)
+        case .sentinel(let sentinels, let service):
+            // Resolved on every connect, so every reconnect and dedicated connection follows a
+            // failover.
+            return try await RedisSentinel.connectToMaster(
+                service: service, sentinels: sentinels, configuration: configuration, on: eventLoop, logger: logger)
+        case .cluster:
+            // checkSupported() refused it already.
+            throw RedisError.unsupported("Redis Cluster (redis+cluster://) is not supported yet")
+        }
+    }
+
+    /// Connects to the one server at the configuration's host and port, whatever its topology.
+    ///
+    /// With `closesOnRoleChange` (a master found through Sentinel), a `READONLY` or `UNBLOCKED`
+    /// reply closes the connection, so the next command reconnects and resolves the master again.
+    static func connectServer(
+        to configuration: RedisConfiguration,
+        tls: RedisTLS?,
+        on eventLoop: any EventLoop,
+        logger: Logger,
+        closesOnRoleChange: Bool
+    ) async throws -> RedisConnection {
         var logger = logger
         logger[metadataKey: "redis.address"] = "\(configuration.address)"
         let handlerLogger = logger
@@ -135,7 +163,9 @@ public final class RedisConnection: Sendable {
                             tlsHandshake.withLockedValue { $0 = handshake }
                         }
                         try channel.pipeline.syncOperations.addHandler(
-                            RedisChannelHandler(logger: handlerLogger, tlsAddress: tls == nil ? nil : address))
+                            RedisChannelHandler(
+                                logger: handlerLogger, tlsAddress: tls == nil ? nil : address,
+                                closesOnRoleChange: closesOnRoleChange))
                     }
                 }
                 .connect(host: configuration.host, port: configuration.port)

@@ -5,7 +5,7 @@
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The Redis URL could not be parsed; the message says which part is wrong.
     case invalidURL(String)
-    /// The URL is valid but names something this client cannot do yet (Redis Cluster).
+    /// The URL is valid but names something this client cannot do yet (Redis Cluster, Sentinel over TLS).
     case unsupported(String)
     /// A TLS setting is unusable: a file that cannot be read or holds no PEM certificate or
     /// key, a certificate without its key (or the reverse), a key that does not match the
@@ -33,6 +33,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The client is waiting out its reconnect backoff after a failed connect and fails fast
     /// instead of queueing, so callers can report "service unavailable" at once.
     case unavailable
+    /// The master of a Sentinel-managed service could not be found; the failure says why.
+    case sentinel(RedisSentinelFailure)
     /// The server sent bytes that are not valid RESP; the connection was closed.
     case protocolError(String)
     /// The server answered with a well-formed reply of a shape the operation did not expect.
@@ -52,6 +54,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .commandTimedOut: "Redis did not reply within the command timeout; the connection was closed"
         case .connectionClosed: "the connection to Redis closed before the reply arrived"
         case .unavailable: "Redis is unavailable; waiting before the next reconnect attempt"
+        case .sentinel(let failure): "Redis Sentinel: \(failure)"
         case .protocolError(let detail): "Redis protocol error: \(detail)"
         case .unexpectedReply(let detail): "unexpected reply from Redis: \(detail)"
         }

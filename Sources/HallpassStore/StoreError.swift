@@ -26,7 +26,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 self = .unavailable(error)
             case .server, .unexpectedReply: self = .failed(error)
             case .invalidURL, .connectionFailed, .connectTimedOut, .authenticationFailed, .commandTimedOut,
-                .connectionClosed, .unavailable, .protocolError, .unsupported, .invalidTLSSetting, .tlsHandshakeFailed:
+                .connectionClosed, .unavailable, .protocolError, .unsupported, .invalidTLSSetting, .tlsHandshakeFailed, .sentinel:
                 self = .unavailable(error)
             }
         default:

@@ -89,8 +89,14 @@ struct TopologyURLTests {
         #expect(!String(reflecting: configuration).contains("hunter2"))
     }
 
-    @Test func startupRefusesSentinelAndClusterForNow() throws {
-        for (url, word) in [("redis+sentinel://s1/svc", "Sentinel"), ("redis+cluster://n1:7000", "Cluster")] {
+    @Test func startupAcceptsPlaintextSentinel() throws {
+        let configuration = try RedisConfiguration(
+            url: "redis+sentinel://s1/svc", caFile: nil, certificateFile: nil, keyFile: nil, sentinelPassword: "x")
+        #expect(configuration.sentinelPassword == "x")
+    }
+
+    @Test func startupRefusesTLSSentinelAndClusterForNow() throws {
+        for (url, word) in [("rediss+sentinel://s1/svc", "Sentinel over TLS"), ("redis+cluster://n1:7000", "Cluster")] {
             let error = try #require(throws: RedisError.self) {
                 try RedisConfiguration(url: url, caFile: nil, certificateFile: nil, keyFile: nil)
             }
