@@ -16,6 +16,24 @@ struct AuthorizationRequest: Sendable {
     /// `max_age` (OIDC Core 3.1.2.1): the oldest authentication, in seconds, that may sign
     /// the user in without the form.
     let maxAge: Int64?
+    /// `acr_values` (OIDC Core 3.1.2.1), as sent.
+    let acrValues: String?
+
+    /// Whether the client asked for a second factor: `acr_values` names
+    /// ``AuthenticationMethods/secondFactorLevel``. The hub then demands it even inside a
+    /// live single-sign-on session (a step up).
+    var demandsSecondFactor: Bool {
+        acrValues?.split(separator: " ").contains(Substring(AuthenticationMethods.secondFactorLevel)) ?? false
+    }
+
+    /// Where a sign-in that needed a second step goes on to: this request again, at the
+    /// authorization endpoint, where the fresh session gets its code by single sign-on. Without
+    /// `prompt` and `max_age`: they asked for the sign-in that has just happened, and asking
+    /// again would loop.
+    var continuation: String {
+        let fields = hiddenFields.filter { $0.0 != "max_age" }
+        return Paths.authorization + "?" + fields.map { queryEncode($0.0) + "=" + queryEncode($0.1) }.joined(separator: "&")
+    }
 
     /// The fields the login form carries back to the hub, so its `POST` re-validates the
     /// same request.
@@ -26,6 +44,7 @@ struct AuthorizationRequest: Sendable {
         if let nonce { fields.append(("nonce", nonce)) }
         if let codeChallenge { fields += [("code_challenge", codeChallenge), ("code_challenge_method", "S256")] }
         if let maxAge { fields.append(("max_age", String(maxAge))) }
+        if let acrValues { fields.append(("acr_values", acrValues)) }
         return fields
     }
 
@@ -77,9 +96,31 @@ struct BrowserEndpoints: Sendable {
                     authorization.isRecentEnough($0, now: services.now) ? $0 : nil
                 }
             }
-            if let live, let response = try await issueCode(authorization, session: live, headers: []) {
-                services.metrics.login("sso")
-                return response
+            if let live {
+                // A live session that is not strong enough for this request (acr_values, or a
+                // policy that requires a second factor) steps up first.
+                if let user = try await services.store.user(id: live.userID), !user.isDisabled,
+                    !live.methods.includesSecondFactor
+                {
+                    let gate = SignInGate(services: services, browser: self)
+                    if authorization.prompt.contains("none"),
+                        authorization.demandsSecondFactor || (try await services.requiresSecondFactor(user))
+                    {
+                        throw BrowserError.redirect(
+                            uri: authorization.redirectURI, error: "interaction_required",
+                            description: "a second factor is required", state: authorization.state)
+                    }
+                    if let page = try await gate.secondStep(
+                        for: user, demanded: authorization.demandsSecondFactor, continuation: authorization.continuation,
+                        request: request, stepUp: true)
+                    {
+                        return page
+                    }
+                }
+                if let response = try await issueCode(authorization, session: live, headers: []) {
+                    services.metrics.login("sso")
+                    return response
+                }
             }
             if authorization.prompt.contains("none") {
                 throw BrowserError.redirect(
@@ -120,6 +161,11 @@ struct BrowserEndpoints: Sendable {
                     error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
                     extra: [HTTPField(name: .retryAfter, value: String(seconds))])
             }
+            if let secondStep = try await SignInGate(services: services, browser: self).secondStep(
+                for: user, demanded: authorization.demandsSecondFactor, continuation: authorization.continuation, request: request)
+            {
+                return secondStep
+            }
             guard let started = try await signIn(user, request: request, address: address) else {
                 return loginForm(
                     authorization, request: request, status: .unauthorized, username: username, error: "Incorrect username or password.")
@@ -136,10 +182,14 @@ struct BrowserEndpoints: Sendable {
     /// this user's (prompt=login, max_age: the same session, authenticated now), else a new
     /// one under the single-login policy. `nil` for a user deleted meanwhile; a disabled user
     /// or a `deny-new` refusal is a page.
-    func signIn(_ user: UserRecord, request: Request, address: String) async throws -> (session: BrowserSession, cookie: BrowserSessionCookie)? {
+    func signIn(
+        _ user: UserRecord, request: Request, address: String, methods: AuthenticationMethods = .password
+    ) async throws -> (session: BrowserSession, cookie: BrowserSessionCookie)? {
         let disabled = BrowserError.page(.forbidden, title: "Account disabled", message: "This account is disabled. Contact an administrator.")
         if let current = presentedCookie(request) {
-            switch try await services.store.reauthenticateBrowserSession(current, userID: user.id, actor: address, remoteAddress: address) {
+            switch try await services.store.reauthenticateBrowserSession(
+                current, userID: user.id, actor: address, remoteAddress: address, methods: methods)
+            {
             case .reauthenticated(let session, let cookie):
                 services.metrics.login("reauthenticated")
                 return (session, cookie)
@@ -153,7 +203,7 @@ struct BrowserEndpoints: Sendable {
         switch try await services.store.startBrowserSession(
             userID: user.id, timeouts: services.configuration.sessionTimeouts,
             defaultPolicy: try await services.singleLoginPolicy(), actor: address, remoteAddress: address,
-            userAgent: request.headers[.userAgent] ?? "")
+            userAgent: request.headers[.userAgent] ?? "", methods: methods)
         {
         case .started(let session, let cookie, let ended):
             services.metrics.login("success")
@@ -230,9 +280,11 @@ struct BrowserEndpoints: Sendable {
             }
             maxAge = value
         }
+        let acrValues = parameters["acr_values"]
+        if let acrValues, acrValues.utf8.count > Self.maximumParameter { throw fail("invalid_request", "acr_values is too long") }
         return AuthorizationRequest(
             client: client, redirectURI: redirectURI, state: state, nonce: nonce, scope: scope, codeChallenge: challenge,
-            prompt: prompt, maxAge: maxAge)
+            prompt: prompt, maxAge: maxAge, acrValues: acrValues)
     }
 
     /// A code for `session`, redirected to the client; `nil` if the session ended meanwhile.
@@ -240,7 +292,7 @@ struct BrowserEndpoints: Sendable {
         let record = AuthorizationCodeRecord(
             sessionID: session.sessionID, clientID: authorization.client.id, redirectURI: authorization.redirectURI,
             codeChallenge: authorization.codeChallenge ?? "", nonce: authorization.nonce ?? "", scope: authorization.scope,
-            authTime: session.authTime)
+            authTime: session.authTime, methods: session.methods)
         guard let code = try await services.store.issueAuthorizationCode(record) else { return nil }
         return redirect(
             authorization.redirectURI,

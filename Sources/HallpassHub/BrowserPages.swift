@@ -89,7 +89,7 @@ enum Page {
         return out
     }
 
-    static func html(_ status: HTTPResponse.Status, title: String, body: String, headers: [HTTPField] = []) -> Response {
+    static func html(_ status: HTTPResponse.Status, title: String, body: String, headers: [HTTPField] = [], wide: Bool = false) -> Response {
         let document = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -97,13 +97,23 @@ enum Page {
             <title>\(escape(title)) · Hallpass</title>
             <style>
             body{font-family:system-ui,sans-serif;background:#f3f4f8;color:#1d2130;margin:0}
-            main{max-width:380px;margin:8vh auto;background:#fff;padding:32px;border-radius:12px;box-shadow:0 2px 12px #0001}
+            main{max-width:\(wide ? 760 : 380)px;margin:8vh auto;background:#fff;padding:32px;border-radius:12px;box-shadow:0 2px 12px #0001}
             h1{font-size:1.4rem;margin:0 0 8px}
             p.sub{color:#5a6072;margin:0 0 20px}
             label{display:block;font-weight:600;margin:14px 0 6px}
             input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:10px;border:1px solid #c7cbd6;border-radius:8px;font-size:1rem}
             button{margin-top:22px;width:100%;padding:11px;border:0;border-radius:8px;background:#3b5bdb;color:#fff;font-size:1rem;cursor:pointer}
             .error{background:#fdecec;color:#8a1c1c;border:1px solid #f3b9b9;padding:10px;border-radius:8px}
+            .notice{background:#eaf6ec;color:#1d5b2a;border:1px solid #b5dcbd;padding:10px;border-radius:8px}
+            h2{font-size:1.1rem;margin:28px 0 8px}
+            table{border-collapse:collapse;width:100%;font-size:.92rem}
+            th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e3e5ec;vertical-align:top}
+            button.inline{width:auto;margin:0;padding:6px 12px}
+            a{color:#3b5bdb}
+            a:focus,button:focus,input:focus{outline:3px solid #91a7ff;outline-offset:2px}
+            code.secret{font-size:1.05rem;letter-spacing:.05em;word-break:break-all}
+            ol.codes{font-family:ui-monospace,monospace;font-size:1.05rem;columns:2}
+            .qr{display:block;margin:12px auto;width:220px;height:220px}
             </style></head>
             <body><main>
             \(body)

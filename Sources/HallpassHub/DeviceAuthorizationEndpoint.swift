@@ -108,7 +108,8 @@ extension TokenEndpoint {
         return try tokenResponse(
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: approved.sessionID, scope: approved.scope,
-                authTime: approved.authTime, notBefore: max(grant.userNotBefore, client.notBefore)),
+                authTime: approved.authTime, notBefore: max(grant.userNotBefore, client.notBefore), methods: grant.methods,
+                username: user?.username ?? grant.username),
             refreshToken: grant.refreshToken, user: user, idTokenSigner: idTokenSigner)
     }
 }

@@ -69,6 +69,13 @@ struct DeviceVerificationEndpoints: Sendable {
                     .tooManyRequests, "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
                     headers: [HTTPField(name: .retryAfter, value: String(seconds))])
             }
+            // A user with a second factor (or required to have one) completes it first, and comes
+            // back to this page's confirmation with the code.
+            if let secondStep = try await SignInGate(services: services, browser: browser).secondStep(
+                for: user, demanded: false, continuation: Paths.deviceVerification + "?user_code=" + queryEncode(code.display), request: request)
+            {
+                return secondStep
+            }
             guard let started = try await browser.signIn(user, request: request, address: address) else {
                 return again(.unauthorized, "Incorrect username or password.")
             }

@@ -1,4 +1,5 @@
 import HallpassJOSE
+import HallpassStore
 import Hummingbird
 
 /// The endpoint paths. Clients find them through discovery; only the well-known path is fixed.
@@ -42,8 +43,10 @@ struct DiscoveryEndpoints: Sendable {
             "scopes_supported": .array(Scopes.supportedList.map { .string($0) }),
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "sid", "nonce", "azp", "at_hash", "preferred_username", "name", "email",
-                "email_verified",
+                "email_verified", "amr", "acr",
             ],
+            // `pwd`: a password; `mfa`: a password and a second factor (see AuthenticationMethods).
+            "acr_values_supported": .array(AuthenticationMethods.levels.map { .string($0) }),
             "id_token_signing_alg_values_supported": .array(algorithms.map { .string($0) }),
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -62,10 +62,11 @@ struct TokenEndpoint: Sendable {
         case .throttled(let seconds): throw OAuthError.throttled(retryAfterSeconds: seconds)
         case .badCredentials: throw OAuthError.invalidGrant("invalid username or password")
         }
+        let methods = try await secondFactor(of: user, otp: form["otp"], client: client, address: address)
         let policy = try await services.singleLoginPolicy()
         let outcome = try await store.startSession(
             userID: user.id, clientID: client.id, scope: scope, timeouts: services.configuration.sessionTimeouts,
-            defaultPolicy: policy, actor: address, remoteAddress: address, userAgent: userAgent)
+            defaultPolicy: policy, actor: address, remoteAddress: address, userAgent: userAgent, methods: methods)
         switch outcome {
         case .started(let session):
             services.metrics.login("success")
@@ -73,7 +74,8 @@ struct TokenEndpoint: Sendable {
             return try tokenResponse(
                 subject: .init(
                     userID: user.id, clientID: client.id, sessionID: session.sessionID, scope: scope,
-                    authTime: services.now, notBefore: max(session.userNotBefore, client.notBefore)),
+                    authTime: services.now, notBefore: max(session.userNotBefore, client.notBefore), methods: methods,
+                    username: user.username),
                 refreshToken: session.refreshToken, user: user, idTokenSigner: idTokenSigner)
         case .sessionExists:
             services.metrics.login("session_exists")
@@ -84,6 +86,29 @@ struct TokenEndpoint: Sendable {
         case .unknownUser:
             services.metrics.login("bad_credentials")
             throw OAuthError.invalidGrant("invalid username or password")
+        }
+    }
+
+    /// The password grant's second step (CONTRACT section 9): a user with a second factor
+    /// sends its code as `otp`. Without it the answer is `mfa_required`; a user whom a policy
+    /// requires to have one and who has none gets `mfa_enrollment_required` (set-up happens in
+    /// a browser, at the hub's account page). A wrong code is `invalid_grant` and counts
+    /// against the login throttle.
+    private func secondFactor(of user: UserRecord, otp: String?, client: ClientRecord, address: String) async throws -> AuthenticationMethods {
+        guard user.hasSecondFactor else {
+            if try await services.requiresSecondFactor(user) {
+                throw OAuthError(
+                    "mfa_enrollment_required", "this user must set up a second factor first: sign in at the hub's account page")
+            }
+            return .password
+        }
+        guard let otp, !otp.isEmpty else {
+            throw OAuthError("mfa_required", "this user has a second factor: send its current code (or a recovery code) as otp")
+        }
+        switch try await services.checkSecondFactor(user, code: otp, clientID: client.id, address: address) {
+        case .accepted: return .passwordAndOneTimeCode
+        case .wrong: throw OAuthError.invalidGrant("the one-time code is wrong or was already used")
+        case .throttled(let seconds): throw OAuthError.throttled(retryAfterSeconds: seconds)
         }
     }
 
@@ -133,7 +158,8 @@ struct TokenEndpoint: Sendable {
         return try tokenResponse(
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: record.sessionID, scope: record.scope,
-                authTime: record.authTime, notBefore: max(grant.userNotBefore, client.notBefore)),
+                authTime: record.authTime, notBefore: max(grant.userNotBefore, client.notBefore), methods: record.methods,
+                username: user?.username ?? grant.username),
             refreshToken: grant.refreshToken, user: user, idTokenSigner: idTokenSigner, nonce: record.nonce.isEmpty ? nil : record.nonce)
     }
 
@@ -179,7 +205,8 @@ struct TokenEndpoint: Sendable {
         return try tokenResponse(
             subject: .init(
                 userID: grant.userID, clientID: client.id, sessionID: token.sessionID, scope: scope,
-                authTime: grant.authTime, notBefore: max(grant.userNotBefore, client.notBefore)),
+                authTime: grant.authTime, notBefore: max(grant.userNotBefore, client.notBefore), methods: grant.methods,
+                username: grant.username),
             refreshToken: grant.refreshToken, user: nil, idTokenSigner: idTokenSigner)
     }
 

@@ -16,6 +16,17 @@ struct TokenMinter: Sendable {
         /// The later of the user's and the client's watermarks: tokens must be issued strictly
         /// after it.
         var notBefore: Int64
+        /// How the user authenticated in the session: `amr` and `acr` (RFC 8176).
+        var methods: AuthenticationMethods = .password
+        /// `preferred_username`, when known (a grant whose user record was not read has it from
+        /// the store's session script).
+        var username: String?
+    }
+
+    /// The claims every user token carries about the sign-in: `amr` and `acr`.
+    private static func writeAuthentication(_ methods: AuthenticationMethods, into claims: inout JSONObjectWriter) {
+        claims.add("amr", JSONValue.array(methods.values.map { .string($0) }))
+        claims.add("acr", methods.contextClass)
     }
 
     /// `iat` for a new token: now, but never at or before the user's watermark, since a
@@ -40,6 +51,10 @@ struct TokenMinter: Sendable {
         claims.add("scope", subject.scope)
         claims.add("sid", subject.sessionID)
         claims.add("auth_time", subject.authTime)
+        // RFC 9068 section 2.2.2 allows identity claims; apps need the name to greet the user
+        // and the sign-in's strength to decide on a step up (RFC 9470).
+        if let username = subject.username { claims.add("preferred_username", username) }
+        Self.writeAuthentication(subject.methods, into: &claims)
         return (try signer.sign(payload: claims.finish(), type: "at+jwt"), jti, exp)
     }
 
@@ -60,6 +75,7 @@ struct TokenMinter: Sendable {
         claims.add("iat", iat)
         claims.add("auth_time", subject.authTime)
         claims.add("sid", subject.sessionID)
+        Self.writeAuthentication(subject.methods, into: &claims)
         if let nonce { claims.add("nonce", nonce) }
         if let accessToken { claims.add("at_hash", Self.accessTokenHash(accessToken, algorithm: signer.algorithm)) }
         if let user { UserClaims.write(user, scope: subject.scope, into: &claims) }

@@ -37,6 +37,11 @@ public struct UserRecord: Sendable, Hashable {
     /// token's and UserInfo's `email_verified`. Hallpass sends no verification mail itself,
     /// so an address nobody vouched for is reported as unverified.
     public var emailVerified: Bool = false
+    /// Whether the user has a second factor (TOTP); the secret itself is read only where a
+    /// code is checked (``HallpassStore/secondFactor(ofUser:)``).
+    public var hasSecondFactor: Bool = false
+    /// The user's own second-factor policy, overriding the global one.
+    public var secondFactorPolicy: SecondFactorPolicy?
 }
 
 /// A registered client (a member app or an API client).
@@ -117,6 +122,8 @@ public struct SessionRecord: Sendable, Hashable {
     public var remoteAddress: String
     /// The login's `User-Agent`, cut to 64 bytes; empty when none was sent.
     public var userAgent: String = ""
+    /// How the user authenticated (`amr`; a step up to a second factor changes it).
+    public var methods: AuthenticationMethods = .password
     /// The clients holding a live grant in the session.
     public var clients: [String]
 

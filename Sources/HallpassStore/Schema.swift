@@ -106,6 +106,9 @@ public enum StoreSchema {
     static func sessionFacts(prefix: String) -> String { prefix + "sm" }
     static func logoutQueue(prefix: String) -> String { prefix + "bq" }
     static func logoutStatus(_ sid: String, prefix: String) -> String { prefix + "bl:" + sid }
+    static func recoveryCodes(_ uid: String, prefix: String) -> String { prefix + "rc:" + uid }
+    static func pendingEnrollment(_ uid: String, prefix: String) -> String { prefix + "tfe:" + uid }
+    static func pendingSignIn(_ digest: String, prefix: String) -> String { prefix + "psi:" + digest }
 
     static let usernames = globalPrefix + "names"
     static let clients = globalPrefix + "clients"

@@ -169,7 +169,8 @@ enum Scripts {
     /// KEYS: user, user's sessions, new session. ARGV: prefix, maxlen, uid, sid, client,
     /// grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
     /// end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
-    /// hash stays a listpack; empty: not stored), hub cookie verifier (empty: none). An empty
+    /// hash stays a listpack; empty: not stored), hub cookie verifier (empty: none), the
+    /// authentication methods (`amr`, space-separated; empty: a password). An empty
     /// client starts a browser session at the hub with no grant yet (clients join it later).
     /// Returns {'ok', nbf, ended sids...}, {'session_exists'}, {'disabled'} or {'no_user'}.
     static let startSession = script(#"""
@@ -200,6 +201,7 @@ enum Scripts {
     end
     if ARGV[16] and ARGV[16] ~= '' then redis.call('HSET', KEYS[3], 'ua', ARGV[16]) end
     if ARGV[17] and ARGV[17] ~= '' then redis.call('HSET', KEYS[3], 'hc', ARGV[17]) end
+    if ARGV[18] and ARGV[18] ~= '' then redis.call('HSET', KEYS[3], 'amr', ARGV[18]) end
     -- Tracked before its expiry is set: an expiry already past (a script run more than the
     -- idle timeout after the hub read its clock) deletes the hash at once, and a session that
     -- was never tracked would never be swept, ended or announced to its apps.
@@ -216,7 +218,8 @@ enum Scripts {
     /// `prompt=login` or `max_age`, by the user the session belongs to): a new auth time and a
     /// new cookie verifier, the same session. Single-login policies do not apply, since no
     /// session starts or ends. KEYS: session, user. ARGV: prefix, maxlen, uid, presented cookie
-    /// verifier, new cookie verifier, now, actor, ip. Returns {'ok', auth time (s)}, {'gone'}
+    /// verifier, new cookie verifier, now, actor, ip, authentication methods (`amr`; a step up
+    /// to a second factor is a re-authentication too). Returns {'ok', auth time (s)}, {'gone'}
     /// when the cookie names no live session of this user, or {'disabled'}.
     static let reauthenticate = script(#"""
     local uid, now = ARGV[3], tonumber(ARGV[6])
@@ -227,7 +230,7 @@ enum Scripts {
     if dis == '1' then return {'disabled'} end
     local sid = string.sub(KEYS[1], #prefix + 3)
     local at = math.floor(now / 1000)
-    redis.call('HSET', KEYS[1], 'at', at, 'seen', now, 'hc', ARGV[5], 'ip', ARGV[8])
+    redis.call('HSET', KEYS[1], 'at', at, 'seen', now, 'hc', ARGV[5], 'ip', ARGV[8], 'amr', ARGV[9])
     local deadline = math.min(tonumber(s[3]), now + tonumber(s[4]))
     retrack(sid, deadline)
     redis.call('PEXPIREAT', KEYS[1], deadline)
@@ -237,13 +240,13 @@ enum Scripts {
 
     /// Rotates a refresh token. KEYS: session. ARGV: prefix, maxlen, client, grant id,
     /// presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
-    /// Returns {'rotated', uid, auth_time, scope, nbf}, {'replayed', uid, auth_time, scope, nbf,
-    /// sealed}, {'reuse', uid} or {'invalid'}.
+    /// Returns {'rotated', uid, auth_time, scope, nbf, amr, username}, {'replayed', uid,
+    /// auth_time, scope, nbf, sealed, amr, username}, {'reuse', uid} or {'invalid'}.
     static let rotateRefreshToken = script(#"""
     local client = ARGV[3]
     local now, grace = tonumber(ARGV[8]), tonumber(ARGV[9])
     local s = redis.call('HMGET', KEYS[1], 'u', 'g:' .. client, 'r:' .. client, 'p:' .. client,
-      't:' .. client, 'x:' .. client, 'abs', 'idle', 'at', 'sc:' .. client)
+      't:' .. client, 'x:' .. client, 'abs', 'idle', 'at', 'sc:' .. client, 'amr')
     if not s[1] or s[2] ~= ARGV[4] then return {'invalid'} end
     local uid = s[1]
     local sid = string.sub(KEYS[1], #prefix + 3)
@@ -259,10 +262,10 @@ enum Scripts {
       retrack(sid, deadline)
       redis.call('PEXPIREAT', KEYS[1], deadline)
       event(ARGV[2], 'refresh', uid, sid, client, ARGV[11], '')
-      return {'rotated', uid, s[9], s[10], user[3] or '0'}
+      return {'rotated', uid, s[9], s[10], user[3] or '0', s[11] or '', user[1]}
     end
     if ARGV[5] == s[4] and now - tonumber(s[5]) <= grace then
-      return {'replayed', uid, s[9], s[10], user[3] or '0', s[6]}
+      return {'replayed', uid, s[9], s[10], user[3] or '0', s[6], s[11] or '', user[1]}
     end
     event(ARGV[2], 'refresh_reuse_detected', uid, sid, client, ARGV[11], '')
     end_session(sid, uid, now, ARGV[10], ARGV[2], 'refresh_reuse', ARGV[11])
@@ -478,12 +481,12 @@ enum Scripts {
     /// until, revoked at (s), actor.
     ///
     /// The first use marks the code used (it stays until its expiry, to recognize a replay)
-    /// and returns {'ok', client, redirect uri, challenge, nonce, scope, auth_time}. A later
+    /// and returns {'ok', client, redirect uri, challenge, nonce, scope, auth_time, amr}. A later
     /// use marks it replayed and revokes the grant the first use created, if that grant is
     /// still the client's grant in the session: {'replayed'}. An unknown or expired code:
     /// {'invalid'}.
     static let consumeAuthorizationCode = script(#"""
-    local c = redis.call('HMGET', KEYS[1], 'c', 'r', 'pc', 'n', 'sc', 'at', 'used', 'grant')
+    local c = redis.call('HMGET', KEYS[1], 'c', 'r', 'pc', 'n', 'sc', 'at', 'used', 'grant', 'am')
     if not c[1] then return {'invalid'} end
     if c[7] then
       redis.call('HSET', KEYS[1], 'replayed', '1')
@@ -496,18 +499,18 @@ enum Scripts {
       return {'replayed'}
     end
     redis.call('HSET', KEYS[1], 'used', '1')
-    return {'ok', c[1], c[2], c[3] or '', c[4] or '', c[5], c[6]}
+    return {'ok', c[1], c[2], c[3] or '', c[4] or '', c[5], c[6], c[9] or ''}
     """#)
 
     /// Adds a client's grant to a live session (single sign-on: a second app joins the
     /// browser's session). KEYS: session, redeemed code (or any key of the shard when
     /// ARGV[10] is '0'). ARGV: prefix, maxlen, client, grant id, verifier, scope, now, until,
     /// actor, code given ('1'/'0'). A grant the client already held in the session is
-    /// replaced. Returns {'ok', uid, auth_time, nbf}, {'ended'}, {'disabled'} or {'replayed'}
+    /// replaced. Returns {'ok', uid, auth_time, nbf, amr, username}, {'ended'}, {'disabled'} or {'replayed'}
     /// (the code was replayed before its first use finished).
     static let joinSession = script(#"""
     local client, now = ARGV[3], tonumber(ARGV[7])
-    local s = redis.call('HMGET', KEYS[1], 'u', 'abs', 'idle', 'at')
+    local s = redis.call('HMGET', KEYS[1], 'u', 'abs', 'idle', 'at', 'amr')
     if not s[1] then return {'ended'} end
     local uid = s[1]
     local sid = string.sub(KEYS[1], #prefix + 3)
@@ -527,7 +530,7 @@ enum Scripts {
     track(sid)
     redis.call('PEXPIREAT', KEYS[1], math.min(tonumber(s[2]), now + tonumber(s[3])))
     event(ARGV[2], 'session_joined', uid, sid, client, ARGV[9], '')
-    return {'ok', uid, s[4], user[3] or '0'}
+    return {'ok', uid, s[4], user[3] or '0', s[5] or '', user[1]}
     """#)
 
     // MARK: Device authorization grant (RFC 8628)
@@ -742,6 +745,80 @@ enum Scripts {
       redis.call('ZREM', KEYS[1], member)
       redis.call('HSET', KEYS[2], 's:' .. client, outcome, 'e:' .. client, ARGV[6], 'd:' .. client, ARGV[7])
     end
+    return 1
+    """#)
+
+    // MARK: Second factor
+    //
+    // A user's TOTP secret (sealed) and its last accepted time step live in the user hash
+    // (`tf`, `tfs`); the recovery codes' hashes in a set (`rc:<uid>`); a secret being set up,
+    // until its first code confirms it, in `tfe:<uid>` with an expiry. All in the user's shard.
+
+    /// Makes the pending secret the user's second factor, with new recovery codes.
+    /// KEYS: user, pending enrollment, recovery codes. ARGV: prefix, maxlen, uid, actor, the
+    /// sealed secret as set up (it must still be the pending one), the confirming code's time
+    /// step, then the recovery code hashes. Returns 1, or 0 if the set-up expired or was
+    /// replaced meanwhile (nothing changes).
+    static let enrollSecondFactor = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('GET', KEYS[2]) ~= ARGV[5] then return 0 end
+    redis.call('HSET', KEYS[1], 'tf', ARGV[5], 'tfs', ARGV[6])
+    redis.call('DEL', KEYS[2], KEYS[3])
+    if #ARGV > 6 then redis.call('SADD', KEYS[3], unpack(ARGV, 7)) end
+    event(ARGV[2], 'mfa_enrolled', ARGV[3], '', '', ARGV[4], 'totp')
+    return 1
+    """#)
+
+    /// Accepts a TOTP time step once (RFC 6238 section 5.2): only a step later than the last
+    /// accepted one. KEYS: user. ARGV: prefix, sealed secret the code was checked against,
+    /// step. Returns 'ok', 'replayed', or 'changed' when the second factor is no longer that
+    /// secret (reset or replaced meanwhile).
+    static let useTimeStep = script(#"""
+    local f = redis.call('HMGET', KEYS[1], 'tf', 'tfs')
+    if f[1] ~= ARGV[2] then return 'changed' end
+    if f[2] and tonumber(f[2]) >= tonumber(ARGV[3]) then return 'replayed' end
+    redis.call('HSET', KEYS[1], 'tfs', ARGV[3])
+    return 'ok'
+    """#)
+
+    /// Uses up a recovery code. KEYS: recovery codes, user. ARGV: prefix, maxlen, uid, actor,
+    /// code hash. Returns the number of codes left, or -1 if the hash is not one of them.
+    static let useRecoveryCode = script(#"""
+    if redis.call('HEXISTS', KEYS[2], 'tf') == 0 then return -1 end
+    if redis.call('SREM', KEYS[1], ARGV[5]) == 0 then return -1 end
+    local left = redis.call('SCARD', KEYS[1])
+    event(ARGV[2], 'recovery_code_used', ARGV[3], '', '', ARGV[4], left .. ' left')
+    return left
+    """#)
+
+    /// Replaces the recovery codes of a user who has a second factor. KEYS: user, recovery
+    /// codes. ARGV: prefix, maxlen, uid, actor, then the hashes. Returns 1, or 0 without a
+    /// second factor.
+    static let replaceRecoveryCodes = script(#"""
+    if redis.call('HEXISTS', KEYS[1], 'tf') == 0 then return 0 end
+    redis.call('DEL', KEYS[2])
+    redis.call('SADD', KEYS[2], unpack(ARGV, 5))
+    event(ARGV[2], 'recovery_codes_regenerated', ARGV[3], '', '', ARGV[4], '')
+    return 1
+    """#)
+
+    /// Removes a user's second factor, its recovery codes and any set-up in progress.
+    /// KEYS: user, pending enrollment, recovery codes. ARGV: prefix, maxlen, uid, actor, event
+    /// type (`mfa_disabled` by the user, `mfa_reset` by an administrator). Returns 1 if there
+    /// was one, 0 if not (nothing logged), -1 if there is no such user.
+    static let removeSecondFactor = script(#"""
+    if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+    redis.call('DEL', KEYS[2])
+    if redis.call('HDEL', KEYS[1], 'tf', 'tfs') == 0 then return 0 end
+    redis.call('DEL', KEYS[3])
+    event(ARGV[2], ARGV[5], ARGV[3], '', '', ARGV[4], 'totp')
+    return 1
+    """#)
+
+    /// Records a sign-in waiting for its second factor. KEYS: the pending sign-in. ARGV:
+    /// prefix, lifetime (ms), then field/value pairs.
+    static let startPendingSignIn = script(#"""
+    redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
     return 1
     """#)
 }

@@ -45,6 +45,8 @@ public struct BrowserSession: Sendable, Hashable {
     public var userID: String
     /// When the user authenticated (Unix s).
     public var authTime: Int64
+    /// How the user authenticated.
+    public var methods: AuthenticationMethods = .password
 }
 
 /// The result of ``HallpassStore/startBrowserSession(userID:timeouts:defaultPolicy:actor:remoteAddress:userAgent:)``.
@@ -86,12 +88,15 @@ public struct AuthorizationCodeRecord: Sendable, Hashable {
     public var scope: String
     /// When the user authenticated (Unix s).
     public var authTime: Int64
+    /// How the user authenticated, when the code was issued.
+    public var methods: AuthenticationMethods
 
     /// A record.
     public init(
         sessionID: String, clientID: String, redirectURI: String, codeChallenge: String, nonce: String, scope: String,
-        authTime: Int64
+        authTime: Int64, methods: AuthenticationMethods = .password
     ) {
+        self.methods = methods
         self.sessionID = sessionID
         self.clientID = clientID
         self.redirectURI = redirectURI
@@ -134,7 +139,7 @@ extension HallpassStore {
     /// The session has no grant yet: each client joins it when it redeems a code.
     public func startBrowserSession(
         userID: String, timeouts: SessionTimeouts, defaultPolicy: SingleLoginPolicy, actor: String, remoteAddress: String,
-        userAgent: String = ""
+        userAgent: String = "", methods: AuthenticationMethods = .password
     ) async throws(StoreError) -> BrowserLoginOutcome {
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else { return .unknownUser }
         let sessionID: String
@@ -147,11 +152,13 @@ extension HallpassStore {
         }
         switch try await runStartSession(
             userID: userID, prefix: prefix, sessionID: sessionID, grant: nil, cookieVerifier: cookie.verifier,
-            timeouts: timeouts, defaultPolicy: defaultPolicy, actor: actor, remoteAddress: remoteAddress, userAgent: userAgent)
+            timeouts: timeouts, defaultPolicy: defaultPolicy, actor: actor, remoteAddress: remoteAddress, userAgent: userAgent,
+            methods: methods)
         {
         case .started(_, let ended, let now):
             return .started(
-                session: BrowserSession(sessionID: sessionID, userID: userID, authTime: now / 1000), cookie: cookie, endedSessions: ended)
+                session: BrowserSession(sessionID: sessionID, userID: userID, authTime: now / 1000, methods: methods), cookie: cookie,
+                endedSessions: ended)
         case .sessionExists: return .sessionExists
         case .userDisabled: return .userDisabled
         case .unknownUser: return .unknownUser
@@ -165,7 +172,8 @@ extension HallpassStore {
     /// grants stay, and no single-login policy applies: nothing starts or ends. A cookie of
     /// another user, or of an ended session, gives ``ReauthenticationOutcome/noSession``.
     public func reauthenticateBrowserSession(
-        _ cookie: BrowserSessionCookie, userID: String, actor: String, remoteAddress: String
+        _ cookie: BrowserSessionCookie, userID: String, actor: String, remoteAddress: String,
+        methods: AuthenticationMethods = .password
     ) async throws(StoreError) -> ReauthenticationOutcome {
         // A session lives in its user's shard, so a cookie from another shard cannot be theirs.
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID),
@@ -176,12 +184,13 @@ extension HallpassStore {
         let reply = try await run(
             Scripts.reauthenticate,
             keys: [StoreSchema.session(cookie.sessionID, prefix: prefix), StoreSchema.user(userID, prefix: prefix)],
-            arguments: [prefix, eventsPerStream, userID, cookie.verifier, fresh.verifier, clock(), actor, remoteAddress])
+            arguments: [prefix, eventsPerStream, userID, cookie.verifier, fresh.verifier, clock(), actor, remoteAddress, methods.stored])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
         case "ok":
             guard items.count == 2, let authTime = items[1].int else { throw .failed(.unexpectedReply("reauthenticate: \(items.count) fields")) }
-            return .reauthenticated(session: BrowserSession(sessionID: cookie.sessionID, userID: userID, authTime: authTime), cookie: fresh)
+            return .reauthenticated(
+                session: BrowserSession(sessionID: cookie.sessionID, userID: userID, authTime: authTime, methods: methods), cookie: fresh)
         case "gone": return .noSession
         case "disabled": return .userDisabled
         default: throw .failed(.unexpectedReply("reauthenticate: \(status)"))
@@ -192,11 +201,13 @@ extension HallpassStore {
     /// constant time). A session that ended, any way, makes its cookie dead.
     public func browserSession(_ cookie: BrowserSessionCookie) async throws(StoreError) -> BrowserSession? {
         guard let prefix = StoreSchema.prefix(of: cookie.sessionID) else { return nil }
-        let reply = try await send(RedisCommand("HMGET", StoreSchema.session(cookie.sessionID, prefix: prefix), "u", "at", "hc"))
-        guard let items = reply.array, items.count == 3, let uid = items[0].string, let stored = items[2].bytes,
+        let reply = try await send(RedisCommand("HMGET", StoreSchema.session(cookie.sessionID, prefix: prefix), "u", "at", "hc", "amr"))
+        guard let items = reply.array, items.count == 4, let uid = items[0].string, let stored = items[2].bytes,
             ConstantTime.equals(stored, cookie.verifier)
         else { return nil }
-        return BrowserSession(sessionID: cookie.sessionID, userID: uid, authTime: items[1].int ?? 0)
+        return BrowserSession(
+            sessionID: cookie.sessionID, userID: uid, authTime: items[1].int ?? 0,
+            methods: AuthenticationMethods(stored: items[3].string ?? ""))
     }
 
     static func codeKey(_ code: String) -> String? {
@@ -219,7 +230,7 @@ extension HallpassStore {
             Scripts.storeAuthorizationCode, keys: [key, StoreSchema.session(record.sessionID, prefix: prefix)],
             arguments: [
                 prefix, Self.authorizationCodeLifetime, "c", record.clientID, "r", record.redirectURI, "pc", record.codeChallenge,
-                "n", record.nonce, "sc", record.scope, "at", record.authTime,
+                "n", record.nonce, "sc", record.scope, "at", record.authTime, "am", record.methods.stored,
             ])
         return reply.int == 1 ? code : nil
     }
@@ -244,7 +255,8 @@ extension HallpassStore {
             return .redeemed(
                 AuthorizationCodeRecord(
                     sessionID: sessionID, clientID: client, redirectURI: redirect, codeChallenge: items[3].string ?? "",
-                    nonce: items[4].string ?? "", scope: scope, authTime: authTime),
+                    nonce: items[4].string ?? "", scope: scope, authTime: authTime,
+                    methods: AuthenticationMethods(stored: items.count > 7 ? items[7].string ?? "" : "")),
                 key: key)
         case "replayed": return .replayed
         default: return .invalid
@@ -273,7 +285,9 @@ extension HallpassStore {
         case "ok":
             guard items.count >= 4, let uid = items[1].string else { throw .failed(.unexpectedReply("joinSession")) }
             return .joined(RefreshGrant(
-                refreshToken: token, userID: uid, authTime: items[2].int ?? 0, scope: scope, userNotBefore: items[3].int ?? 0))
+                refreshToken: token, userID: uid, authTime: items[2].int ?? 0, scope: scope, userNotBefore: items[3].int ?? 0,
+                methods: AuthenticationMethods(stored: items.count > 4 ? items[4].string ?? "" : ""),
+                username: items.count > 5 ? items[5].string : nil))
         case "disabled": return .userDisabled
         case "replayed": return .codeReplayed
         default: return .sessionEnded

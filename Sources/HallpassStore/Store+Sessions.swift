@@ -63,6 +63,10 @@ public struct RefreshGrant: Sendable, Hashable {
     public var scope: String
     /// The user's "not before" watermark (Unix s).
     public var userNotBefore: Int64
+    /// How the user authenticated in the session (`amr`, `acr`).
+    public var methods: AuthenticationMethods = .password
+    /// The user's username (`preferred_username`), when the store read it along.
+    public var username: String?
 }
 
 /// The facts of an access token that revocation state can void.
@@ -108,7 +112,8 @@ extension HallpassStore {
     /// racing at several hubs never leave two sessions under `newest-wins` or `deny-new`.
     public func startSession(
         userID: String, clientID: String, scope: String, timeouts: SessionTimeouts,
-        defaultPolicy: SingleLoginPolicy, actor: String, remoteAddress: String, userAgent: String = ""
+        defaultPolicy: SingleLoginPolicy, actor: String, remoteAddress: String, userAgent: String = "",
+        methods: AuthenticationMethods = .password
     ) async throws(StoreError) -> LoginOutcome {
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else { return .unknownUser }
         let sessionID: String
@@ -121,7 +126,8 @@ extension HallpassStore {
         }
         switch try await runStartSession(
             userID: userID, prefix: prefix, sessionID: sessionID, grant: (clientID, token, scope), cookieVerifier: nil,
-            timeouts: timeouts, defaultPolicy: defaultPolicy, actor: actor, remoteAddress: remoteAddress, userAgent: userAgent)
+            timeouts: timeouts, defaultPolicy: defaultPolicy, actor: actor, remoteAddress: remoteAddress, userAgent: userAgent,
+            methods: methods)
         {
         case .started(let watermark, let ended, _):
             return .started(StartedSession(sessionID: sessionID, refreshToken: token, userNotBefore: watermark, endedSessions: ended))
@@ -143,7 +149,7 @@ extension HallpassStore {
     func runStartSession(
         userID: String, prefix: String, sessionID: String, grant: (clientID: String, token: RefreshToken, scope: String)?,
         cookieVerifier: [UInt8]?, timeouts: SessionTimeouts, defaultPolicy: SingleLoginPolicy, actor: String,
-        remoteAddress: String, userAgent: String
+        remoteAddress: String, userAgent: String, methods: AuthenticationMethods
     ) async throws(StoreError) -> SessionStart {
         let now = clock()
         let grantArguments: [any RedisArgument] =
@@ -157,6 +163,7 @@ extension HallpassStore {
             arguments: [prefix, eventsPerStream, userID, sessionID] + grantArguments + [
                 now, now + timeouts.absolute * 1000, timeouts.idle * 1000, defaultPolicy.rawValue,
                 revocationRecordsExpire, actor, remoteAddress, Self.storedUserAgent(userAgent), cookieVerifier ?? [],
+                methods.stored,
             ])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
@@ -190,7 +197,12 @@ extension HallpassStore {
             guard items.count >= 5, let uid = items[1].string, let authTime = items[2].int, let scope = items[3].string else {
                 throw .failed(.unexpectedReply("rotate: \(status) with \(items.count) fields"))
             }
-            return RefreshGrant(refreshToken: refreshToken, userID: uid, authTime: authTime, scope: scope, userNotBefore: items[4].int ?? 0)
+            // After the fixed fields: amr and the username ('replayed' has the sealed successor first).
+            let tail = status == "replayed" ? 6 : 5
+            return RefreshGrant(
+                refreshToken: refreshToken, userID: uid, authTime: authTime, scope: scope, userNotBefore: items[4].int ?? 0,
+                methods: AuthenticationMethods(stored: items.count > tail ? items[tail].string ?? "" : ""),
+                username: items.count > tail + 1 ? items[tail + 1].string : nil)
         }
         switch status {
         case "rotated":
@@ -300,6 +312,7 @@ extension HallpassStore {
             idleTimeout: fields["idle"].flatMap { Int64($0) } ?? 0,
             remoteAddress: fields["ip"] ?? "",
             userAgent: fields["ua"] ?? "",
+            methods: AuthenticationMethods(stored: fields["amr"] ?? ""),
             clients: fields.keys.filter { $0.hasPrefix("g:") }.map { String($0.dropFirst(2)) }.sorted())
     }
 

@@ -104,7 +104,9 @@ extension HallpassStore {
             passwordHash: phc, isDisabled: fields["dis"] == "1",
             singleLoginPolicy: fields["pol"].flatMap(SingleLoginPolicy.init(rawValue:)),
             notBefore: fields["nbf"].flatMap { Int64($0) } ?? 0,
-            createdAt: fields["ct"].flatMap { Int64($0) } ?? 0, emailVerified: fields["ev"] == "1")
+            createdAt: fields["ct"].flatMap { Int64($0) } ?? 0, emailVerified: fields["ev"] == "1",
+            hasSecondFactor: !(fields["tf"] ?? "").isEmpty,
+            secondFactorPolicy: fields["mfap"].flatMap(SecondFactorPolicy.init(rawValue:)))
     }
 
     /// Replaces a user's password hash. Live sessions go on (the user changed the password,

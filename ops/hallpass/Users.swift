@@ -8,7 +8,7 @@ struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
         abstract: "Add, list, disable and enable users; set a user's password.",
-        subcommands: [Add.self, List.self, Passwd.self, Disable.self, Enable.self])
+        subcommands: [Add.self, List.self, Passwd.self, Disable.self, Enable.self, MFA.self])
 
     func run() async throws {
         try Hallpass.missingSubcommand(Self.self)
@@ -130,10 +130,12 @@ extension Users {
                 Console.note("no users")
                 return
             }
-            var table = Table("USERNAME", "ID", "NAME", "EMAIL", "STATUS", "SINGLE-LOGIN", "CREATED")
+            var table = Table("USERNAME", "ID", "NAME", "EMAIL", "STATUS", "MFA", "SINGLE-LOGIN", "CREATED")
             for user in users {
+                var mfa = user.hasSecondFactor ? "totp" : "none"
+                if let policy = user.secondFactorPolicy { mfa += " (\(policy.rawValue))" }
                 table.add(
-                    user.username, user.id, user.name, user.email, user.isDisabled ? "disabled" : "active",
+                    user.username, user.id, user.name, user.email, user.isDisabled ? "disabled" : "active", mfa,
                     user.singleLoginPolicy?.rawValue ?? "default", Console.timestamp(user.createdAt))
             }
             table.print()
@@ -149,6 +151,8 @@ extension Users {
                 "email_verified": .bool(user.emailVerified),
                 "disabled": .bool(user.isDisabled),
                 "single_login": user.singleLoginPolicy.map { .string($0.rawValue) } ?? .null,
+                "mfa": user.hasSecondFactor ? "totp" : .null,
+                "mfa_policy": user.secondFactorPolicy.map { .string($0.rawValue) } ?? .null,
                 "created_at": .integer(user.createdAt),
             ]
         }
@@ -243,6 +247,51 @@ extension Users {
                     Console.json(["user": .string(record.username), "disabled": .bool(false)])
                 } else {
                     print("enabled \(record.username)")
+                }
+            }
+        }
+    }
+}
+
+extension Users {
+    /// `users mfa reset USER`
+    struct MFA: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mfa",
+            abstract: "Manage a user's second factor.",
+            subcommands: [Reset.self])
+
+        func run() async throws {
+            try Hallpass.missingSubcommand(Self.self)
+        }
+
+        /// `users mfa reset USER`
+        struct Reset: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "reset",
+                abstract: "Remove a user's second factor (TOTP and recovery codes), e.g. after a lost phone.",
+                discussion: """
+                    The user signs in with the password alone next time, or, where the mfa policy \
+                    is required, sets up a new second factor then. Live sessions go on. Logged as \
+                    mfa_reset. With --json, prints {"user": ..., "removed": true|false}.
+                    """)
+
+            @OptionGroup var global: GlobalOptions
+
+            @Argument(help: ArgumentHelp("The user's login name.", valueName: "user"))
+            var user: String
+
+            func validate() throws { try Users.checkName(user) }
+
+            func run() async throws {
+                try await StoreConnection.run(global) { connection in
+                    let record = try await connection.existingUser(user)
+                    let removed = try await connection.store.removeSecondFactor(userID: record.id, event: "mfa_reset", actor: GlobalOptions.actor)
+                    if global.json {
+                        Console.json(["user": .string(record.username), "removed": .bool(removed)])
+                    } else {
+                        print(removed ? "removed the second factor of \(record.username)" : "\(record.username) had no second factor")
+                    }
                 }
             }
         }
