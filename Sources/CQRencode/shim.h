@@ -3,6 +3,7 @@
 #define HALLPASS_CQRENCODE_SHIM_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <qrencode.h>
 
 // libqrencode reports why it failed through errno, which Swift cannot read reliably (errno is
