@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "HallpassCrypto", targets: ["HallpassCrypto"]),
         .library(name: "HallpassJOSE", targets: ["HallpassJOSE"]),
         .library(name: "HallpassPasswords", targets: ["HallpassPasswords"]),
+        .library(name: "HallpassOTP", targets: ["HallpassOTP"]),
+        .library(name: "HallpassQR", targets: ["HallpassQR"]),
         .library(name: "HallpassRedis", targets: ["HallpassRedis"]),
         .library(name: "HallpassStore", targets: ["HallpassStore"]),
         .library(name: "HallpassHub", targets: ["HallpassHub"]),
@@ -58,6 +60,12 @@ let package = Package(
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            path: "Sources/CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
 
         // Libraries.
         .target(
@@ -73,6 +81,17 @@ let package = Package(
         .target(
             name: "HallpassPasswords",
             dependencies: ["CArgon2", "HallpassCrypto"],
+            swiftSettings: strictSwift
+        ),
+        // A second factor: TOTP (RFC 6238) and recovery codes; QR codes for enrolment.
+        .target(
+            name: "HallpassOTP",
+            dependencies: ["HallpassCrypto"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "HallpassQR",
+            dependencies: ["CQRencode"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -238,6 +257,16 @@ let package = Package(
         .testTarget(
             name: "HallpassPasswordsTests",
             dependencies: ["HallpassPasswords", "HallpassTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassOTPTests",
+            dependencies: ["HallpassOTP", "HallpassCrypto", "HallpassTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HallpassQRTests",
+            dependencies: ["HallpassQR", "HallpassOTP", "HallpassTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

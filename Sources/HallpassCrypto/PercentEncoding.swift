@@ -1,5 +1,6 @@
-/// Hex digits and percent-decoding, written once for the formats that need them: key files
-/// (hex), `redis://` URLs (RFC 3986) and form bodies (`application/x-www-form-urlencoded`).
+/// Hex digits and percent-encoding, written once for the formats that need them: key files
+/// (hex), `redis://` URLs (RFC 3986), form bodies (`application/x-www-form-urlencoded`) and
+/// `otpauth://` provisioning URIs.
 public enum PercentEncoding {
     /// The value of one ASCII hex digit (either case), or `nil`.
     public static func hexValue(_ byte: UInt8) -> UInt8? {
@@ -45,5 +46,30 @@ public enum PercentEncoding {
             index += 1
         }
         return bytes
+    }
+
+    /// `text` with every UTF-8 byte outside RFC 3986's unreserved set (`A-Z a-z 0-9 - . _ ~`)
+    /// written as `%XX` (uppercase hex, as RFC 3986 §2.1 recommends).
+    ///
+    /// Encoding everything else, including `:`, `/`, `@`, `&`, `=` and `+`, makes the result
+    /// safe in any URI component (path segment, query name or value) and means no decoder can
+    /// read a `+` as a space.
+    public static func encode(_ text: some StringProtocol) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0x0f)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

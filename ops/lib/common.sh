@@ -2,7 +2,7 @@
 # running a throwaway redis-server. Source it; it defines functions and changes nothing else.
 
 HALLPASS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HALLPASS_SYSTEM_PACKAGES=(redis-server redis-tools libhiredis-dev libssl-dev openssl libargon2-dev pkg-config python3-venv)
+HALLPASS_SYSTEM_PACKAGES=(redis-server redis-tools libhiredis-dev libssl-dev openssl libargon2-dev libqrencode-dev pkg-config python3-venv)
 
 log() { printf '[hallpass] %s\n' "$*" >&2; }
 
