@@ -62,12 +62,15 @@ struct QRCodeTests {
         }
         // The separator around the top-left finder is light.
         #expect(!code.isDark(x: 7, y: 0) && !code.isDark(x: 0, y: 7))
-        // No finder at the bottom right.
-        #expect(!(code.isDark(x: code.size - 1, y: code.size - 1) && code.isDark(x: code.size - 7, y: code.size - 7)
-            && !code.isDark(x: code.size - 2, y: code.size - 2) && code.isDark(x: code.size - 4, y: code.size - 4)
-            && code.isDark(x: code.size - 1, y: code.size - 7) && code.isDark(x: code.size - 7, y: code.size - 1)))
+        // The timing patterns (row 6 and column 6 between the finders) alternate, dark first.
+        for index in 8..<(code.size - 8) {
+            #expect(code.isDark(x: index, y: 6) == index.isMultiple(of: 2), "row 6, column \(index)")
+            #expect(code.isDark(x: 6, y: index) == index.isMultiple(of: 2), "column 6, row \(index)")
+        }
         #expect(!code.isDark(x: -1, y: 0) && !code.isDark(x: 0, y: -1))
         #expect(!code.isDark(x: code.size, y: 0) && !code.isDark(x: 0, y: code.size))
+        // A NUL is data, not the end of the text (byte mode with a length, not a C string).
+        #expect(try QRCode("a\u{0}b") != QRCode("a"))
         // The same text gives the same code.
         #expect(try QRCode(Self.otpauthURI) == code)
     }
