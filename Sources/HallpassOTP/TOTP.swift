@@ -134,8 +134,9 @@ public struct TOTP: Sendable {
     /// the form the format specifies.
     ///
     /// - Parameters:
-    ///   - issuer: The service's name as the app should show it, e.g. `Hallpass`. It must not
-    ///     contain a colon: apps split the label at the first (even encoded) colon.
+    ///   - issuer: The service's name as the app should show it, e.g. `Hallpass`. It should not
+    ///     contain a colon: the format forbids one, and some apps split the label at the first
+    ///     colon even when it is encoded as `%3A`.
     ///   - account: The user's name or email address.
     /// - Returns: The URI. It contains the secret: show it only to the enrolling user, and never log it.
     public func provisioningURI(issuer: String, account: String) -> String {

@@ -147,8 +147,8 @@ struct QRCodeTests {
 
     /// Renders `svg` to PNG with rsvg-convert and returns what zbarimg reads from it.
     static func decode(_ svg: String) async throws -> String {
-        let rsvg = try findExecutable("rsvg-convert")
-        let zbarimg = try findExecutable("zbarimg")
+        let rsvg = try tool("rsvg-convert", package: "librsvg2-bin")
+        let zbarimg = try tool("zbarimg", package: "zbar-tools")
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("hallpass-qr-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -169,5 +169,16 @@ struct QRCodeTests {
         var text = read.standardOutput
         if text.hasSuffix("\n") { text.removeLast() }
         return text
+    }
+
+    struct MissingTool: Error, CustomStringConvertible {
+        let name: String
+        let package: String
+        var description: String { "\(name) is not installed: run the tests with ops/test, which installs \(package)" }
+    }
+
+    /// `name` on PATH, or an error naming the Debian package that has it.
+    static func tool(_ name: String, package: String) throws -> URL {
+        do { return try findExecutable(name) } catch { throw MissingTool(name: name, package: package) }
     }
 }
