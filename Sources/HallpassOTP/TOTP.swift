@@ -109,8 +109,12 @@ public struct TOTP: Sendable {
         else { return nil }
 
         let current = timeStep(at: unixTime)
+        // Clamped rather than trapping at the ends of Int64 (a period of 1 s and a time near
+        // Int64.max): there are simply no steps beyond them to try.
+        let (earliest, below) = current.subtractingReportingOverflow(allowedDrift)
+        let (latest, above) = current.addingReportingOverflow(allowedDrift)
         var matched: Int64?
-        for step in (current - allowedDrift)...(current + allowedDrift) {
+        for step in (below ? Int64.min : earliest)...(above ? Int64.max : latest) {
             let equal = ConstantTime.equals(self.code(forTimeStep: step).utf8, typed)
             // The latest matching step wins: if one code happens to be valid for two steps of
             // the window (a one-in-a-million coincidence), storing the later one means the same
@@ -130,8 +134,9 @@ public struct TOTP: Sendable {
     /// the form the format specifies.
     ///
     /// - Parameters:
-    ///   - issuer: The service's name as the app should show it, e.g. `Hallpass`. It must not
-    ///     contain a colon: apps split the label at the first (even encoded) colon.
+    ///   - issuer: The service's name as the app should show it, e.g. `Hallpass`. It should not
+    ///     contain a colon: the format forbids one, and some apps split the label at the first
+    ///     colon even when it is encoded as `%3A`.
     ///   - account: The user's name or email address.
     /// - Returns: The URI. It contains the secret: show it only to the enrolling user, and never log it.
     public func provisioningURI(issuer: String, account: String) -> String {

@@ -12,6 +12,7 @@ public enum QRCodeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// libqrencode failed with an `errno` value it does not document.
     case encoderFailed(errno: Int32)
 
+    /// What went wrong, in a sentence for a log or an operator.
     public var description: String {
         switch self {
         case .emptyInput: "a QR code needs at least one byte of text"

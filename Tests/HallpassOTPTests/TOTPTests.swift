@@ -199,3 +199,13 @@ struct TOTPTests {
         }
     }
 }
+
+extension TOTPTests {
+    @Test("checking at the ends of the clock's range does not trap")
+    func extremes() {
+        let totp = TOTP(secret: Self.sha1Seed, period: 1)
+        #expect(totp.timeStep(at: .max) == .max)
+        #expect(totp.matchingTimeStep(of: totp.code(at: .max), at: .max) == .max)
+        #expect(totp.matchingTimeStep(of: totp.code(at: .min), at: .min) == .min)
+    }
+}

@@ -62,12 +62,15 @@ struct QRCodeTests {
         }
         // The separator around the top-left finder is light.
         #expect(!code.isDark(x: 7, y: 0) && !code.isDark(x: 0, y: 7))
-        // No finder at the bottom right.
-        #expect(!(code.isDark(x: code.size - 1, y: code.size - 1) && code.isDark(x: code.size - 7, y: code.size - 7)
-            && !code.isDark(x: code.size - 2, y: code.size - 2) && code.isDark(x: code.size - 4, y: code.size - 4)
-            && code.isDark(x: code.size - 1, y: code.size - 7) && code.isDark(x: code.size - 7, y: code.size - 1)))
+        // The timing patterns (row 6 and column 6 between the finders) alternate, dark first.
+        for index in 8..<(code.size - 8) {
+            #expect(code.isDark(x: index, y: 6) == index.isMultiple(of: 2), "row 6, column \(index)")
+            #expect(code.isDark(x: 6, y: index) == index.isMultiple(of: 2), "column 6, row \(index)")
+        }
         #expect(!code.isDark(x: -1, y: 0) && !code.isDark(x: 0, y: -1))
         #expect(!code.isDark(x: code.size, y: 0) && !code.isDark(x: 0, y: code.size))
+        // A NUL is data, not the end of the text (byte mode with a length, not a C string).
+        #expect(try QRCode("a\u{0}b") != QRCode("a"))
         // The same text gives the same code.
         #expect(try QRCode(Self.otpauthURI) == code)
     }
@@ -144,8 +147,8 @@ struct QRCodeTests {
 
     /// Renders `svg` to PNG with rsvg-convert and returns what zbarimg reads from it.
     static func decode(_ svg: String) async throws -> String {
-        let rsvg = try findExecutable("rsvg-convert")
-        let zbarimg = try findExecutable("zbarimg")
+        let rsvg = try tool("rsvg-convert", package: "librsvg2-bin")
+        let zbarimg = try tool("zbarimg", package: "zbar-tools")
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("hallpass-qr-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -166,5 +169,16 @@ struct QRCodeTests {
         var text = read.standardOutput
         if text.hasSuffix("\n") { text.removeLast() }
         return text
+    }
+
+    struct MissingTool: Error, CustomStringConvertible {
+        let name: String
+        let package: String
+        var description: String { "\(name) is not installed: run the tests with ops/test, which installs \(package)" }
+    }
+
+    /// `name` on PATH, or an error naming the Debian package that has it.
+    static func tool(_ name: String, package: String) throws -> URL {
+        do { return try findExecutable(name) } catch { throw MissingTool(name: name, package: package) }
     }
 }
