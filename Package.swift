@@ -126,6 +126,8 @@ let package = Package(
                 "HallpassCrypto",
                 "HallpassJOSE",
                 "HallpassPasswords",
+                "HallpassOTP",
+                "HallpassQR",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -299,6 +301,7 @@ let package = Package(
             dependencies: [
                 "HallpassHub",
                 "HallpassPasswords",
+                "HallpassOTP",
                 "HallpassStore",
                 "HallpassRedis",
                 "HallpassJOSE",

@@ -103,9 +103,8 @@ struct BrowserEndpoints: Sendable {
                     !live.methods.includesSecondFactor
                 {
                     let gate = SignInGate(services: services, browser: self)
-                    if authorization.prompt.contains("none"),
-                        authorization.demandsSecondFactor || (try await services.requiresSecondFactor(user))
-                    {
+                    let required = try await services.requiresSecondFactor(user)
+                    if authorization.prompt.contains("none"), authorization.demandsSecondFactor || required {
                         throw BrowserError.redirect(
                             uri: authorization.redirectURI, error: "interaction_required",
                             description: "a second factor is required", state: authorization.state)

@@ -42,7 +42,8 @@ struct SignInGate: Sendable {
         if user.hasSecondFactor {
             return Page.secondFactor(status, action: Self.codePath, hidden: hidden, error: error, headers: headers)
         }
-        let offer = try await services.currentEnrollment(user) ?? services.offerEnrollment(user)
+        let current = try await services.currentEnrollment(user)
+        let offer = if let current { current } else { try await services.offerEnrollment(user) }
         return Page.enrollment(
             status, action: Self.enrollmentPath, hidden: hidden, offer: offer, error: error,
             intro: "Your account needs a second factor before you can sign in.", headers: headers)

@@ -80,6 +80,13 @@ public struct PendingSignIn: Sendable, Hashable {
     public var continuation: String
     /// The live session stepping up, or empty for a new sign-in.
     public var sessionID: String
+
+    /// A pending sign-in.
+    public init(userID: String, continuation: String, sessionID: String = "") {
+        self.userID = userID
+        self.continuation = continuation
+        self.sessionID = sessionID
+    }
 }
 
 extension HallpassStore {

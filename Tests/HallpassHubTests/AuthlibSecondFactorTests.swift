@@ -9,7 +9,7 @@ import Testing
 struct AuthlibSecondFactorTests {
     @Test("a password sign-in says acr pwd; acr_values=mfa then demands the code inside the SSO session and says acr mfa")
     func acrValues() async throws {
-        let python = try InteropPython.interpreter()
+        let python = try InteropPython.executable()
         try await withHub { hub in
             let user = try await hub.addUser("pia", password: "pw-pia-1")
             let redirect = "http://127.0.0.1:9/rp/callback"

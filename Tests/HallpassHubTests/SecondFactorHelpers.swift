@@ -11,11 +11,14 @@ import Testing
 /// 30-second step waits for the next one here.
 final class TestAuthenticator: Sendable {
     let totp: TOTP
+    /// The secret's bytes, as the page showed them.
+    let secret: [UInt8]
     private let lastStep = Mutex<Int64>(Int64.min)
 
     init(secretText: String) throws {
         let compact = secretText.filter { !$0.isWhitespace }
-        totp = TOTP(secret: try #require(Base32.decode(compact), "the set-up page's secret is not base32: \(secretText)"))
+        secret = try #require(Base32.decode(compact.lowercased()), "the set-up page's secret is not base32")
+        totp = TOTP(secret: secret)
     }
 
     /// The secret shown on a set-up page (`id="totp-secret"`).
