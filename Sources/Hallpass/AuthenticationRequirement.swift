@@ -41,6 +41,13 @@ public struct AuthenticationRequirement: Sendable, Hashable, CustomStringConvert
         /// The `max_age` its `auth_time` is beyond (or which it cannot show, without `auth_time`).
         public let maxAgeSeconds: Int64?
 
+        /// What was not met; ``AuthenticationRequirement/unmet(by:now:)`` makes these.
+        public init(notAUser: Bool, acr: String?, maxAgeSeconds: Int64?) {
+            self.notAUser = notAUser
+            self.acr = acr
+            self.maxAgeSeconds = maxAgeSeconds
+        }
+
         /// A sentence for `error_description` and logs (RFC 9470 §3 has these phrasings).
         public var description: String {
             if notAUser { return "A user's authentication is required" }
