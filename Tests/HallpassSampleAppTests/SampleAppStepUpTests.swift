@@ -3,6 +3,7 @@ import Foundation
 import HallpassJOSE
 import HallpassSampleApp
 import HallpassTestSupport
+import NIOCore
 import Testing
 
 /// The billing app's invoices behind a second factor, and `/api/me`'s authentication claims,
@@ -19,6 +20,7 @@ struct SampleAppStepUpTests {
         do {
             try await checkAPI(stack)
             try await checkPage(stack, manual)
+            try await checkBrowser(stack, manual)
         } catch {
             Issue.record("\(error)\n\(stack.logs())")
         }
@@ -113,5 +115,80 @@ struct SampleAppStepUpTests {
         #expect(unmet.text.contains("Hallpass could not confirm a second factor (unmet_authentication_requirements)."))
         #expect(unmet.text.contains(#"href="\#(issuer)/account""#))
         #expect(unmet.text.contains("Your account and sessions at Hallpass"))
+    }
+
+    /// A browser through the hub's login form: `/invoices` signs in with a step-up request. A
+    /// hub that ignores `acr_values` (today's) signs the user in without a second factor, and
+    /// the app shows its page instead of sending the browser back in a loop; a hub that refuses
+    /// (the user has no second factor) lands on the same page through the callback's `error`.
+    private func checkBrowser(_ stack: SampleAppStack, _ manual: HTTPClient) async throws {
+        let billing = stack.app("billing")
+        var jar: [String: String] = [:]  // One host: the hub's and the app's cookies differ by name.
+        func go(_ url: String, form: [(String, String)]? = nil) async throws -> HTTP.Reply {
+            var request = HTTPClientRequest(url: url)
+            if !jar.isEmpty { request.headers.add(name: "Cookie", value: jar.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
+            if let form {
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
+            }
+            let reply = try await HTTP.execute(request, client: manual)
+            for (name, value) in reply.headers where name.lowercased() == "set-cookie" {
+                let pair = value.prefix { $0 != ";" }
+                guard let equals = pair.firstIndex(of: "=") else { continue }
+                let content = String(pair[pair.index(after: equals)...])
+                jar[String(pair[..<equals])] = content.isEmpty || value.contains("Max-Age=0") ? nil : content
+            }
+            return reply
+        }
+        let start = try await go(billing.baseURL + "/invoices")
+        let authorize = try #require(start.header("Location"))
+        let form = try await go(authorize)
+        try #require(form.status == 200, "the hub's login form: \(form.status)")
+        let action = try #require(try Self.firstMatch(#"<form method="post" action="([^"]*)">"#, in: form.text))
+        let hidden = try Self.hiddenFields(form.text)
+        let signedIn = try await go(
+            (action.hasPrefix("/") ? stack.hub.baseURL : "") + action, form: hidden + [("username", stack.username), ("password", stack.password)])
+        guard let back = signedIn.header("Location"), back.hasPrefix(billing.baseURL + "/callback?") else {
+            // The hub asks for the second factor itself (a form of its own): its part, tested with it.
+            #expect(signedIn.status == 200, "\(signedIn.status) \(signedIn.text.prefix(300))")
+            return
+        }
+        let landed = try await go(back)
+        #expect(landed.status == 403, "\(landed.status) \(landed.text.prefix(300))")
+        #expect(landed.text.contains(#"id="step-up-refused""#))
+        if FormEncoding.decode(Array(back.utf8.drop { $0 != UInt8(ascii: "?") }.dropFirst()))?["error"] == nil {
+            #expect(landed.text.contains("without the second factor this page needs"))
+            // Signed in at the app all the same: the home page, with the account and invoices links.
+            let home = try await go(billing.baseURL + "/")
+            #expect(home.text.contains(#"id="signed-in""#))
+            #expect(home.text.contains(#"id="account""#) && home.text.contains("Your account and sessions at Hallpass"))
+            #expect(home.text.contains(#"id="invoices-link""#))
+            // And /invoices asks the hub again rather than showing them.
+            let again = try await go(billing.baseURL + "/invoices")
+            #expect(again.status == 303)
+            #expect(again.header("Location")?.contains("acr_values=mfa") == true)
+        }
+    }
+
+    static func firstMatch(_ pattern: String, in text: String) throws -> String? {
+        let expression = try NSRegularExpression(pattern: pattern)
+        guard let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+            let range = Range(match.range(at: 1), in: text)
+        else { return nil }
+        return unescape(String(text[range]))
+    }
+
+    static func hiddenFields(_ html: String) throws -> [(String, String)] {
+        let expression = try NSRegularExpression(pattern: #"<input type="hidden" name="([^"]*)" value="([^"]*)">"#)
+        return expression.matches(in: html, range: NSRange(html.startIndex..., in: html)).compactMap { match in
+            guard let name = Range(match.range(at: 1), in: html), let value = Range(match.range(at: 2), in: html) else { return nil }
+            return (unescape(String(html[name])), unescape(String(html[value])))
+        }
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
     }
 }
