@@ -113,24 +113,32 @@ public struct HallpassMiddleware<Context: HallpassAuthenticatedContext>: RouterM
         return result.isEmpty ? nil : result
     }
 
+    /// 401 with the challenge; a refused token also gets the error as a JSON body, as the
+    /// step-up challenge does (a request without a token gets neither, RFC 6750 §3.1).
     private func unauthorized(_ error: ValidationError?) -> Response {
         var parts: [String] = []
-        if let realm { parts.append("realm=\"\(Self.quoted(realm))\"") }
+        if let realm { parts.append("realm=\"\(quotedStringContent(realm))\"") }
+        var body: String?
         if let error {
+            let description = quotedStringContent(error.description)
             parts.append("error=\"invalid_token\"")
-            parts.append("error_description=\"\(Self.quoted(error.description))\"")
+            parts.append("error_description=\"\(description)\"")
+            body = #"{"error":"invalid_token","error_description":"\#(description)"}"#
         }
         let challenge = parts.isEmpty ? "Bearer" : "Bearer " + parts.joined(separator: ", ")
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = challenge
         headers[.cacheControl] = "no-store"
-        return Response(status: .unauthorized, headers: headers)
+        guard let body else { return Response(status: .unauthorized, headers: headers) }
+        headers[.contentType] = "application/json"
+        return Response(status: .unauthorized, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
+}
 
-    /// Text safe inside a quoted-string: printable ASCII without `"` and `\`.
-    static func quoted(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }))
-    }
+/// Text safe inside a quoted-string (RFC 9110 §5.6.4) and, as it is, inside a JSON string:
+/// printable ASCII without `"` and `\`.
+func quotedStringContent(_ text: String) -> String {
+    String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }))
 }
 
 /// Demands of the identity ``HallpassMiddleware`` put in the context a second factor and/or a
@@ -163,7 +171,7 @@ public struct HallpassRequirementMiddleware<Context: HallpassAuthenticatedContex
     ) async throws -> Response {
         guard let identity = context.identity else {
             var headers = HTTPFields()
-            headers[.wwwAuthenticate] = realm.map { "Bearer realm=\"\(HallpassMiddleware<Context>.quoted($0))\"" } ?? "Bearer"
+            headers[.wwwAuthenticate] = realm.map { "Bearer realm=\"\(quotedStringContent($0))\"" } ?? "Bearer"
             headers[.cacheControl] = "no-store"
             return Response(status: .unauthorized, headers: headers)
         }
@@ -182,15 +190,14 @@ public struct HallpassRequirementMiddleware<Context: HallpassAuthenticatedContex
 func insufficientUserAuthentication(
     _ requirement: AuthenticationRequirement, _ unmet: AuthenticationRequirement.Unmet, realm: String?
 ) -> Response {
-    typealias Quote = HallpassMiddleware<HallpassRequestContext>
     var parts: [String] = []
-    if let realm { parts.append("realm=\"\(Quote.quoted(realm))\"") }
+    if let realm { parts.append("realm=\"\(quotedStringContent(realm))\"") }
     parts.append("error=\"insufficient_user_authentication\"")
-    parts.append("error_description=\"\(Quote.quoted(unmet.description))\"")
-    var body = #"{"error":"insufficient_user_authentication","error_description":"\#(Quote.quoted(unmet.description))""#
+    parts.append("error_description=\"\(quotedStringContent(unmet.description))\"")
+    var body = #"{"error":"insufficient_user_authentication","error_description":"\#(quotedStringContent(unmet.description))""#
     if let acr = requirement.acr {
-        parts.append("acr_values=\"\(Quote.quoted(acr))\"")
-        body += #","acr_values":"\#(Quote.quoted(acr))""#
+        parts.append("acr_values=\"\(quotedStringContent(acr))\"")
+        body += #","acr_values":"\#(quotedStringContent(acr))""#
     }
     if let maxAge = requirement.maxAgeSeconds {
         parts.append("max_age=\"\(maxAge)\"")

@@ -138,8 +138,12 @@ struct StepUpMiddlewareTests {
             #expect(
                 try await get("/api/invoices", password).1
                     == #"Bearer realm="billing", error="insufficient_user_authentication", error_description="A second factor is required", acr_values="mfa", max_age="600""#)
-            #expect(try await get("/api/invoices", "not-a-jwt").1?.hasPrefix(#"Bearer realm="billing", error="invalid_token""#) == true)
-            #expect(try await get("/api/invoices", nil).1 == #"Bearer realm="billing""#)
+            let invalid = try await get("/api/invoices", "not-a-jwt")
+            #expect(invalid.1?.hasPrefix(#"Bearer realm="billing", error="invalid_token""#) == true)
+            let invalidBody = try #require(try JSONParser.parse(Array(invalid.2.utf8)).objectValue)
+            #expect(invalidBody["error"] == "invalid_token")
+            #expect(invalidBody["error_description"]?.stringValue?.hasPrefix("malformed token") == true)
+            #expect(try await get("/api/invoices", nil) == (.unauthorized, #"Bearer realm="billing""#, ""), "no token: no error, no body")
             #expect(try await get("/misplaced", mfa) == (.unauthorized, "Bearer", ""))
         }
         background.cancel()

@@ -164,6 +164,7 @@ struct SampleAppStepUpTests {
             #expect(home.text.contains(#"id="signed-in""#))
             #expect(home.text.contains(#"id="account""#) && home.text.contains("Your account and sessions at Hallpass"))
             #expect(home.text.contains(#"id="invoices-link""#))
+            #expect(home.text.contains(#"<dd id="amr">"#))
             // And /invoices asks the hub again rather than showing them.
             let again = try await go(billing.baseURL + "/invoices")
             #expect(again.status == 303)

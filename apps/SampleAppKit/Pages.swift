@@ -3,7 +3,7 @@ import Hallpass
 
 /// The HTML of a sample app. Stable ids for tests: `signed-out`, `signed-in`, `username`,
 /// `sub`, `sid`, `scopes`, `expires`, `sign-in`, `sign-out`, `peer-NAME`, `notice`, `error`,
-/// `account`, `invoices-link`, `invoices`, `step-up-refused`.
+/// `amr`, `acr`, `account`, `invoices-link`, `invoices`, `step-up-refused`.
 struct Pages: Sendable {
     let settings: SampleAppSettings
     /// The hub's issuer URL (from discovery): its account page is `<issuer>/account`.
@@ -27,7 +27,9 @@ struct Pages: Sendable {
     }
 
     /// The signed-in page: who you are, the app's content, links to the other apps, sign-out.
-    func signedIn(_ session: AppSession, scopes: [String], expiresAt: Double, now: Double) -> String {
+    func signedIn(_ session: AppSession, identity: Identity, now: Double) -> String {
+        let scopes = identity.scopes, expiresAt = identity.expiresAt
+        let methods = identity.authenticationMethods.isEmpty ? "–" : identity.authenticationMethods.joined(separator: " + ")
         let username = session.username ?? session.subject
         let remaining = max(0, Int(expiresAt - now))
         let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: expiresAt))
@@ -44,6 +46,8 @@ struct Pages: Sendable {
                 <dt>Subject (sub)</dt><dd id="sub"><code>\(escape(session.subject))</code></dd>
                 <dt>Hub session (sid)</dt><dd id="sid"><code>\(escape(session.hubSessionID ?? "–"))</code></dd>
                 <dt>Scopes</dt><dd id="scopes">\(escape(scopes.joined(separator: " ")))</dd>
+                <dt>Signed in with (amr)</dt><dd id="amr">\(escape(methods))</dd>
+                <dt>Level (acr)</dt><dd id="acr">\(escape(identity.authenticationContext ?? "–"))</dd>
                 <dt>Access token expires</dt><dd id="expires">\(escape(expiry)) (in \(remaining) s; refreshed \(session.refreshes)×)</dd>
               </dl>
               <p>\(accountLink())</p>

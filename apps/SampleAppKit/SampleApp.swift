@@ -114,7 +114,7 @@ struct Handlers: Sendable {
         case .signedOut(let ended):
             return ended ?? html(pages.signedOut(notice: notice))
         case .active(let session, let identity):
-            return html(pages.signedIn(session, scopes: identity.scopes, expiresAt: identity.expiresAt, now: wallClockSeconds()))
+            return html(pages.signedIn(session, identity: identity, now: wallClockSeconds()))
         case .response(let response):
             return response
         }
