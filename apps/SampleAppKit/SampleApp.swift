@@ -403,8 +403,8 @@ struct Handlers: Sendable {
             "client_id": .string(identity.clientID), "exp": .number(identity.expiresAt),
             "scope": .string(identity.scopes.joined(separator: " ")), "app": .string(settings.profile.name),
         ]
-        // How the user authenticated, when the token says (tokens minted before the hub sent
-        // these lack them; absent here too rather than null, as the token had them).
+        // How the user authenticated, when the token says. Tokens minted before the hub sent
+        // these lack them, and so does the answer (absent, not null: nothing was claimed).
         if !identity.authenticationMethods.isEmpty { members["amr"] = .array(identity.authenticationMethods.map(JSONValue.string)) }
         if let acr = identity.authenticationContext { members["acr"] = .string(acr) }
         if let authTime = identity.authTime { members["auth_time"] = .integer(authTime) }
