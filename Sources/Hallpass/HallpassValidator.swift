@@ -251,9 +251,34 @@ public final class HallpassValidator: Service, Sendable {
             guard let text = name.stringValue else { throw .malformed("preferred_username has the wrong type") }
             username = text
         }
+        // How the user authenticated (RFC 8176, OIDC Core §2). Absent in tokens minted before the
+        // hub sent them: nil or empty, never an error. Present with the wrong type, the token is
+        // malformed: a resource demanding a second factor must not guess at what `amr` meant.
+        var methods: [String] = []
+        if let amr = claims.value(of: .authenticationMethods) {
+            guard case .array(let elements) = amr else { throw .malformed("amr has the wrong type") }
+            methods.reserveCapacity(elements.count)
+            for element in elements {
+                guard case .string(let method) = element else { throw .malformed("amr has the wrong type") }
+                methods.append(method)
+            }
+        }
+        var context: String?
+        if let acr = claims.value(of: .authenticationContext) {
+            guard let text = acr.stringValue else { throw .malformed("acr has the wrong type") }
+            context = text
+        }
+        var authTime: Int64?
+        if let value = claims.value(of: .authTime) {
+            guard let seconds = value.numericValue, seconds.isFinite, abs(seconds) < 1e15 else {
+                throw .malformed("auth_time has the wrong type")
+            }
+            authTime = Int64(seconds.rounded(.down))
+        }
         let identity = Identity(
             subject: subject, username: username, sessionID: sessionID, clientID: clientID, scopes: scopes, tokenID: tokenID,
-            issuedAt: Int64(issuedAt.rounded(.down)), expiresAt: expiresAt, kind: kind)
+            issuedAt: Int64(issuedAt.rounded(.down)), expiresAt: expiresAt, kind: kind, authenticationMethods: methods,
+            authenticationContext: context, authTime: authTime)
         let entry = Entry(identity: identity, notBefore: claims.notBefore)
         cache.insert(entry, for: token, expiresAt: expiresAt + rules.leeway, now: now)
         return entry

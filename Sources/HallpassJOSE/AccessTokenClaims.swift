@@ -15,6 +15,8 @@ public struct AccessTokenClaims: Sendable {
     public enum Name: Int, CaseIterable, Sendable {
         case issuer, subject, audience, expiresAt, notBefore, issuedAt, tokenID
         case sessionID, clientID, scope, username
+        // Appended, not inserted: the raw values index the decoded values.
+        case authenticationMethods, authenticationContext, authTime
 
         /// The claim's name in the token.
         public var claimName: String {
@@ -30,6 +32,9 @@ public struct AccessTokenClaims: Sendable {
             case .clientID: "client_id"
             case .scope: "scope"
             case .username: "preferred_username"
+            case .authenticationMethods: "amr"
+            case .authenticationContext: "acr"
+            case .authTime: "auth_time"
             }
         }
 
@@ -49,13 +54,16 @@ public struct AccessTokenClaims: Sendable {
                 else if equals("iat") { self = .issuedAt }
                 else if equals("jti") { self = .tokenID }
                 else if equals("sid") { self = .sessionID }
+                else if equals("amr") { self = .authenticationMethods }
+                else if equals("acr") { self = .authenticationContext }
                 else { return nil }
             case 5:
                 guard equals("scope") else { return nil }
                 self = .scope
             case 9:
-                guard equals("client_id") else { return nil }
-                self = .clientID
+                if equals("client_id") { self = .clientID }
+                else if equals("auth_time") { self = .authTime }
+                else { return nil }
             case 18:
                 guard equals("preferred_username") else { return nil }
                 self = .username
@@ -115,6 +123,13 @@ public struct AccessTokenClaims: Sendable {
     public var scope: String? { value(of: .scope)?.stringValue }
     /// `preferred_username` (OpenID Connect).
     public var username: String? { value(of: .username)?.stringValue }
+    /// `amr` (RFC 8176): how the user authenticated, e.g. `["pwd", "otp", "mfa"]`; empty when
+    /// the token carries none, or not an array of strings (the strings among it otherwise).
+    public var authenticationMethods: [String] { value(of: .authenticationMethods)?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    /// `acr`: the authentication context class the user's sign-in satisfied (`pwd`, `mfa`).
+    public var authenticationContext: String? { value(of: .authenticationContext)?.stringValue }
+    /// `auth_time`: when the user last authenticated at the hub, in seconds since 1970.
+    public var authTime: Double? { value(of: .authTime)?.numericValue }
 }
 
 /// The registered claims a ``JWTValidator`` checks, from whichever decoding of the payload.

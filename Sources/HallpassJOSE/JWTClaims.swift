@@ -34,6 +34,14 @@ public struct JWTClaims: Sendable, Hashable {
     public var issuedAt: Double? { members["iat"]?.numericValue }
     /// `jti`.
     public var tokenID: String? { members["jti"]?.stringValue }
+    /// `preferred_username` (OpenID Connect), as ``AccessTokenClaims/username`` reads it.
+    public var username: String? { members["preferred_username"]?.stringValue }
+    /// `amr` (RFC 8176), as ``AccessTokenClaims/authenticationMethods`` reads it.
+    public var authenticationMethods: [String] { members["amr"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    /// `acr`, as ``AccessTokenClaims/authenticationContext`` reads it.
+    public var authenticationContext: String? { members["acr"]?.stringValue }
+    /// `auth_time` in seconds since 1970, as ``AccessTokenClaims/authTime`` reads it.
+    public var authTime: Double? { members["auth_time"]?.numericValue }
 }
 
 /// A token that passed every check: its header and claims.

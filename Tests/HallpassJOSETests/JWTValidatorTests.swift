@@ -112,6 +112,35 @@ struct JWTValidatorTests {
         #expect(try scenario.validate(simple).claims.members == scenario.claims)
     }
 
+    @Test("amr, acr, auth_time and preferred_username read alike on both roads; absent, they read as empty")
+    func authenticationClaims() throws {
+        let scenario = try Scenario(.p256)
+        var claims = scenario.claims
+        claims["amr"] = ["pwd", "otp", "mfa"]
+        claims["acr"] = "mfa"
+        claims["auth_time"] = .integer(Int64(Scenario.now) - 60)
+        claims["preferred_username"] = "alice"
+        let token = try scenario.token(claims: claims)
+        let full = try scenario.validate(token).claims
+        let lean = try scenario.validator.validateAccessToken(token, now: Scenario.now)
+        #expect(full.authenticationMethods == ["pwd", "otp", "mfa"] && lean.authenticationMethods == full.authenticationMethods)
+        #expect(full.authenticationContext == "mfa" && lean.authenticationContext == full.authenticationContext)
+        #expect(full.authTime == Scenario.now - 60 && lean.authTime == full.authTime)
+        #expect(full.username == "alice" && lean.username == full.username)
+        #expect(lean.value(of: .authenticationMethods) == ["pwd", "otp", "mfa"])
+
+        let old = try scenario.token()
+        let oldFull = try scenario.validate(old).claims
+        let oldLean = try scenario.validator.validateAccessToken(old, now: Scenario.now)
+        #expect(oldFull.authenticationMethods.isEmpty && oldLean.authenticationMethods.isEmpty)
+        #expect(oldFull.authenticationContext == nil && oldLean.authenticationContext == nil)
+        #expect(oldFull.authTime == nil && oldLean.authTime == nil)
+        // A duplicate is refused on both roads alike, as for every claim the lean road keeps.
+        let duplicate = #"{"iss":"\#(Scenario.issuer)","aud":"\#(Scenario.audience)","exp":\#(Int64(Scenario.now) + 300),"acr":"pwd","acr":"mfa"}"#
+        let forged = try scenario.signer.sign(payload: Array(duplicate.utf8))
+        #expect(throws: JWTError.self) { try scenario.validate(forged) }
+    }
+
     @Test("a substring and raw bytes validate like a string")
     func otherInputForms() throws {
         let scenario = try Scenario(.p256)

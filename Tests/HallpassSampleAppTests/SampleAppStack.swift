@@ -112,8 +112,8 @@ enum HTTP {
         return try await execute(request)
     }
 
-    private static func execute(_ request: HTTPClientRequest) async throws -> Reply {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    static func execute(_ request: HTTPClientRequest, client: HTTPClient = .shared) async throws -> Reply {
+        let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
     }

@@ -19,6 +19,9 @@ public struct AppProfile: Sendable, Hashable {
     public let contentHeading: String
     /// The items, each a (title, detail) pair.
     public let items: [Item]
+    /// Made-up invoices shown at `/invoices` and `/api/invoices`, behind a second factor; an
+    /// app with none has neither route.
+    public var invoices: [Invoice] = []
 
     /// One item of content.
     public struct Item: Sendable, Hashable {
@@ -26,6 +29,20 @@ public struct AppProfile: Sendable, Hashable {
         public let title: String
         /// A short detail.
         public let detail: String
+    }
+
+    /// One made-up invoice.
+    public struct Invoice: Sendable, Hashable {
+        /// The invoice number.
+        public let number: String
+        /// The date it was issued (ISO 8601).
+        public let issued: String
+        /// What it is for.
+        public let item: String
+        /// The amount, formatted.
+        public let amount: String
+        /// `paid`, `due` or `draft`.
+        public let status: String
     }
 
     /// Hallpass Notes: a notebook.
@@ -56,6 +73,11 @@ public struct AppProfile: Sendable, Hashable {
             Item(title: "INV-2026-0117", detail: "€ 1,240.00, paid"),
             Item(title: "INV-2026-0118", detail: "€ 310.50, due in 12 days"),
             Item(title: "INV-2026-0119", detail: "€ 89.00, draft"),
+        ],
+        invoices: [
+            Invoice(number: "INV-2026-0117", issued: "2026-10-03", item: "Team plan, October", amount: "€ 1,240.00", status: "paid"),
+            Invoice(number: "INV-2026-0118", issued: "2026-11-03", item: "Extra seats (5)", amount: "€ 310.50", status: "due"),
+            Invoice(number: "INV-2026-0119", issued: "2026-11-28", item: "Support hours", amount: "€ 89.00", status: "draft"),
         ])
 
     /// The three sample apps.

@@ -1,10 +1,15 @@
 import Foundation
+import Hallpass
 
 /// The HTML of a sample app. Stable ids for tests: `signed-out`, `signed-in`, `username`,
-/// `sub`, `sid`, `scopes`, `expires`, `sign-in`, `sign-out`, `peer-NAME`, `notice`, `error`.
+/// `sub`, `sid`, `scopes`, `expires`, `sign-in`, `sign-out`, `peer-NAME`, `notice`, `error`,
+/// `amr`, `acr`, `account`, `invoices-link`, `invoices`, `step-up-refused`.
 struct Pages: Sendable {
     let settings: SampleAppSettings
+    /// The hub's issuer URL (from discovery): its account page is `<issuer>/account`.
+    let issuer: String
     var profile: AppProfile { settings.profile }
+    var accountURL: String { (issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer) + "/account" }
 
     /// The signed-out home: a sign-in button, and why the user is signed out when known.
     func signedOut(notice: String? = nil) -> String {
@@ -22,11 +27,16 @@ struct Pages: Sendable {
     }
 
     /// The signed-in page: who you are, the app's content, links to the other apps, sign-out.
-    func signedIn(_ session: AppSession, scopes: [String], expiresAt: Double, now: Double) -> String {
+    func signedIn(_ session: AppSession, identity: Identity, now: Double) -> String {
+        let scopes = identity.scopes, expiresAt = identity.expiresAt
+        let methods = identity.authenticationMethods.isEmpty ? "–" : identity.authenticationMethods.joined(separator: " + ")
         let username = session.username ?? session.subject
         let remaining = max(0, Int(expiresAt - now))
         let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: expiresAt))
         let items = profile.items.map { "<li><strong>\(escape($0.title))</strong> <span>\(escape($0.detail))</span></li>" }.joined()
+        let invoicesLink =
+            profile.invoices.isEmpty
+            ? "" : #"<p><a class="button" id="invoices-link" href="/invoices">All invoices</a> <span class="hint">asks for your second factor</span></p>"#
         return page(
             """
             <section id="signed-in" class="card" data-username="\(escape(username))">
@@ -36,8 +46,11 @@ struct Pages: Sendable {
                 <dt>Subject (sub)</dt><dd id="sub"><code>\(escape(session.subject))</code></dd>
                 <dt>Hub session (sid)</dt><dd id="sid"><code>\(escape(session.hubSessionID ?? "–"))</code></dd>
                 <dt>Scopes</dt><dd id="scopes">\(escape(scopes.joined(separator: " ")))</dd>
+                <dt>Signed in with (amr)</dt><dd id="amr">\(escape(methods))</dd>
+                <dt>Level (acr)</dt><dd id="acr">\(escape(identity.authenticationContext ?? "–"))</dd>
                 <dt>Access token expires</dt><dd id="expires">\(escape(expiry)) (in \(remaining) s; refreshed \(session.refreshes)×)</dd>
               </dl>
+              <p>\(accountLink())</p>
               <form method="post" action="/logout">
                 <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
                 <button type="submit" id="sign-out">Sign out</button>
@@ -46,9 +59,51 @@ struct Pages: Sendable {
             <section class="card">
               <h2>\(escape(profile.contentHeading))</h2>
               <ul class="items">\(items)</ul>
+              \(invoicesLink)
             </section>
             \(peerLinks())
             """)
+    }
+
+    /// The invoices of the signed-in user, shown only after a second factor; `id="invoices"`.
+    func invoices(_ session: AppSession, identity: Identity) -> String {
+        let username = session.username ?? session.subject
+        let rows = profile.invoices.map { invoice in
+            "<tr><td><code>\(escape(invoice.number))</code></td><td>\(escape(invoice.issued))</td><td>\(escape(invoice.item))</td>"
+                + "<td class=\"amount\">\(escape(invoice.amount))</td><td class=\"status-\(escape(invoice.status))\">\(escape(invoice.status))</td></tr>"
+        }.joined()
+        let how = identity.authenticationMethods.isEmpty ? "–" : identity.authenticationMethods.joined(separator: " + ")
+        return page(
+            """
+            <section id="invoices" class="card" data-username="\(escape(username))">
+              <h2>Invoices for \(escape(username))</h2>
+              <table>
+                <thead><tr><th>Number</th><th>Issued</th><th>For</th><th>Amount</th><th>Status</th></tr></thead>
+                <tbody>\(rows)</tbody>
+              </table>
+              <p class="hint">Shown because you signed in with a second factor (\(escape(how))).</p>
+              <p><a class="button" href="/">Back to \(escape(profile.title))</a> \(accountLink())</p>
+            </section>
+            """)
+    }
+
+    /// The page for a step-up the hub did not grant: it answered an error, or signed the user
+    /// in without the second factor asked for. The app session stays; `id="step-up-refused"`.
+    func stepUpRefused(_ message: String) -> String {
+        page(
+            """
+            <section id="step-up-refused" class="card">
+              <h2>A second factor is needed</h2>
+              <p class="notice" id="notice">\(escape(message))</p>
+              <p>Set up a second factor (an authenticator app) on your Hallpass account page, then try again.</p>
+              <p><a class="button" href="/">Back to \(escape(profile.title))</a> \(accountLink())</p>
+            </section>
+            """)
+    }
+
+    /// The link to the user's own page at the hub: sessions, password, second factor.
+    private func accountLink() -> String {
+        "<a id=\"account\" class=\"account\" href=\"\(escape(accountURL))\">Your account and sessions at Hallpass</a>"
     }
 
     /// An error page (a refused login, the hub unreachable); `id="error"`.
@@ -94,6 +149,9 @@ struct Pages: Sendable {
           .peer { display: inline-block; margin-right: 16px; color: \(profile.colour); font-weight: 600; }
           .notice { background: #fff4d6; border-left: 4px solid #e0a800; padding: 8px 12px; }
           .items li { margin: 6px 0; } .items span { color: #5a6470; margin-left: 8px; }
+          .account { color: \(profile.colour); font-weight: 600; } .hint { color: #5a6470; }
+          table { width: 100%; border-collapse: collapse; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e4e7eb; }
+          td.amount { text-align: right; font-variant-numeric: tabular-nums; } .status-due { color: #b4541a; font-weight: 600; }
         </style>
         </head>
         <body>

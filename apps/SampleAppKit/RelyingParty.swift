@@ -140,13 +140,22 @@ public actor RelyingParty {
     // MARK: Authorization code flow
 
     /// The URL that starts a login at the hub (authorization code + PKCE S256 + state + nonce).
-    public func authorizationURL(state: String, nonce: String, codeChallenge: String) async throws(RelyingPartyError) -> String {
+    ///
+    /// `acrValues` (space-separated, e.g. `"mfa"`) asks the hub for an authentication context
+    /// class, and `maxAge` (seconds) for a sign-in no older than that (OIDC Core §3.1.2.1); the
+    /// hub then authenticates the user again as needed, even inside a single-sign-on session.
+    public func authorizationURL(
+        state: String, nonce: String, codeChallenge: String, acrValues: String? = nil, maxAge: Int64? = nil
+    ) async throws(RelyingPartyError) -> String {
         let endpoint = try await metadata().authorizationEndpoint
-        let query = FormEncoding.encode([
+        var parameters = [
             ("response_type", "code"), ("client_id", settings.clientID), ("redirect_uri", settings.redirectURI),
             ("scope", "openid profile email"), ("state", state), ("nonce", nonce), ("code_challenge", codeChallenge),
             ("code_challenge_method", "S256"),
-        ])
+        ]
+        if let acrValues { parameters.append(("acr_values", acrValues)) }
+        if let maxAge { parameters.append(("max_age", String(maxAge))) }
+        let query = FormEncoding.encode(parameters)
         return endpoint + (endpoint.contains("?") ? "&" : "?") + query
     }
 

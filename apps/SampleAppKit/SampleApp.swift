@@ -53,7 +53,8 @@ public enum SampleApp {
         validatorConfiguration.redisSentinelPassword = settings.redisSentinelPassword
         let validator = try HallpassValidator(configuration: validatorConfiguration, logger: logger)
         let handlers = Handlers(
-            settings: settings, relyingParty: relyingParty, validator: validator, sessions: SessionStore(), pages: Pages(settings: settings),
+            settings: settings, relyingParty: relyingParty, validator: validator, sessions: SessionStore(),
+            pages: Pages(settings: settings, issuer: metadata.issuer),
             logger: logger)
         let router = Router(context: HallpassRequestContext.self)
         handlers.register(on: router)
@@ -79,6 +80,9 @@ struct Handlers: Sendable {
     var sessionCookie: String { "hallpass_\(settings.profile.name)_session" }
     var loginCookie: String { "hallpass_\(settings.profile.name)_login" }
     var secureCookies: Bool { settings.publicURL.hasPrefix("https://") }
+    /// What `/invoices` and `/api/invoices` demand: a second factor within the last 10 minutes
+    /// (RFC 9470), so that a long single-sign-on session does not open them by itself.
+    static let invoicesRequirement = AuthenticationRequirement.secondFactor(maxAge: .seconds(600))
 
     func register(on router: Router<HallpassRequestContext>) {
         router.get("/") { request, _ in try await home(request, notice: nil) }
@@ -90,9 +94,15 @@ struct Handlers: Sendable {
         router.get("/healthz") { _, _ in
             json(["status": .string("ok"), "validator": .string(validator.status.rawValue)], status: .ok)
         }
-        router.group("api")
+        let api = router.group("api")
             .add(middleware: HallpassMiddleware<HallpassRequestContext>(validator: validator, realm: settings.profile.name))
             .get("me") { _, context in try await me(context) }
+        if !settings.profile.invoices.isEmpty {
+            router.get("/invoices") { request, _ in try await invoices(request) }
+            api.group("invoices")
+                .add(middleware: HallpassRequirementMiddleware<HallpassRequestContext>(Self.invoicesRequirement, realm: settings.profile.name))
+                .get { _, context in try apiInvoices(context) }
+        }
     }
 
     // MARK: Pages
@@ -100,34 +110,77 @@ struct Handlers: Sendable {
     /// The home page: the signed-in page when the session's access token validates (refreshed
     /// first when it has expired), else the signed-out page.
     func home(_ request: Request, notice: String?) async throws -> Response {
-        guard let id = request.cookies[sessionCookie]?.value, !id.isEmpty else { return html(pages.signedOut(notice: notice)) }
+        switch await current(request) {
+        case .signedOut(let ended):
+            return ended ?? html(pages.signedOut(notice: notice))
+        case .active(let session, let identity):
+            return html(pages.signedIn(session, identity: identity, now: wallClockSeconds()))
+        case .response(let response):
+            return response
+        }
+    }
+
+    /// Where the browser's app session stands.
+    enum SessionState: Sendable {
+        /// No session; with the page to show when one just ended (else the caller's own).
+        case signedOut(Response?)
+        /// A session whose access token validates (refreshed first when it had expired).
+        case active(AppSession, Identity)
+        /// The answer to give as it is (the hub or the validator unavailable).
+        case response(Response)
+    }
+
+    /// The request's app session and the validated identity of its access token, refreshing
+    /// the token first when it has expired.
+    func current(_ request: Request) async -> SessionState {
+        guard let id = request.cookies[sessionCookie]?.value, !id.isEmpty else { return .signedOut(nil) }
         guard let stored = await sessions.session(id) else {
-            if await sessions.wasEnded(id) { return await signedOutEnded(id, "back-channel logout") }
-            return html(pages.signedOut(notice: notice))
+            if await sessions.wasEnded(id) { return .signedOut(await signedOutEnded(id, "back-channel logout")) }
+            return .signedOut(nil)
         }
         var session = stored
         let now = wallClockSeconds()
         var refreshed = false
         if session.accessTokenExpiresAt - now < 5 {
             let outcome = await refresh(session)
-            guard case .refreshed(let updated) = outcome else { return await failed(id, outcome) }
+            guard case .refreshed(let updated) = outcome else { return .response(await failed(id, outcome)) }
             session = updated
             refreshed = true
         }
         var result = validate(session.accessToken)
         if case .failure(.expired) = result, !refreshed {
             let outcome = await refresh(session)
-            guard case .refreshed(let updated) = outcome else { return await failed(id, outcome) }
+            guard case .refreshed(let updated) = outcome else { return .response(await failed(id, outcome)) }
             session = updated
             result = validate(session.accessToken)
         }
         switch result {
         case .success(let identity):
-            return html(pages.signedIn(session, scopes: identity.scopes, expiresAt: identity.expiresAt, now: now))
+            return .active(session, identity)
         case .failure(.stale):
-            return html(pages.error("Hallpass cannot confirm your session right now; try again in a moment."), status: .serviceUnavailable)
+            return .response(
+                html(pages.error("Hallpass cannot confirm your session right now; try again in a moment."), status: .serviceUnavailable))
         case .failure(let error):
-            return await signedOutEnded(id, "\(error)")
+            return .response(await signedOutEnded(id, "\(error)"))
+        }
+    }
+
+    /// `GET /invoices`: the invoices page, behind a second factor. Without one in the session's
+    /// access token (or with a sign-in older than the requirement's max age), the browser goes
+    /// through the hub's authorization endpoint again with `acr_values=mfa` and `max_age`, and
+    /// comes back here after the callback. Signed out, that same trip signs the user in.
+    func invoices(_ request: Request) async throws -> Response {
+        switch await current(request) {
+        case .signedOut:
+            return try await startLogin(returnPath: "/invoices", requirement: Self.invoicesRequirement)
+        case .response(let response):
+            return response
+        case .active(let session, let identity):
+            guard Self.invoicesRequirement.isMet(by: identity) else {
+                logger.info("step-up asked of the hub", metadata: ["requirement": "\(Self.invoicesRequirement)"])
+                return try await startLogin(returnPath: "/invoices", requirement: Self.invoicesRequirement)
+            }
+            return html(pages.invoices(session, identity: identity))
         }
     }
 
@@ -187,15 +240,25 @@ struct Handlers: Sendable {
     /// Starts the authorization code flow: state, nonce and PKCE verifier kept server-side
     /// under a random key the browser holds in a short-lived cookie.
     func login(_ request: Request) async throws -> Response {
+        try await startLogin(returnPath: "/", requirement: nil)
+    }
+
+    /// Sends the browser to the hub's authorization endpoint; with a `requirement`, asks for it
+    /// (`acr_values`, `max_age`). `returnPath` is where the callback sends the browser.
+    func startLogin(returnPath: String, requirement: AuthenticationRequirement?) async throws -> Response {
         let key = try SessionStore.randomValue()
         let state = try SessionStore.randomValue()
         let nonce = try SessionStore.randomValue()
         let verifier = try SessionStore.randomValue()
         let challenge = Base64URL.encode(Digest.sha256(Array(verifier.utf8)))
-        await sessions.addPending(key, PendingLogin(state: state, nonce: nonce, codeVerifier: verifier, startedAt: .now))
+        var pending = PendingLogin(state: state, nonce: nonce, codeVerifier: verifier, startedAt: .now)
+        pending.returnPath = returnPath
+        pending.requirement = requirement
+        await sessions.addPending(key, pending)
         let url: String
         do {
-            url = try await relyingParty.authorizationURL(state: state, nonce: nonce, codeChallenge: challenge)
+            url = try await relyingParty.authorizationURL(
+                state: state, nonce: nonce, codeChallenge: challenge, acrValues: requirement?.acr, maxAge: requirement?.maxAgeSeconds)
         } catch {
             return html(pages.error("Hallpass is unreachable right now; try again in a moment."), status: .serviceUnavailable)
         }
@@ -215,8 +278,20 @@ struct Handlers: Sendable {
             return html(pages.error("The sign-in answer does not belong to this browser (state mismatch)."), status: .badRequest)
         }
         if let error = query["error"] {
-            let text = error == "access_denied" ? "Sign-in was cancelled or refused." : "Hallpass refused the sign-in (\(error))."
-            var response = html(pages.signedOut(notice: text), status: .ok)
+            var response: Response
+            if pending.requirement != nil {
+                // A step-up the hub did not grant (the user has no second factor, or cancelled):
+                // the app session, if any, stays as it was.
+                logger.info("step-up refused by the hub", metadata: ["error": "\(error)"])
+                let text =
+                    error == "access_denied"
+                    ? "The second factor was cancelled or refused."
+                    : "Hallpass could not confirm a second factor (\(error))."
+                response = html(pages.stepUpRefused(text), status: .forbidden)
+            } else {
+                let text = error == "access_denied" ? "Sign-in was cancelled or refused." : "Hallpass refused the sign-in (\(error))."
+                response = html(pages.signedOut(notice: text), status: .ok)
+            }
             response.setCookie(expired(loginCookie))
             return response
         }
@@ -240,7 +315,15 @@ struct Handlers: Sendable {
             accessTokenExpiresAt: tokens.expiresAt, refreshes: 0, csrfToken: try SessionStore.randomValue())
         await sessions.insert(session)
         logger.info("signed in", metadata: ["sub": "\(claims.subject)", "sid": "\(claims.sessionID ?? "-")"])
-        var response = redirect("/")
+        var response = redirect(pending.returnPath)
+        if let requirement = pending.requirement, case .success(let identity) = validate(tokens.accessToken),
+            let unmet = requirement.unmet(by: identity)
+        {
+            // The hub signed the user in without what was asked (it ignored acr_values, say):
+            // a page, not a redirect back to a route that would ask again in a loop.
+            logger.info("step-up not granted", metadata: ["unmet": "\(unmet.description)"])
+            response = html(pages.stepUpRefused("Hallpass signed you in without the second factor this page needs."), status: .forbidden)
+        }
         response.setCookie(expired(loginCookie))
         response.setCookie(cookie(sessionCookie, session.id, maxAge: nil))
         return response
@@ -315,12 +398,30 @@ struct Handlers: Sendable {
         } else if let name = await sessions.username(for: identity.subject) {
             username = .string(name)
         }
-        return json(
-            [
-                "sub": .string(identity.subject), "username": username, "sid": .string(identity.sessionID),
-                "client_id": .string(identity.clientID), "exp": .number(identity.expiresAt),
-                "scope": .string(identity.scopes.joined(separator: " ")), "app": .string(settings.profile.name),
-            ], status: .ok)
+        var members: [String: JSONValue] = [
+            "sub": .string(identity.subject), "username": username, "sid": .string(identity.sessionID),
+            "client_id": .string(identity.clientID), "exp": .number(identity.expiresAt),
+            "scope": .string(identity.scopes.joined(separator: " ")), "app": .string(settings.profile.name),
+        ]
+        // How the user authenticated, when the token says. Tokens minted before the hub sent
+        // these lack them, and so does the answer (absent, not null: nothing was claimed).
+        if !identity.authenticationMethods.isEmpty { members["amr"] = .array(identity.authenticationMethods.map(JSONValue.string)) }
+        if let acr = identity.authenticationContext { members["acr"] = .string(acr) }
+        if let authTime = identity.authTime { members["auth_time"] = .integer(authTime) }
+        return json(members, status: .ok)
+    }
+
+    /// `GET /api/invoices`: the invoices as JSON, for a bearer token whose sign-in had a second
+    /// factor within the last 10 minutes (the middleware answers 401 `insufficient_user_authentication` otherwise).
+    func apiInvoices(_ context: HallpassRequestContext) throws -> Response {
+        let identity = try context.requireIdentity()
+        let invoices = settings.profile.invoices.map { invoice -> JSONValue in
+            .object([
+                "number": .string(invoice.number), "issued": .string(invoice.issued), "item": .string(invoice.item),
+                "amount": .string(invoice.amount), "status": .string(invoice.status),
+            ])
+        }
+        return json(["sub": .string(identity.subject), "invoices": .array(invoices)], status: .ok)
     }
 
     // MARK: Responses

@@ -1,3 +1,4 @@
+public import Hallpass
 import HallpassCrypto
 import HallpassJOSE
 
@@ -38,6 +39,13 @@ public struct PendingLogin: Sendable {
     public let codeVerifier: String
     /// When it started (monotonic).
     public let startedAt: ContinuousClock.Instant
+    /// Where the browser goes after the callback: a path of this app, fixed by the route that
+    /// started the login and kept here, never taken from the URL (no open redirect).
+    public var returnPath: String = "/"
+    /// For a step-up login (a second factor asked of the hub with `acr_values`), what the new
+    /// access token must meet; the callback shows a page instead of returning to
+    /// ``returnPath`` when it does not, so a hub that ignores the request cannot cause a loop.
+    public var requirement: AuthenticationRequirement? = nil
 }
 
 /// The app's sessions and logins under way, in memory.
