@@ -41,7 +41,7 @@ struct AccountPageTests {
             let jonSession = try #require(try await hub.store.sessions(ofUser: other.id).first)
             for target in [jonSession.id, "garbage", String(repeating: "x", count: 5000)] {
                 let reply = try await laptop.request(
-                    hub.baseURL + "/account/sessions", method: .POST, form: hiddenFields(page.text).filter { $0.0 == "csrf" } + [("end", target)])
+                    hub.baseURL + "/account/sessions", method: .POST, form: csrfField(page.text) + [("end", target)])
                 #expect(reply.status == 404)
             }
             #expect(try await hub.store.sessions(ofUser: other.id).count == 1)
@@ -52,7 +52,7 @@ struct AccountPageTests {
 
             // End the phone's session: its refresh token stops working at once.
             let ended = try await laptop.request(
-                hub.baseURL + "/account/sessions", method: .POST, form: hiddenFields(page.text).filter { $0.0 == "csrf" } + [("end", fromPhone.sessionID)])
+                hub.baseURL + "/account/sessions", method: .POST, form: csrfField(page.text) + [("end", fromPhone.sessionID)])
             #expect(ended.status == 303)
             let refused = try await hub.refresh(fromPhone.refresh, client: "notes", secret: secret)
             #expect(refused.status == 400 && refused.string("error") == "invalid_grant")
@@ -70,7 +70,7 @@ struct AccountPageTests {
             let elsewhere = try await hub.loginTokens("kim", password: "pw-kim-1", client: "cli", secret: cli)
             let browser = TestBrowser()
             let page = try await Self.signIn(hub, browser, "kim", "pw-kim-1")
-            let csrf = hiddenFields(page.text).filter { $0.0 == "csrf" }
+            let csrf = csrfField(page.text)
             let wrong = try await browser.request(
                 hub.baseURL + "/account/password", method: .POST,
                 form: csrf + [("current_password", "nope"), ("new_password", "pw-kim-2-long"), ("end_others", "1")])
@@ -87,7 +87,8 @@ struct AccountPageTests {
             #expect(try await hub.login("kim", password: "pw-kim-1", client: "cli", secret: cli).status == 400)
             #expect(try await hub.refresh(elsewhere.refresh, client: "cli", secret: cli).status == 400)
             // This browser's session lives on.
-            #expect(try await browser.request(hub.baseURL + "/account").text.contains("Your password was changed"))
+            let after = try await browser.request(hub.baseURL + "/account?done=password-others")
+            #expect(after.status == 200 && after.text.contains("Your password was changed and your other sessions were ended"))
             let events = try await hub.store.recentEvents(count: 100).filter { $0.user == user.id }.map(\.type)
             #expect(events.contains("password_changed"))
         }
@@ -101,7 +102,7 @@ struct AccountPageTests {
             let (authenticator, _) = try await SecondFactorTests.enroll(hub, browser: browser, username: "lea", password: "pw-lea-1")
             let page = try await browser.request(hub.baseURL + "/account")
             #expect(page.text.contains("Recovery codes left: 10"))
-            let csrf = hiddenFields(page.text).filter { $0.0 == "csrf" }
+            let csrf = csrfField(page.text)
             let refused = try await browser.request(hub.baseURL + "/account/mfa/disable", method: .POST, form: csrf + [("otp", "000000")])
             #expect(refused.status == 401)
             #expect(try await hub.store.user(id: user.id)?.hasSecondFactor == true)

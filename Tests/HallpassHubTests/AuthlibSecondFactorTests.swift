@@ -10,7 +10,7 @@ struct AuthlibSecondFactorTests {
     @Test("a password sign-in says acr pwd; acr_values=mfa then demands the code inside the SSO session and says acr mfa")
     func acrValues() async throws {
         let python = try InteropPython.executable()
-        try await withHub { hub in
+        try await withAddressedHub { hub in
             let user = try await hub.addUser("pia", password: "pw-pia-1")
             let redirect = "http://127.0.0.1:9/rp/callback"
             let secret = try #require(try await hub.addWebClient("rp", redirect: redirect))

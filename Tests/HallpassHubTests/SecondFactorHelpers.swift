@@ -61,3 +61,9 @@ func recoveryCodes(inPage html: String) -> [String] {
     }
     return codes
 }
+
+/// The CSRF field of a hub page with several forms (each carries the same token; a POST sends
+/// it once: the hub refuses repeated parameters).
+func csrfField(_ html: String) -> [(String, String)] {
+    Array(hiddenFields(html).filter { $0.0 == "csrf" }.prefix(1))
+}

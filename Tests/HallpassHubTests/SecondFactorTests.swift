@@ -22,7 +22,7 @@ struct SecondFactorTests {
         #expect(signedIn.status == 303 && signedIn.header("Location") == "/account")
         let page = try await browser.request(hub.baseURL + "/account")
         #expect(page.status == 200 && page.text.contains("Set up two-step verification"))
-        let setUp = try await browser.request(hub.baseURL + "/account/mfa/setup", method: .POST, form: hiddenFields(page.text))
+        let setUp = try await browser.request(hub.baseURL + "/account/mfa/setup", method: .POST, form: csrfField(page.text))
         #expect(setUp.status == 200)
         #expect(setUp.text.contains("<svg") && setUp.text.contains(#"name="otp""#))
         let authenticator = try TestAuthenticator(secretText: try TestAuthenticator.secret(inPage: setUp.text))
@@ -162,7 +162,7 @@ struct SecondFactorTests {
             let plain = try await hub.signIn(CodeRequest(client: "web", redirectURI: Self.app), browser: browser, username: "gus", password: "pw-gus-1", secret: secret)
             #expect(try await hub.verifiedClaims(of: plain.access, audience: "web")["acr"]?.stringValue == "pwd")
             let page = try await browser.request(hub.baseURL + "/account")
-            let setUp = try await browser.request(hub.baseURL + "/account/mfa/setup", method: .POST, form: hiddenFields(page.text))
+            let setUp = try await browser.request(hub.baseURL + "/account/mfa/setup", method: .POST, form: csrfField(page.text))
             let authenticator = try TestAuthenticator(secretText: try TestAuthenticator.secret(inPage: setUp.text))
             _ = try await browser.request(
                 hub.baseURL + "/account/mfa/confirm", method: .POST, form: hiddenFields(setUp.text) + [("otp", try await authenticator.freshCode())])
