@@ -109,7 +109,9 @@ struct AccountEndpoints: Sendable {
             guard (8...1024).contains(new.utf8.count) else {
                 return try await page(session, user, request: request, status: .badRequest, notice: nil, error: "The new password must have 8 to 1024 characters.")
             }
-            switch try await services.authenticateUser(username: user.username, password: current, clientID: "", address: context.clientAddress) {
+            switch try await services.authenticateUser(
+                username: user.username, password: current, clientID: "", address: context.clientAddress, secondFactorFollows: false)
+            {
             case .verified(let verified) where verified.id == user.id: break
             case .throttled(let seconds):
                 return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.")

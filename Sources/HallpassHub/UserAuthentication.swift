@@ -16,7 +16,16 @@ extension HubServices {
     /// until it is released), then Argon2id off the event loops, against a decoy hash for an
     /// unknown user so timing does not tell which usernames exist. Over-long input is
     /// answered like a wrong password, after the same work.
-    func authenticateUser(username: String, password: String, clientID: String, address: String) async throws -> PasswordCheck {
+    ///
+    /// For a user with a second factor, the reserved attempt stays counted after a right
+    /// password, until a right code releases it (``checkSecondFactor(_:code:clientID:address:)``):
+    /// releasing it here would reset the username's count at every right password, and someone
+    /// who knows the password could then guess codes without limit.
+    /// `secondFactorFollows` is false where no code is asked after the password (the account
+    /// page's password change, inside a signed-in session).
+    func authenticateUser(
+        username: String, password: String, clientID: String, address: String, secondFactorFollows: Bool = true
+    ) async throws -> PasswordCheck {
         let plausible = username.utf8.count <= 256 && password.utf8.count <= 1024
         if let retryAfter = try await store.reserveLoginAttempt(
             username: plausible ? username : "", address: address, limits: configuration.loginThrottle)
@@ -31,7 +40,7 @@ extension HubServices {
             try await store.appendEvent("login_failed", user: user?.id ?? "", client: clientID, actor: address, detail: "bad_credentials")
             return .badCredentials
         }
-        try await store.releaseLoginAttempt(username: username, address: address)
+        if !(user.hasSecondFactor && secondFactorFollows) { try await store.releaseLoginAttempt(username: username, address: address) }
         return .verified(user)
     }
 

@@ -149,7 +149,9 @@ struct OpsCommandTests {
         try await withCLI { cli in
             #expect(try await cli.run(["users", "add", "carol", "--password-stdin"], input: "pw\n").status == 0)
             let initial = try document(try await cli.run(["--json", "policy", "show"]))
-            #expect(initial == ["single_login": ["global": .null, "users": .array([])]])
+            #expect(initial == [
+                "single_login": ["global": .null, "users": .array([])], "mfa": ["global": .null, "users": .array([])],
+            ])
             let unset = try await cli.run(["policy", "show"])
             #expect(unset.standardOutput.contains("not set"), "\(unset.standardOutput)")
 
@@ -158,12 +160,14 @@ struct OpsCommandTests {
             #expect(try document(perUser) == ["setting": "single-login", "value": "off", "user": "carol"])
             let carolID = try #require(try await cli.store.user(named: "carol")).id
             let shown = try document(try await cli.run(["--json", "policy", "show"]))
-            #expect(shown == ["single_login": [
-                "global": "deny-new", "users": [["user": "carol", "id": .string(carolID), "policy": "off"]],
-            ]])
+            #expect(shown == [
+                "single_login": ["global": "deny-new", "users": [["user": "carol", "id": .string(carolID), "policy": "off"]]],
+                "mfa": ["global": .null, "users": .array([])],
+            ])
             #expect(try await cli.store.globalSingleLoginPolicy() == .denyNew)
             let table = try await cli.run(["policy", "show"])
-            #expect(table.standardOutput.split(separator: "\n").count == 3, "\(table.standardOutput)")
+            // The header, the two global settings and carol's override.
+            #expect(table.standardOutput.split(separator: "\n").count == 4, "\(table.standardOutput)")
             #expect(table.standardOutput.contains("user carol") && table.standardOutput.contains("deny-new"))
 
             #expect(try await cli.run(["policy", "set", "single-login", "default", "--user", "carol"]).status == 0)

@@ -227,4 +227,57 @@ struct SecondFactorTests {
             #expect(try await hub.store.user(id: user.id)?.hasSecondFactor == true)
         }
     }
+
+    @Test("bad input on the set-up and code forms (no CSRF, wrong code, garbage or another user's pending sign-in, huge values): 4xx, nothing changes")
+    func badInputOnTheForms() async throws {
+        try await withHub { hub in
+            let user = try await hub.addUser("uma", password: "pw-uma-1")
+            try await hub.addUser("vic", password: "pw-vic-1")
+            let browser = TestBrowser()
+            _ = try await AccountPageTests.signIn(hub, browser, "uma", "pw-uma-1")
+            let page = try await browser.request(hub.baseURL + "/account")
+            let setUp = try await browser.request(hub.baseURL + "/account/mfa/setup", method: .POST, form: csrfField(page.text))
+            let authenticator = try TestAuthenticator(secretText: try TestAuthenticator.secret(inPage: setUp.text))
+            let confirm = hub.baseURL + "/account/mfa/confirm"
+            #expect(try await browser.request(confirm, method: .POST, form: [("otp", try await authenticator.freshCode())]).status == 403)
+            #expect(try await browser.request(confirm, method: .POST, form: csrfField(setUp.text) + [("otp", "12345")]).status == 401)
+            #expect(try await browser.request(confirm, method: .POST, form: csrfField(setUp.text) + [("otp", "abcdef")]).status == 401)
+            let huge = try await browser.request(confirm, method: .POST, form: csrfField(setUp.text) + [("otp", String(repeating: "9", count: 200_000))])
+            #expect(huge.status == 413 && huge.header("Content-Type")?.hasPrefix("text/html") == true)
+            #expect(try await hub.store.user(id: user.id)?.hasSecondFactor == false)
+
+            // The code form of a sign-in: a made-up pending sign-in, or one of another user's shard.
+            let otp = hub.baseURL + "/oauth2/login/otp"
+            for pending in ["garbage", user.id + ".AAAA", String(repeating: "p", count: 5000)] {
+                let reply = try await browser.request(otp, method: .POST, form: csrfField(page.text) + [("pending", pending), ("otp", "123456")])
+                #expect(reply.status == 403 || reply.status == 413)
+            }
+            #expect(browser.cookie("hallpass_session") != nil, "the account session is untouched")
+        }
+    }
+
+    @Test("wrong codes count against the login throttle like wrong passwords: the password grant then answers 429")
+    func wrongCodesAreThrottled() async throws {
+        try await withHub(configure: { $0.loginThrottle = LoginThrottle(perUsername: 3, perAddress: 100, window: 60) }) { hub in
+            let user = try await hub.addUser("wes", password: "pw-wes-1")
+            let secret = try #require(try await hub.addClient("cli", grants: ["password"]))
+            let stored = try SecondFactorSecret.seal(Array("wes-second-factor-12".utf8), userID: user.id, kek: nil)
+            try await hub.store.beginEnrollment(userID: user.id, storedSecret: stored)
+            #expect(try await hub.store.completeEnrollment(userID: user.id, storedSecret: stored, step: 0, recoveryCodeHashes: ["x"], actor: "test"))
+            var statuses: [Int] = []
+            for _ in 0..<4 {
+                let reply = try await hub.post(
+                    HubPath.token, form: [("grant_type", "password"), ("username", "wes"), ("password", "pw-wes-1"), ("otp", "000000")],
+                    basic: ("cli", secret))
+                statuses.append(reply.status)
+                if reply.status == 429 { #expect(reply.header("Retry-After") != nil) }
+            }
+            // The first attempt counts twice (a right password does not release the attempt of a
+            // user with a second factor, and the wrong code is another), so the second is refused.
+            #expect(statuses == [400, 429, 429, 429], "\(statuses)")
+            let failed = try await hub.store.recentEvents(count: 100).filter { $0.user == user.id && $0.type == "mfa_failed" }
+            #expect(failed.count == 1)
+        }
+    }
 }
+
