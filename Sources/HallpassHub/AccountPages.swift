@@ -20,7 +20,7 @@ extension Page {
         body += "<th scope=\"col\">Signed in</th><th scope=\"col\">Last active</th><th scope=\"col\">Apps</th><th scope=\"col\"><span class=\"sub\">Action</span></th></tr></thead>\n<tbody>\n"
         let ordered = sessions.sorted { ($0.id == current ? 0 : 1, -$0.lastSeen) < ($1.id == current ? 0 : 1, -$1.lastSeen) }
         for session in ordered {
-            let device = UserAgentSummary.describe(session.userAgent)
+            let device = session.userAgent.isEmpty ? "Unknown device" : session.userAgent
             let isCurrent = session.id == current
             body += "<tr\(isCurrent ? " class=\"current\" aria-current=\"true\"" : "") data-sid=\"\(escape(session.id))\">"
             body += "<td>\(escape(device))\(isCurrent ? " <strong>(this browser)</strong>" : "")</td>"
@@ -68,11 +68,14 @@ extension Page {
     }
 }
 
-/// A short, readable name for a browser or program from its `User-Agent` ("Chrome on Linux").
-/// Only for showing; nothing depends on it.
+/// A short, readable name for a browser or program from its `User-Agent` ("Chrome on Linux"),
+/// which the hub stores with a session instead of the header: a session hash keeps at most 64
+/// bytes of it (to stay a compact listpack), and the first 64 bytes of a browser's header name
+/// neither the browser nor, often, the system. Only for showing; nothing depends on it. A
+/// header it does not recognize is kept as sent (the store cuts it).
 enum UserAgentSummary {
     static func describe(_ userAgent: String) -> String {
-        guard !userAgent.isEmpty else { return "Unknown device" }
+        guard !userAgent.isEmpty else { return "" }
         let browsers: [(String, String)] = [
             ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome/", "Headless Chrome"), ("Chrome/", "Chrome"),
             ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl"), ("python-requests/", "Python requests"),
@@ -88,7 +91,7 @@ enum UserAgentSummary {
         case let (browser?, system?): return "\(browser) on \(system)"
         case let (browser?, nil): return browser
         case let (nil, system?): return system
-        case (nil, nil): return String(userAgent.prefix(40))
+        case (nil, nil): return userAgent
         }
     }
 }

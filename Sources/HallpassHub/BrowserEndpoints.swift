@@ -202,7 +202,7 @@ struct BrowserEndpoints: Sendable {
         switch try await services.store.startBrowserSession(
             userID: user.id, timeouts: services.configuration.sessionTimeouts,
             defaultPolicy: try await services.singleLoginPolicy(), actor: address, remoteAddress: address,
-            userAgent: request.headers[.userAgent] ?? "", methods: methods)
+            userAgent: UserAgentSummary.describe(request.headers[.userAgent] ?? ""), methods: methods)
         {
         case .started(let session, let cookie, let ended):
             services.metrics.login("success")

@@ -112,8 +112,10 @@ enum Page {
             a{color:#3b5bdb}
             a:focus,button:focus,input:focus{outline:3px solid #91a7ff;outline-offset:2px}
             code.secret{font-size:1.05rem;letter-spacing:.05em;word-break:break-all}
-            ol.codes{font-family:ui-monospace,monospace;font-size:1.05rem;columns:2}
+            ol.codes{font-family:ui-monospace,monospace;font-size:1.05rem;line-height:1.6}
+            ol.codes li{white-space:nowrap}
             .qr{display:block;margin:12px auto;width:220px;height:220px}
+            .qr svg{width:100%;height:100%}
             </style></head>
             <body><main>
             \(body)

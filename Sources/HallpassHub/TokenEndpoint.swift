@@ -26,7 +26,7 @@ struct TokenEndpoint: Sendable {
                 throw OAuthError.unauthorizedClient("this client may not use the password grant")
             }
             return try await passwordGrant(
-                form, client: client, address: context.clientAddress, userAgent: request.headers[.userAgent] ?? "")
+                form, client: client, address: context.clientAddress, userAgent: UserAgentSummary.describe(request.headers[.userAgent] ?? ""))
         case "refresh_token":
             guard client.grantTypes.contains("refresh_token") else {
                 throw OAuthError.unauthorizedClient("this client may not use the refresh_token grant")
