@@ -279,5 +279,34 @@ struct SecondFactorTests {
             #expect(failed.count == 1)
         }
     }
+
+    @Test("the device page asks a user with a second factor for the code before the Approve/Deny page, and the device's tokens say mfa")
+    func devicePageAsksForTheCode() async throws {
+        try await withHub(configure: DeviceFlow.fast) { hub in
+            try await hub.addUser("xia", password: "pw-xia-1")
+            try await hub.addDeviceClient("tv")
+            let (authenticator, _) = try await Self.enroll(hub, browser: TestBrowser(), username: "xia", password: "pw-xia-1")
+            let start = try await hub.startDevice(client: "tv")
+            let browser = TestBrowser()
+            let signIn = try await browser.request(hub.baseURL + DeviceFlow.verificationPath + "?user_code=" + formEncode(start.userCode))
+            #expect(signIn.text.contains(#"name="password""#))
+            let code = try await browser.request(
+                hub.baseURL + DeviceFlow.signInPath, method: .POST, form: hiddenFields(signIn.text) + [("username", "xia"), ("password", "pw-xia-1")])
+            #expect(code.status == 200 && code.text.contains(#"name="otp""#) && !code.text.contains(#"name="decision""#))
+            let back = try await browser.request(
+                hub.baseURL + "/oauth2/login/otp", method: .POST, form: hiddenFields(code.text) + [("otp", try await authenticator.freshCode())])
+            let location = try #require(back.header("Location"))
+            #expect(back.status == 303 && location.hasPrefix("/device?user_code="))
+            let confirm = try await browser.request(hub.baseURL + location)
+            #expect(confirm.text.contains(#"name="decision""#))
+            let decided = try await browser.request(
+                hub.baseURL + DeviceFlow.decisionPath, method: .POST, form: hiddenFields(confirm.text) + [("decision", "approve")])
+            #expect(decided.status == 200)
+            let tokens = try await hub.pollDevice(start.deviceCode, client: "tv")
+            #expect(tokens.status == 200, "\(tokens.text)")
+            let claims = try await hub.verifiedClaims(of: try #require(tokens.string("access_token")), audience: "tv")
+            #expect(claims["acr"]?.stringValue == "mfa" && claims["preferred_username"]?.stringValue == "xia")
+        }
+    }
 }
 
