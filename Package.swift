@@ -372,6 +372,7 @@ let package = Package(
             dependencies: [
                 "HallpassSampleApp",
                 "Hallpass",
+                "HallpassOTP",
                 "HallpassStore",
                 "HallpassRedis",
                 "HallpassJOSE",

@@ -152,11 +152,12 @@ final class SampleAppStack: @unchecked Sendable {
         return output
     }
 
-    static func start(apps names: [String]) async throws -> SampleAppStack {
+    /// `hubArguments` go to the hub's command line (e.g. `--log-level debug`).
+    static func start(apps names: [String], hubArguments: [String] = []) async throws -> SampleAppStack {
         let cli = try builtExecutable("hallpass")
         let redis = try await RedisTestServer.start()
         do {
-            let hub = try await HubProcess.start(redisURL: redis.url)
+            let hub = try await HubProcess.start(redisURL: redis.url, arguments: hubArguments)
             do {
                 let password = "correct horse \(UUID().uuidString.prefix(6))"
                 let added = try await runCLI(
