@@ -124,9 +124,23 @@ public final class RedisConnection: Sendable {
             // failover.
             return try await RedisSentinel.connectToMaster(
                 service: service, sentinels: sentinels, configuration: configuration, on: eventLoop, logger: logger)
-        case .cluster:
-            // checkSupported() refused it already.
-            throw RedisError.unsupported("Redis Cluster (redis+cluster://) is not supported yet")
+        case .cluster(let seeds):
+            // A plain connection to one node, the first seed that accepts: it answers for its
+            // own slots only (others get MOVED). A RedisClient routes by slot instead.
+            var failure: any Error = RedisError.cluster(.noNodeReachable(reasons: []))
+            for seed in seeds {
+                var node = configuration
+                node.topology = .server
+                node.host = seed.host
+                node.port = seed.port
+                do {
+                    return try await Self.connectServer(
+                        to: node, tls: tls?.retargeted(to: seed.host), on: eventLoop, logger: logger, closesOnRoleChange: false)
+                } catch {
+                    failure = error
+                }
+            }
+            throw failure
         }
     }
 
