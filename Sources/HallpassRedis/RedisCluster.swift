@@ -139,7 +139,10 @@ final class RedisCluster: Sendable {
             let replies = try outcome.get()
             for (index, reply) in zip(indices, replies) {
                 if case .failure(.server(let message)) = reply, let redirect = Redirect(message) {
-                    if case .moved(let slot, let target) = redirect { self.noteMoved(slot: slot, to: target) }
+                    if case .moved(let slot, let target) = redirect {
+                        self.logger.debug("cluster redirection: MOVED", metadata: ["redis.slot": "\(slot)", "redis.node": "\(target)"])
+                        self.noteMoved(slot: slot, to: target)
+                    }
                     retries.append(index)
                 } else {
                     results[index] = reply
@@ -239,12 +242,14 @@ final class RedisCluster: Sendable {
                 case .moved(let movedSlot, let newNode):
                     redirects += 1
                     guard redirects <= Self.maximumRedirects else { throw .tooManyRedirects(command: name, last: message) }
+                    self.logger.debug("cluster redirection: MOVED", metadata: ["redis.slot": "\(movedSlot)", "redis.node": "\(newNode)"])
                     self.noteMoved(slot: movedSlot, to: newNode)
                     target = newNode
                     asking = false
                 case .ask(let newNode):
                     redirects += 1
                     guard redirects <= Self.maximumRedirects else { throw .tooManyRedirects(command: name, last: message) }
+                    self.logger.debug("cluster redirection: ASK", metadata: ["redis.node": "\(newNode)"])
                     target = newNode
                     asking = true
                 case .retryLater(let isClusterDown):
