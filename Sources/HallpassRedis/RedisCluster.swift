@@ -492,7 +492,26 @@ final class RedisCluster: Sendable {
 
     /// The slot of `command`'s keys; `nil` for a keyless command.
     static func slot(of command: RedisCommand) throws(RedisError) -> Int? {
-        try Self.slot(ofKeys: RedisCommandKeys.keys(of: command), command: command.name)
+        if let slot = Self.taggedPatternSlot(command) { return slot }
+        return try Self.slot(ofKeys: RedisCommandKeys.keys(of: command), command: command.name)
+    }
+
+    /// `KEYS pattern` names no key, but a pattern with a literal hash tag (`hp:{hg}:*`) can
+    /// only match keys of that tag's slot: sent to that slot's master it lists them all, where
+    /// any other master would list none.
+    private static func taggedPatternSlot(_ command: RedisCommand) -> Int? {
+        guard command.arguments.count == 2, command.arguments[0].count == 4,
+            String(decoding: command.arguments[0], as: UTF8.self).uppercased() == "KEYS"
+        else { return nil }
+        let pattern = command.arguments[1]
+        let tag = RedisSlot.hashedPart(of: pattern)
+        // No tag (the whole pattern came back), or one with glob characters in it: any slot.
+        guard tag.count < pattern.count,
+            !tag.contains(where: { [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")].contains($0) }),
+            let open = pattern.firstIndex(of: UInt8(ascii: "{")),
+            !pattern[..<open].contains(where: { [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")].contains($0) })
+        else { return nil }
+        return RedisSlot.of(tag)
     }
 
     static func slot(ofKeys keys: [[UInt8]], command: String) throws(RedisError) -> Int? {

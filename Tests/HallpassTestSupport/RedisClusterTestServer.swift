@@ -66,6 +66,57 @@ public final class RedisClusterTestServer: Sendable {
         try await onBlockingThread { try self.waitUntilSettled(seconds: seconds) }
     }
 
+    /// Moves hash slot `slot` from its master to another master, as `redis-cli --cluster
+    /// reshard` does: `SETSLOT IMPORTING` on the target, `MIGRATING` on the source, `MIGRATE`
+    /// of its keys a few at a time (pausing `pause` between batches, so traffic meets the slot
+    /// half moved), then `SETSLOT NODE` on the target, the source and the other masters.
+    /// Returns the ports of the source and the target.
+    @discardableResult
+    public func moveSlot(_ slot: Int, pause: TimeInterval = 0.02) async throws -> (from: Int, to: Int) {
+        try await onBlockingThread { try self.moveSlotBlocking(slot, pause: pause) }
+    }
+
+    private func moveSlotBlocking(_ slot: Int, pause: TimeInterval) throws -> (from: Int, to: Int) {
+        // "<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>"
+        let lines = try Self.redisCLI(["-p", "\(nodes[0].port)", "CLUSTER", "NODES"]).split(separator: "\n")
+        var masters: [(id: String, port: Int, slots: [ClosedRange<Int>])] = []
+        for line in lines {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count >= 8, fields[2].contains("master"), !fields[2].contains("fail") else { continue }
+            let address = fields[1].split(separator: "@")[0]
+            guard let port = address.split(separator: ":").last.flatMap({ Int($0) }) else { continue }
+            let ranges = fields.dropFirst(8).compactMap { range -> ClosedRange<Int>? in
+                let bounds = range.split(separator: "-").compactMap { Int($0) }
+                if bounds.count == 1 { return bounds[0]...bounds[0] }
+                return bounds.count == 2 ? bounds[0]...bounds[1] : nil
+            }
+            masters.append((fields[0], port, ranges))
+        }
+        guard let source = masters.first(where: { $0.slots.contains { $0.contains(slot) } }),
+            let target = masters.first(where: { $0.id != source.id })
+        else {
+            throw TestSupportErrorBox(description: "no master serves slot \(slot), or no other master to move it to")
+        }
+        func on(_ port: Int, _ arguments: [String]) throws -> String {
+            try Self.redisCLI(["-p", "\(port)"] + arguments)
+        }
+        _ = try on(target.port, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id])
+        _ = try on(source.port, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id])
+        while true {
+            let keys = try on(source.port, ["CLUSTER", "GETKEYSINSLOT", "\(slot)", "5"]).split(separator: "\n").map(String.init)
+                .filter { !$0.isEmpty }
+            if keys.isEmpty { break }
+            _ = try on(source.port, ["MIGRATE", "127.0.0.1", "\(target.port)", "", "0", "5000", "KEYS"] + keys)
+            Thread.sleep(forTimeInterval: pause)
+        }
+        _ = try on(target.port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id])
+        _ = try on(source.port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id])
+        for master in masters where master.id != source.id && master.id != target.id {
+            _ = try on(master.port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id])
+        }
+        return (source.port, target.port)
+    }
+
     private func create(replicasPerMaster: Int) throws {
         let addresses = nodes.map { "127.0.0.1:\($0.port)" }
         _ = try Self.redisCLI(

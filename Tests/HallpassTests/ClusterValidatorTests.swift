@@ -55,6 +55,20 @@ struct ClusterValidatorTests {
                 try await store.revokeTokenID("jti-cluster-1", expiresAt: nil, actor: "test")
                 try await waitUntil("the jti revocation in the global stream") { refusal(validator, token) == .revoked(.token) }
                 #expect(validator.status == .current)
+
+                // A shard's slot moves to another master while the validator tails it: the
+                // tail's next read there is MOVED, it regroups and resumes, and a revocation in
+                // that shard written after the move still arrives.
+                let moved = fixtures[2]
+                let shard = try #require(StoreSchema.shard(of: moved.userID))
+                try await cluster.moveSlot(RedisSlot.of("h" + String(shard, radix: 16)))
+                let after = try await moved.login()
+                let afterToken = try moved.token(session: after.sessionID)
+                try await store.endSession(after.sessionID, reason: "logout", actor: "test")
+                try await waitUntil("the session's end in the moved shard", seconds: 15) {
+                    refusal(validator, afterToken) == .revoked(.session)
+                }
+                try await waitUntil("the validator to be current again", seconds: 15) { validator.status == .current }
             }
         } catch {
             await redis.shutdown()
