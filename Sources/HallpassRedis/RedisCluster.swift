@@ -212,7 +212,17 @@ final class RedisCluster: Sendable {
             if let target {
                 node = target
             } else {
-                node = try self.node(for: slot, in: try await self.currentTopology())
+                do throws(RedisError) {
+                    node = try self.node(for: slot, in: try await self.currentTopology())
+                } catch {
+                    // No master for the slot: a failed master whose replica is not promoted
+                    // yet. Ask again while there is time, as for CLUSTERDOWN.
+                    guard case .cluster(.slotNotServed) = error, ContinuousClock.now + delay < deadline else { throw error }
+                    self.scheduleRefresh(force: true)
+                    try await Self.sleep(delay)
+                    delay = min(delay * 2, Self.maximumRetryDelay)
+                    continue
+                }
             }
             let connection: RedisConnection
             do throws(RedisError) {
