@@ -423,7 +423,12 @@ final class RedisCluster: Sendable {
                 self.logger.debug("cluster layout learnt", metadata: ["redis.node": "\(node)", "redis.masters": "\(topology.masters)"])
                 return topology
             } catch {
-                reasons.append("\(node): \(error)")
+                if case .server(let message) = error, message.hasPrefix("NOPERM") {
+                    // A least-privilege ACL user: say which permission is missing.
+                    reasons.append("\(node): the ACL user may not run CLUSTER SHARDS (add +cluster|shards, and +asking for migrations)")
+                } else {
+                    reasons.append("\(node): \(error)")
+                }
             }
         }
         self.logger.warning("could not learn the Redis Cluster layout", metadata: ["reasons": "\(reasons)"])

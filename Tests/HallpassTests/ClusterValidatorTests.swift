@@ -78,4 +78,38 @@ struct ClusterValidatorTests {
         await redis.shutdown()
         await cluster.stop()
     }
+
+    @Test("the validator's least-privilege user works on a cluster once it may also run CLUSTER SHARDS and ASKING")
+    func leastPrivilegeUser() async throws {
+        let cluster = try await RedisClusterTestServer.start()
+        let redis = try testRedisClient(url: cluster.url)
+        do {
+            // ACL users are per node: every node gets the same one.
+            let rules = StoreSchema.validatorACLRules.split(separator: " ").map(String.init) + ["+cluster|shards", "+asking"]
+            for index in cluster.nodes.indices {
+                _ = try await cluster.cli(index, ["ACL", "SETUSER", "hallpass-validator", "on", ">validator-secret"] + rules)
+            }
+            let store = HallpassStore(redis: redis)
+            let now = HallpassStore.wallClockMilliseconds() / 1000
+            let key = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
+            _ = try await store.addFirstSigningKey(key, actor: "test")
+            let user = try await store.createUser(username: "alice", passwordHash: "$argon2id$unused", actor: "test")
+            let fixture = ValidatorFixture(
+                server: cluster.nodes[0], redis: redis, store: store, signer: try key.signer(kek: nil), userID: user.id)
+            let url = cluster.url.replacingOccurrences(of: "redis+cluster://", with: "redis+cluster://hallpass-validator:validator-secret@")
+            try await running(try fixture.validator(url: url)) { validator in
+                let session = try await fixture.login()
+                let token = try fixture.token(session: session.sessionID)
+                #expect(refusal(validator, token) == nil)
+                try await store.endSession(session.sessionID, reason: "logout", actor: "test")
+                try await waitUntil("the session's end") { refusal(validator, token) == .revoked(.session) }
+            }
+        } catch {
+            await redis.shutdown()
+            await cluster.stop()
+            throw error
+        }
+        await redis.shutdown()
+        await cluster.stop()
+    }
 }
