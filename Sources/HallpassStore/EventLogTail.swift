@@ -117,7 +117,13 @@ public final class EventLogTail: Sendable {
         }
         var events: [StoreEvent] = []
         for outcome in outcomes {
-            events += try outcome.get()
+            guard case .success(let found) = outcome else {
+                // A stream moved (MOVED) or a master went: learn the layout now, so the tail
+                // the caller opens next groups the streams by their new masters.
+                _ = try? await self.redis.clusterTopology(refresh: true)
+                return try outcome.get()
+            }
+            events += found
         }
         events.sort { HallpassStore.streamOrder($0.id, $1.id) }
         return events
