@@ -54,6 +54,39 @@ struct ClusterSlotTests {
         #expect(try RedisCluster.slot(of: RedisCommand("PING")) == nil)
     }
 
+    @Test func layoutIsReadFromClusterShards() throws {
+        func node(_ fields: [(String, RedisValue)]) -> RedisValue {
+            .array(fields.flatMap { [bulk($0.0), $0.1] })
+        }
+        func shard(_ slots: [Int64], _ nodes: [RedisValue]) -> RedisValue {
+            .array([bulk("slots"), .array(slots.map { .integer($0) }), bulk("nodes"), .array(nodes)])
+        }
+        let reply = RedisValue.array([
+            shard([0, 5460], [
+                node([("ip", bulk("10.0.0.1")), ("endpoint", bulk("10.0.0.1")), ("port", .integer(7000)), ("tls-port", .integer(7100)),
+                      ("role", bulk("master")), ("health", bulk("online"))]),
+                node([("endpoint", bulk("10.0.0.4")), ("port", .integer(7003)), ("role", bulk("replica")), ("health", bulk("online"))]),
+            ]),
+            shard([5461, 10922, 16000, 16383], [
+                node([("endpoint", bulk("10.0.0.2")), ("port", .integer(7001)), ("role", bulk("master")), ("health", bulk("online"))]),
+            ]),
+            // A failed master: its slots stay unserved until its replica is promoted.
+            shard([10923, 15999], [
+                node([("endpoint", bulk("10.0.0.3")), ("port", .integer(7002)), ("role", bulk("master")), ("health", bulk("fail"))]),
+            ]),
+        ])
+        let plain = try RedisClusterTopology(shards: reply, tls: false)
+        #expect(plain.master(forSlot: 0) == RedisEndpoint(host: "10.0.0.1", port: 7000))
+        #expect(plain.master(forSlot: 16383) == RedisEndpoint(host: "10.0.0.2", port: 7001))
+        #expect(plain.master(forSlot: 10923) == nil)
+        #expect(plain.unservedSlotCount == 15999 - 10923 + 1)
+        #expect(plain.slotRanges[RedisEndpoint(host: "10.0.0.2", port: 7001)] == [5461...10922, 16000...16383])
+        let tls = try RedisClusterTopology(shards: reply, tls: true)
+        #expect(tls.master(forSlot: 0) == RedisEndpoint(host: "10.0.0.1", port: 7100))
+        #expect(throws: RedisError.self) { try RedisClusterTopology(shards: .array([]), tls: false) }
+        #expect(throws: RedisError.self) { try RedisClusterTopology(shards: bulk("no"), tls: false) }
+    }
+
     @Test func redirectRepliesAreRead() {
         #expect(Redirect("MOVED 3999 127.0.0.1:6381") == .moved(slot: 3999, node: RedisEndpoint(host: "127.0.0.1", port: 6381)))
         #expect(Redirect("ASK 3999 [::1]:6381") == .ask(node: RedisEndpoint(host: "::1", port: 6381)))
