@@ -19,6 +19,14 @@ public import NIOPosix
 /// Commands are never retried: one that failed with ``RedisError/connectionClosed`` may or may
 /// not have run, and only the caller knows whether it is safe to send again.
 ///
+/// On a Redis Cluster (`redis+cluster://`) the API is the same: each command, script and
+/// pipeline goes to the master serving its keys' slot, over connections of that master (one per
+/// event loop, as above), and the client follows `MOVED` and `ASK` and waits out `TRYAGAIN`,
+/// `CLUSTERDOWN` and `LOADING` within the command timeout. There, and only there, a command whose
+/// keys span slots fails with ``RedisError/crossSlot(command:slots:)`` before it is sent, and one
+/// redirected too often with ``RedisError/tooManyRedirects(command:last:)``. A command Redis 7.0
+/// does not list is sent to any master and follows the `MOVED` it gets.
+///
 /// Call ``shutdown()`` when done.
 public final class RedisClient: Sendable {
     /// The configuration every connection of this client uses.

@@ -81,6 +81,8 @@ public final class RedisConnection: Sendable {
     /// Connects to Redis (over TLS when the configuration has ``RedisConfiguration/tls``),
     /// authenticates and selects the database. For a Sentinel topology it first asks the
     /// Sentinels for the master and checks with `ROLE` that it is one (see ``RedisSentinelFailure``).
+    /// For a Cluster topology it connects to the first seed node that accepts, which answers for
+    /// its own slots only (others get `MOVED`): a ``RedisClient`` routes by slot instead.
     ///
     /// Sends `AUTH` when the configuration has a password and `SELECT` when its database is not 0,
     /// pipelined; with neither, a `PING` proves the server answers. The whole handshake, TLS
