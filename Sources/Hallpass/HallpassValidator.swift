@@ -425,20 +425,22 @@ public final class HallpassValidator: Service, Sendable {
         let block = max(10, min(500, boundMilliseconds / 4))
         while !Task.isCancelled {
             do {
-                let connection = try await redis.makeDedicatedConnection()
+                // One connection on a single server; one per master on a Redis Cluster, where a
+                // changed layout fails a read and this loop opens the tail anew (resuming).
+                let tail = try await EventLogTail.open(redis: redis)
                 try await withTaskCancellationHandler {
                     var current: [String: String]
-                    if let resumed = positions, try await HallpassStore.canResumeEvents(after: resumed, on: connection) {
+                    if let resumed = positions, try await HallpassStore.canResumeEvents(after: resumed, on: tail.snapshotReader) {
                         current = resumed
                         logger.info("revocation mirror resumed")
                     } else {
-                        current = try await loadSnapshot(on: connection)
+                        current = try await loadSnapshot(on: tail.snapshotReader)
                     }
                     positions = current
                     backoff = .milliseconds(50)
                     var lastPrune = ContinuousClock.now
                     while !Task.isCancelled {
-                        let events = try await HallpassStore.readEvents(on: connection, after: current, count: 1000, block: block)
+                        let events = try await tail.read(after: current, count: 1000, block: block)
                         if !events.isEmpty {
                             let keysChanged = mirror.withWriteLock { state in
                                 var changed = false
@@ -457,9 +459,9 @@ public final class HallpassValidator: Service, Sendable {
                         }
                     }
                 } onCancel: {
-                    Task { await connection.close() }
+                    Task { await tail.close() }
                 }
-                await connection.close()
+                await tail.close()
             } catch {
                 if Task.isCancelled { break }
                 logger.debug("revocation mirror lost Redis; reconnecting", metadata: ["error": "\(error)"])
@@ -470,7 +472,7 @@ public final class HallpassValidator: Service, Sendable {
     }
 
     /// Replaces the mirror with a fresh snapshot; returns the stream positions to tail from.
-    private func loadSnapshot(on connection: RedisConnection) async throws(StoreError) -> [String: String] {
+    private func loadSnapshot(on connection: any RedisPipelining) async throws(StoreError) -> [String: String] {
         let snapshot = try await HallpassStore.revocationSnapshot(on: connection)
         let state = RevocationState(snapshot, now: HallpassStore.wallClockMilliseconds())
         let count = state.count

@@ -19,6 +19,14 @@ public import NIOPosix
 /// Commands are never retried: one that failed with ``RedisError/connectionClosed`` may or may
 /// not have run, and only the caller knows whether it is safe to send again.
 ///
+/// On a Redis Cluster (`redis+cluster://`) the API is the same: each command, script and
+/// pipeline goes to the master serving its keys' slot, over connections of that master (one per
+/// event loop, as above), and the client follows `MOVED` and `ASK` and waits out `TRYAGAIN`,
+/// `CLUSTERDOWN` and `LOADING` within the command timeout. There, and only there, a command whose
+/// keys span slots fails with ``RedisError/crossSlot(command:slots:)`` before it is sent, and one
+/// redirected too often with ``RedisError/tooManyRedirects(command:last:)``. A command Redis 7.0
+/// does not list is sent to any master and follows the `MOVED` it gets.
+///
 /// Call ``shutdown()`` when done.
 public final class RedisClient: Sendable {
     /// The configuration every connection of this client uses.
@@ -29,6 +37,9 @@ public final class RedisClient: Sendable {
     private let slots: [ConnectionSlot]
     /// The TLS context every connection shares, or why it could not be made; `nil` in plaintext.
     private let tls: Result<RedisTLS, RedisError>?
+    /// Set for a Redis Cluster (`redis+cluster://`): it routes every command by its keys' slot
+    /// to a master's connections of its own, and ``slots`` stay unused.
+    private let cluster: RedisCluster?
 
     /// Creates a client. Nothing connects until the first command.
     ///
@@ -59,6 +70,11 @@ public final class RedisClient: Sendable {
         }
         self.tls = tls
         self.slots = loops.map { ConnectionSlot(configuration: configuration, tls: tls, eventLoop: $0, logger: logger) }
+        if case .cluster(let seeds) = configuration.topology {
+            self.cluster = RedisCluster(configuration: configuration, seeds: seeds, tls: tls, loops: loops, logger: logger)
+        } else {
+            self.cluster = nil
+        }
     }
 
     /// Sends `command` on the caller's shared connection, connecting first if needed.
@@ -67,13 +83,24 @@ public final class RedisClient: Sendable {
     /// - Throws: ``RedisError/server(_:)`` for an error reply; ``RedisError/unavailable`` during
     ///   reconnect backoff; otherwise the errors of ``RedisConnection/connect(to:on:logger:)``
     ///   and ``RedisConnection/send(_:)``.
+    ///
+    /// On a Redis Cluster the command goes to the master serving its keys' slot (any master for
+    /// a keyless command), following `MOVED` and `ASK`; see ``RedisError/crossSlot(command:slots:)``
+    /// and ``RedisError/tooManyRedirects(command:last:)`` for what only a cluster throws.
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        try await self.slot().connection().send(command)
+        if let cluster { return try await cluster.send(command) }
+        return try await self.slot().connection().send(command)
     }
 
     /// Sends `commands` in one write on the shared connection; see ``RedisConnection/pipeline(_:)``.
+    ///
+    /// On a Redis Cluster each master gets its share of the commands in one write, all masters
+    /// at once, and the outcomes come back in the order of `commands`; commands for one master
+    /// keep their order, commands for different masters have none. A command whose keys span
+    /// slots fails alone, with ``RedisError/crossSlot(command:slots:)``.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, RedisError>] {
-        try await self.slot().connection().pipeline(commands)
+        if let cluster { return try await cluster.pipeline(commands) }
+        return try await self.slot().connection().pipeline(commands)
     }
 
     /// Runs `script` with `EVALSHA`, loading it first if the server does not have it cached.
@@ -90,6 +117,10 @@ public final class RedisClient: Sendable {
     ) async throws -> RedisValue {
         let head: [any RedisArgument] = [script.sha1, keys.count]
         let evalSHA = RedisCommand("EVALSHA", arguments: head + keys + arguments)
+        if let cluster {
+            // Routed by the keys, loaded on the node that runs it.
+            return try await cluster.evalScript(script, evalSHA: evalSHA, keys: keys)
+        }
         do {
             return try await self.send(evalSHA)
         } catch RedisError.server(let message) where message.hasPrefix("NOSCRIPT") {
@@ -109,9 +140,60 @@ public final class RedisClient: Sendable {
     ///
     /// Blocking commands (`XREAD BLOCK`, `BLPOP`) belong on such a connection: on the shared one
     /// they would hold up every command queued behind them. The caller closes it.
+    ///
+    /// On a Redis Cluster the connection goes to one of the masters, whichever; a blocking
+    /// read of particular keys needs the master serving them: use
+    /// ``makeDedicatedConnections(forKeys:)``.
     public func makeDedicatedConnection() async throws -> RedisConnection {
-        try await RedisConnection.connect(
+        if let cluster { return try await cluster.makeDedicatedConnection(forSlot: nil).0 }
+        return try await RedisConnection.connect(
             to: self.configuration, tls: self.tls?.get(), on: self.eventLoopGroup.next(), logger: self.logger)
+    }
+
+    /// Opens connections for the caller alone that together serve `keys`: one per Redis node
+    /// holding some of them, each with the keys it serves, in the order the keys first appear.
+    ///
+    /// On one server (or a Sentinel-found master) that is one connection with every key. On a
+    /// Redis Cluster it is one connection per master serving some of the keys' slots, as the
+    /// layout is known now, so a blocking multi-key read (`XREAD BLOCK` over several streams)
+    /// can be split into one per node: bounded by the number of masters, not of keys. When the
+    /// layout changes, a connection's next command on a key that moved fails with a `MOVED`
+    /// error (``RedisError/server(_:)``); close them all and ask again. The caller closes them.
+    public func makeDedicatedConnections(forKeys keys: [String]) async throws -> [RedisNodeConnection] {
+        guard let cluster else {
+            return [RedisNodeConnection(connection: try await self.makeDedicatedConnection(), keys: keys)]
+        }
+        var opened: [RedisNodeConnection] = []
+        do {
+            for (_, nodeKeys) in try await cluster.keysByMaster(keys) {
+                guard let slot = nodeKeys.first.map(RedisSlot.of) else { continue }
+                let (connection, master) = try await cluster.makeDedicatedConnection(forSlot: slot)
+                opened.append(RedisNodeConnection(connection: connection, keys: nodeKeys, node: master))
+            }
+        } catch {
+            for node in opened { await node.connection.close() }
+            throw error
+        }
+        return opened
+    }
+
+    /// The Redis Cluster's layout (which master serves which slot), or `nil` when the client
+    /// does not talk to a cluster. With `refresh`, asked of the cluster now; otherwise as last
+    /// learnt (learning it first if need be).
+    public func clusterTopology(refresh: Bool = false) async throws -> RedisClusterTopology? {
+        guard let cluster else { return nil }
+        return try await cluster.topology(refresh: refresh)
+    }
+
+    /// Where each of `keys` lives: its hash slot and, on a Redis Cluster, the master serving
+    /// that slot now (`nil` on one server, where every key is on it). For reports such as
+    /// which master holds which shard.
+    public func placement(ofKeys keys: [String]) async throws -> [RedisKeyPlacement] {
+        let topology = try await self.clusterTopology()
+        return keys.map { key in
+            let slot = RedisSlot.of(key)
+            return RedisKeyPlacement(key: key, slot: slot, node: topology?.master(forSlot: slot))
+        }
     }
 
     /// Sends `PING`, for readiness checks.
@@ -128,6 +210,9 @@ public final class RedisClient: Sendable {
     /// ``RedisError/connectionClosed``. Commands still waiting fail the same way.
     public func shutdown() async {
         var wasRunning = false
+        if let cluster, await cluster.shutdown() {
+            wasRunning = true
+        }
         for slot in self.slots where await slot.shutdown() {
             wasRunning = true
         }
@@ -147,9 +232,37 @@ public final class RedisClient: Sendable {
     }
 }
 
+/// A connection of the caller's own to one Redis node, with the keys it was opened for; see
+/// ``RedisClient/makeDedicatedConnections(forKeys:)``.
+public struct RedisNodeConnection: Sendable {
+    /// The connection; the caller closes it.
+    public let connection: RedisConnection
+    /// The keys the node serves, of those asked for, in the order they were given.
+    public let keys: [String]
+    /// The cluster master it is connected to; `nil` outside a cluster.
+    public let node: RedisEndpoint?
+
+    /// A connection serving `keys`.
+    public init(connection: RedisConnection, keys: [String], node: RedisEndpoint? = nil) {
+        self.connection = connection
+        self.keys = keys
+        self.node = node
+    }
+}
+
+/// Where one key lives; see ``RedisClient/placement(ofKeys:)``.
+public struct RedisKeyPlacement: Sendable, Hashable {
+    /// The key.
+    public let key: String
+    /// Its Redis Cluster hash slot (computed on any topology).
+    public let slot: Int
+    /// The master serving the slot on a Redis Cluster; `nil` on one server.
+    public let node: RedisEndpoint?
+}
+
 /// One shared connection of a ``RedisClient``, with its socket on one event loop: its state
 /// machine from idle through connecting, connected and backing off, to shut down.
-private final class ConnectionSlot: Sendable {
+final class ConnectionSlot: Sendable {
     let eventLoop: any EventLoop
     private let configuration: RedisConfiguration
     private let tls: Result<RedisTLS, RedisError>?

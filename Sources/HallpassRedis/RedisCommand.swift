@@ -79,3 +79,15 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         "\(self.name) (\(max(self.arguments.count - 1, 0)) arguments)"
     }
 }
+
+/// Something that sends a batch of commands and answers each in order: a ``RedisConnection``
+/// (one server, one write) or a ``RedisClient`` (on a Redis Cluster, split per master and
+/// answered in the caller's order). Lets read-only multi-key work, such as a snapshot of many
+/// keys, run on either.
+public protocol RedisPipelining: Sendable {
+    /// Sends `commands` and returns each one's outcome, in order.
+    func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, RedisError>]
+}
+
+extension RedisConnection: RedisPipelining {}
+extension RedisClient: RedisPipelining {}

@@ -36,8 +36,7 @@ extension RedisConfiguration {
         self.sentinelPassword = sentinelPassword.nonEmpty
     }
 
-    /// Refuses what the URL parser accepts but ``RedisClient`` cannot do yet: Sentinel over TLS
-    /// and Cluster.
+    /// Refuses what the URL parser accepts but ``RedisClient`` cannot do yet: Sentinel over TLS.
     ///
     /// - Throws: ``RedisError/unsupported(_:)`` saying so.
     public func checkSupported() throws(RedisError) {
@@ -51,7 +50,7 @@ extension RedisConfiguration {
                 "Redis Sentinel over TLS (rediss+sentinel://) is not supported yet; "
                     + "use redis+sentinel:// or give the master's address as rediss://")
         case .cluster:
-            throw .unsupported("Redis Cluster (redis+cluster://) is not supported yet; give one server as redis:// or rediss://")
+            return
         }
     }
 }

@@ -8,8 +8,8 @@ public struct RedisConfiguration: Sendable {
     public var host: String
     /// The server's TCP port.
     public var port: Int
-    /// One server, Sentinel or Cluster; ``RedisClient`` supports a server and plaintext Sentinel
-    /// so far (see ``checkSupported()``).
+    /// One server, Sentinel or Cluster; ``RedisClient`` supports all three, Sentinel in
+    /// plaintext only so far (see ``checkSupported()``).
     public var topology: RedisTopology = .server
     /// TLS settings; `nil` connects in plaintext. Set by a `rediss` URL.
     public var tls: RedisTLSConfiguration?
@@ -32,6 +32,9 @@ public struct RedisConfiguration: Sendable {
     /// The delays a ``RedisClient`` waits after failed connects: the lower bound after the first
     /// failure, doubling with each further failure, capped at the upper bound.
     public var reconnectBackoff: ClosedRange<Duration>
+    /// How often a client of a Redis Cluster asks for the slot layout again even when nothing
+    /// told it the layout changed (a `MOVED` reply or a lost master makes it ask at once).
+    public var clusterRefreshInterval: Duration = .seconds(5)
 
     /// A configuration with every setting given explicitly or defaulted.
     public init(

@@ -81,6 +81,8 @@ public final class RedisConnection: Sendable {
     /// Connects to Redis (over TLS when the configuration has ``RedisConfiguration/tls``),
     /// authenticates and selects the database. For a Sentinel topology it first asks the
     /// Sentinels for the master and checks with `ROLE` that it is one (see ``RedisSentinelFailure``).
+    /// For a Cluster topology it connects to the first seed node that accepts, which answers for
+    /// its own slots only (others get `MOVED`): a ``RedisClient`` routes by slot instead.
     ///
     /// Sends `AUTH` when the configuration has a password and `SELECT` when its database is not 0,
     /// pipelined; with neither, a `PING` proves the server answers. The whole handshake, TLS
@@ -124,9 +126,23 @@ public final class RedisConnection: Sendable {
             // failover.
             return try await RedisSentinel.connectToMaster(
                 service: service, sentinels: sentinels, configuration: configuration, on: eventLoop, logger: logger)
-        case .cluster:
-            // checkSupported() refused it already.
-            throw RedisError.unsupported("Redis Cluster (redis+cluster://) is not supported yet")
+        case .cluster(let seeds):
+            // A plain connection to one node, the first seed that accepts: it answers for its
+            // own slots only (others get MOVED). A RedisClient routes by slot instead.
+            var failure: any Error = RedisError.cluster(.noNodeReachable(reasons: []))
+            for seed in seeds {
+                var node = configuration
+                node.topology = .server
+                node.host = seed.host
+                node.port = seed.port
+                do {
+                    return try await Self.connectServer(
+                        to: node, tls: tls?.retargeted(to: seed.host), on: eventLoop, logger: logger, closesOnRoleChange: false)
+                } catch {
+                    failure = error
+                }
+            }
+            throw failure
         }
     }
 

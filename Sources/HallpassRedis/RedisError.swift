@@ -37,6 +37,15 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case sentinel(RedisSentinelFailure)
     /// The server sent bytes that are not valid RESP; the connection was closed.
     case protocolError(String)
+    /// A command for a Redis Cluster names keys in different hash slots (`slots`), which no
+    /// node could run; refused before anything was sent. `command` is the command's name.
+    case crossSlot(command: String, slots: [Int])
+    /// A command to a Redis Cluster was redirected (`MOVED`, `ASK`) more times than the client
+    /// allows, or kept being refused with `TRYAGAIN`, `CLUSTERDOWN` or `LOADING` until its
+    /// timeout; `last` is the last reply. The slots are moving faster than the client follows.
+    case tooManyRedirects(command: String, last: String)
+    /// The layout of a Redis Cluster could not be learnt or used; the failure says why.
+    case cluster(RedisClusterFailure)
     /// The server answered with a well-formed reply of a shape the operation did not expect.
     case unexpectedReply(String)
 
@@ -56,6 +65,12 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable: "Redis is unavailable; waiting before the next reconnect attempt"
         case .sentinel(let failure): "Redis Sentinel: \(failure)"
         case .protocolError(let detail): "Redis protocol error: \(detail)"
+        case .crossSlot(let command, let slots):
+            "\(command) names keys in different Redis Cluster hash slots (\(slots.map(String.init).joined(separator: ", "))); "
+                + "give them one hash tag"
+        case .tooManyRedirects(let command, let last):
+            "\(command) was redirected or refused by the Redis Cluster too many times; last reply: \(last)"
+        case .cluster(let failure): "Redis Cluster: \(failure)"
         case .unexpectedReply(let detail): "unexpected reply from Redis: \(detail)"
         }
     }
@@ -101,6 +116,26 @@ public enum RedisTLSFailure: Sendable, Hashable, CustomStringConvertible {
             "the server closed the connection right after the handshake; does it require a client certificate "
                 + "(--redis-cert-file, --redis-key-file) it did not get or does not trust?"
         case .other(let detail): detail
+        }
+    }
+}
+
+/// Why a Redis Cluster's layout could not be learnt or used.
+public enum RedisClusterFailure: Sendable, Hashable, CustomStringConvertible {
+    /// No node could be asked for the layout: each one's reason, as "host:port: what went wrong".
+    case noNodeReachable(reasons: [String])
+    /// No master serves this hash slot (the cluster is incomplete or a failover is under way).
+    case slotNotServed(Int)
+    /// A node answered `CLUSTER SHARDS` with something that is not a cluster layout.
+    case malformedLayout(String)
+
+    /// One line saying what went wrong.
+    public var description: String {
+        switch self {
+        case .noNodeReachable(let reasons):
+            "no cluster node could be asked for the slot layout: " + reasons.joined(separator: "; ")
+        case .slotNotServed(let slot): "no master serves hash slot \(slot)"
+        case .malformedLayout(let detail): "unexpected CLUSTER SHARDS reply: \(detail)"
         }
     }
 }

@@ -28,6 +28,26 @@ final class RedisTLS: Sendable {
     let serverHostname: String?
     /// What the certificate must match, for messages.
     let expectedName: String
+    /// Whether the name comes from ``RedisTLSConfiguration/serverName`` rather than the host,
+    /// and so stays the same for every node of a cluster.
+    private let nameIsFixed: Bool
+
+    /// The same contexts for connections to another host: a Redis Cluster's nodes each get
+    /// their own name checked, and no certificate file is read again (that would block).
+    func retargeted(to host: String) -> RedisTLS {
+        guard !self.nameIsFixed, host != self.expectedName else { return self }
+        return RedisTLS(
+            context: self.context, diagnosticContext: self.diagnosticContext, name: host, nameIsFixed: false)
+    }
+
+    private init(context: NIOSSLContext, diagnosticContext: NIOSSLContext, name: String, nameIsFixed: Bool) {
+        self.context = context
+        self.diagnosticContext = diagnosticContext
+        self.expectedName = name
+        let isIPAddress = (try? SocketAddress(ipAddress: name, port: 0)) != nil
+        self.serverHostname = isIPAddress ? nil : name
+        self.nameIsFixed = nameIsFixed
+    }
 
     /// Reads the files of `configuration` and builds the contexts for connections to `host`.
     ///
@@ -79,6 +99,7 @@ final class RedisTLS: Sendable {
 
         let name = configuration.serverName ?? host
         self.expectedName = name
+        self.nameIsFixed = configuration.serverName != nil
         let isIPAddress = (try? SocketAddress(ipAddress: name, port: 0)) != nil
         self.serverHostname = isIPAddress ? nil : name
     }

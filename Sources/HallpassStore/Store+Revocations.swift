@@ -59,7 +59,10 @@ extension HallpassStore {
     /// ``RevocationSnapshot/positions``) even if it is not in the snapshot: no gap. Only reads
     /// (`XREVRANGE`, `ZRANGE`), so a read-only user (``StoreSchema/validatorACLRules``) can do
     /// it, and no key spans slots.
-    public static func revocationSnapshot(on connection: RedisConnection) async throws(StoreError) -> RevocationSnapshot {
+    ///
+    /// `connection` is a dedicated connection on one server, or the ``HallpassRedis/RedisClient``
+    /// itself on a Redis Cluster, whose pipelines reach every master.
+    public static func revocationSnapshot(on connection: some RedisPipelining) async throws(StoreError) -> RevocationSnapshot {
         let streams = StoreSchema.eventStreams
         let tips = try await pipeline(streams.map { RedisCommand("XREVRANGE", $0, "+", "-", "COUNT", 1) }, on: connection)
         var positions: [String: String] = [:]
@@ -98,7 +101,7 @@ extension HallpassStore {
     /// were deleted) or lost (missing, or its last id is older than the position: Redis came
     /// back without its data, or was flushed), in which case it must take a new
     /// ``revocationSnapshot(on:)``. Uses `XINFO STREAM` (Redis 7).
-    public static func canResumeEvents(after positions: [String: String], on connection: RedisConnection) async throws(StoreError) -> Bool {
+    public static func canResumeEvents(after positions: [String: String], on connection: some RedisPipelining) async throws(StoreError) -> Bool {
         let streams = StoreSchema.eventStreams
         let commands = streams.map { RedisCommand("XINFO", "STREAM", $0) }
         let results: [Result<RedisValue, RedisError>]
@@ -134,7 +137,7 @@ extension HallpassStore {
         return true
     }
 
-    static func pipeline(_ commands: [RedisCommand], on connection: RedisConnection) async throws(StoreError) -> [RedisValue] {
+    static func pipeline(_ commands: [RedisCommand], on connection: some RedisPipelining) async throws(StoreError) -> [RedisValue] {
         let results: [Result<RedisValue, RedisError>]
         do { results = try await connection.pipeline(commands) } catch { throw StoreError(error) }
         return try values(of: results)

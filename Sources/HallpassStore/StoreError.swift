@@ -24,9 +24,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             switch error {
             case .server(let message) where Self.isTransient(serverError: message):
                 self = .unavailable(error)
-            case .server, .unexpectedReply: self = .failed(error)
+            case .server, .unexpectedReply, .crossSlot: self = .failed(error)
             case .invalidURL, .connectionFailed, .connectTimedOut, .authenticationFailed, .commandTimedOut,
-                .connectionClosed, .unavailable, .protocolError, .unsupported, .invalidTLSSetting, .tlsHandshakeFailed, .sentinel:
+                .connectionClosed, .unavailable, .protocolError, .unsupported, .invalidTLSSetting, .tlsHandshakeFailed, .sentinel,
+                .tooManyRedirects, .cluster:
                 self = .unavailable(error)
             }
         default:

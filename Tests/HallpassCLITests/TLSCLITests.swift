@@ -76,7 +76,7 @@ struct TLSCLITests {
             (["--redis", "rediss://127.0.0.1:1", "--redis-cert-file", certificates.clientCertificateFile], "--redis-key-file"),
             (["--redis", "rediss://127.0.0.1:1", "--redis-ca-file", "/nonexistent/ca.pem"], "--redis-ca-file"),
             (["--redis", "redis://127.0.0.1:1", "--redis-ca-file", certificates.caFile], "--redis-ca-file"),
-            (["--redis", "redis+cluster://127.0.0.1:7000"], "Cluster (redis+cluster://) is not supported yet"),
+            (["--redis", "rediss+sentinel://127.0.0.1:26379/mymaster"], "Sentinel over TLS (rediss+sentinel://) is not supported yet"),
             (["--redis", "redis+sentinel://127.0.0.1:26379"], "service name"),
         ]
         for (arguments, fragment) in cases {

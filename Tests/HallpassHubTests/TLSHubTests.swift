@@ -57,7 +57,7 @@ struct TLSHubTests {
             try bad.validate()
         }
         var cluster = HubConfiguration()
-        cluster.redisURL = "redis+cluster://127.0.0.1:7000"
+        cluster.redisURL = "rediss+sentinel://127.0.0.1:26379/mymaster"
         #expect(throws: HubConfiguration.Problem.self) { try cluster.validate() }
     }
 }
@@ -70,7 +70,7 @@ struct HubTLSOptionTests {
             (["--redis", "rediss://127.0.0.1:1/0", "--redis-cert-file", "/nonexistent/client.crt"], [String: String](), "--redis-key-file"),
             (["--redis", "rediss://127.0.0.1:1/0"], ["HALLPASS_REDIS_CA_FILE": "/nonexistent/ca.pem"], "--redis-ca-file: cannot read /nonexistent/ca.pem"),
             (["--redis", "redis://127.0.0.1:1/0", "--redis-ca-file", "/nonexistent/ca.pem"], [:], "--redis-ca-file: applies to TLS only"),
-            (["--redis", "redis+cluster://127.0.0.1:7000"], [:], "Redis Cluster (redis+cluster://) is not supported yet"),
+            (["--redis", "rediss+sentinel://127.0.0.1:26379/mymaster"], [:], "Redis Sentinel over TLS (rediss+sentinel://) is not supported yet"),
         ])
     func usageErrors(arguments: [String], environment: [String: String], fragment: String) async throws {
         var inherited = ProcessInfo.processInfo.environment

@@ -95,8 +95,16 @@ struct TopologyURLTests {
         #expect(configuration.sentinelPassword == "x")
     }
 
-    @Test func startupRefusesTLSSentinelAndClusterForNow() throws {
-        for (url, word) in [("rediss+sentinel://s1/svc", "Sentinel over TLS"), ("redis+cluster://n1:7000", "Cluster")] {
+    @Test func startupAcceptsClusterWithAndWithoutTLS() throws {
+        let plain = try RedisConfiguration(url: "redis+cluster://u:p@n1:7000,n2", caFile: nil, certificateFile: nil, keyFile: nil)
+        #expect(plain.topology == .cluster(seeds: [RedisEndpoint(host: "n1", port: 7000), RedisEndpoint(host: "n2", port: 6379)]))
+        #expect(plain.tls == nil && plain.username == "u" && plain.password == "p")
+        let tls = try RedisConfiguration(url: "rediss+cluster://n1:7000", caFile: nil, certificateFile: nil, keyFile: nil)
+        #expect(tls.tls != nil)
+    }
+
+    @Test func startupRefusesTLSSentinelForNow() throws {
+        for (url, word) in [("rediss+sentinel://s1/svc", "Sentinel over TLS")] {
             let error = try #require(throws: RedisError.self) {
                 try RedisConfiguration(url: url, caFile: nil, certificateFile: nil, keyFile: nil)
             }

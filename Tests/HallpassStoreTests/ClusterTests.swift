@@ -55,6 +55,16 @@ struct ClusterTests {
 
     @Test func everyMainFlowRunsOnAClusterNode() async throws {
         try await withClusterStore { fixture async throws in
+            try await Self.mainFlows(fixture)
+        }
+    }
+
+    /// Users, clients, policies, logins under each single-login policy, rotation, replay,
+    /// reuse detection, revocations of every kind, throttles and signing keys: the store's
+    /// main flows, run on a one-node cluster here and on a three-master one in
+    /// `MultiNodeClusterTests`.
+    static func mainFlows(_ fixture: StoreFixture) async throws {
+        do {
             let store = fixture.store
             let alice = try await store.makeUser("alice")
             let bob = try await store.makeUser("bob")

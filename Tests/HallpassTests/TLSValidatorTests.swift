@@ -35,7 +35,7 @@ struct TLSValidatorTests {
         #expect(detail.hasPrefix("--redis-"), "\(detail)")
 
         let cluster = HallpassValidator.Configuration(
-            issuer: ValidatorFixture.issuer, audience: ValidatorFixture.audience, redisURL: "redis+cluster://127.0.0.1:7000")
+            issuer: ValidatorFixture.issuer, audience: ValidatorFixture.audience, redisURL: "rediss+sentinel://127.0.0.1:26379/mymaster")
         let refused = try #require(throws: HallpassValidator.SetupError.self) { try HallpassValidator(configuration: cluster) }
         #expect("\(refused)".contains("not supported yet"))
     }

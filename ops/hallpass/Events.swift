@@ -83,23 +83,29 @@ struct Events: AsyncParsableCommand {
             guard follow else { return }
 
             let redis = store.redis
-            let stream: RedisConnection
-            do {
-                stream = try await redis.makeDedicatedConnection()
-            } catch {
-                throw StoreError(wrapping: error)
-            }
-            let interrupts = Interrupts { Task { await stream.close() } }
+            // Every node's streams: one connection on a single server, one per master on a cluster.
+            let tail = CurrentTail(try await EventLogTail.open(redis: redis))
+            let interrupts = Interrupts { Task { await tail.current.close() } }
             interrupts.install()
             Console.note("following the event log; Ctrl-C ends")
+            var reopened = 0
             while !interrupts.stopped {
                 let batch: [StoreEvent]
                 do {
-                    batch = try await HallpassStore.readEvents(on: stream, after: positions, count: 100, block: 1000)
+                    batch = try await tail.current.read(after: positions, count: 100, block: 1000)
+                    reopened = 0
                 } catch {
                     if interrupts.stopped { break }
-                    await stream.close()
-                    throw error
+                    await tail.current.close()
+                    // A cluster's layout changed (MOVED) or a master failed over: group the
+                    // streams anew and go on from the same positions, a few times in a row.
+                    guard case .cluster = redis.configuration.topology, reopened < 5 else { throw error }
+                    reopened += 1
+                    try await Task.sleep(for: .milliseconds(200 * reopened))
+                    let fresh = try await EventLogTail.open(redis: redis)
+                    tail.current = fresh
+                    if interrupts.stopped { await fresh.close() }
+                    continue
                 }
                 for event in batch {
                     if let seen = positions[event.stream], !HallpassStore.streamID(seen, precedes: event.id) { continue }
@@ -109,7 +115,7 @@ struct Events: AsyncParsableCommand {
                 }
                 Console.flush()
             }
-            await stream.close()
+            await tail.current.close()
         }
     }
 }
@@ -205,6 +211,20 @@ struct EventPrinter {
 /// Ctrl-C (and SIGTERM) while following: stop at once instead of dying mid-output. The
 /// signals are taken from their default action and delivered on a dispatch queue; `onStop`
 /// interrupts the blocking read.
+/// The event log tail being read, which a signal handler closes and a reopen replaces.
+final class CurrentTail: Sendable {
+    private let tail: Mutex<EventLogTail>
+
+    init(_ tail: EventLogTail) {
+        self.tail = Mutex(tail)
+    }
+
+    var current: EventLogTail {
+        get { self.tail.withLock { $0 } }
+        set { self.tail.withLock { $0 = newValue } }
+    }
+}
+
 final class Interrupts: Sendable {
     private let state = Mutex(false)
     private let onStop: @Sendable () -> Void
