@@ -83,7 +83,8 @@ public enum StoreSchema {
     /// The Redis 7 ACL rules of the validators' user: read-only access to the revocation
     /// records, the event streams and the public signing keys, and only the commands a
     /// validator sends (`XREAD`, `XREVRANGE`, `XINFO STREAM`, `ZRANGE`, `HGETALL`, `PING`,
-    /// `SELECT`). No write command, no other key: not the hash of private keys, sealed or not.
+    /// `SELECT`; on a cluster also `CLUSTER SHARDS` to find the masters and `ASKING` to follow a
+    /// slot in migration). No write command, no other key: not the hash of private keys, sealed or not.
     /// Use as `ACL SETUSER <name> on ><password> <rules>`.
     ///
     /// The per-shard patterns match one character of tag (`{h?}`: the 16 shards are `{h0}` to
@@ -91,7 +92,7 @@ public enum StoreSchema {
     /// `hp:{hg}:c:rs` of a client named `rs` (or `rg`, `nbf`, `ev`), whose secret hash the
     /// validator has no business reading.
     public static let validatorACLRules =
-        "resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall"
+        "resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall +cluster|shards +asking"
         + " %R~hp:{h?}:rs %R~hp:{h?}:rg %R~hp:{h?}:nbf %R~hp:{h?}:ev %R~hp:{hg}:rj %R~hp:{hg}:cnbf %R~hp:{hg}:pubkeys"
 
     static func user(_ uid: String, prefix: String) -> String { prefix + "u:" + uid }

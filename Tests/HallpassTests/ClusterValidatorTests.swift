@@ -85,7 +85,7 @@ struct ClusterValidatorTests {
         let redis = try testRedisClient(url: cluster.url)
         do {
             // ACL users are per node: every node gets the same one.
-            let rules = StoreSchema.validatorACLRules.split(separator: " ").map(String.init) + ["+cluster|shards", "+asking"]
+            let rules = StoreSchema.validatorACLRules.split(separator: " ").map(String.init)
             for index in cluster.nodes.indices {
                 _ = try await cluster.cli(index, ["ACL", "SETUSER", "hallpass-validator", "on", ">validator-secret"] + rules)
             }

@@ -83,7 +83,7 @@ stop_redis() {
 # The Redis ACL rules of the validators' user (member apps linking the Hallpass library):
 # read-only access to the revocation records, event streams and signing keys, and only the
 # commands a validator sends. The same text as StoreSchema.validatorACLRules; a test compares.
-HALLPASS_VALIDATOR_ACL_RULES='resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall %R~hp:{h?}:rs %R~hp:{h?}:rg %R~hp:{h?}:nbf %R~hp:{h?}:ev %R~hp:{hg}:rj %R~hp:{hg}:cnbf %R~hp:{hg}:pubkeys'
+HALLPASS_VALIDATOR_ACL_RULES='resetkeys resetchannels -@all +ping +select +xread +xrevrange +xinfo|stream +zrange +hgetall +cluster|shards +asking %R~hp:{h?}:rs %R~hp:{h?}:rg %R~hp:{h?}:nbf %R~hp:{h?}:ev %R~hp:{hg}:rj %R~hp:{hg}:cnbf %R~hp:{hg}:pubkeys'
 
 # create_validator_user PORT PASSWORD_FILE: creates (or resets) the Redis user hallpass-validator
 # with the rules above and the password in PASSWORD_FILE. The password goes through stdin
