@@ -80,6 +80,56 @@ stop_redis() {
     REDIS_PID=
 }
 
+# start_redis_node DIR [extra redis-server args...]: another redis-server (a replica, a cluster
+# node) like start_redis, without touching REDIS_PID/REDIS_PORT: sets NODE_PORT and appends the
+# process id to HALLPASS_REDIS_NODE_PIDS, which stop_redis_nodes stops.
+HALLPASS_REDIS_NODE_PIDS=()
+start_redis_node() {
+    local saved_pid=${REDIS_PID:-} saved_port=${REDIS_PORT:-} saved_dir=${REDIS_DIR:-}
+    start_redis "$@" || return 1
+    NODE_PORT=$REDIS_PORT
+    HALLPASS_REDIS_NODE_PIDS+=("$REDIS_PID")
+    REDIS_PID=$saved_pid REDIS_PORT=$saved_port REDIS_DIR=$saved_dir
+}
+
+# start_sentinel DIR MASTER_PORT SERVICE: a Sentinel (redis-server --sentinel) on a free port
+# watching 127.0.0.1:MASTER_PORT as SERVICE (quorum 2); sets NODE_PORT.
+start_sentinel() {
+    local dir=$1 master=$2 service=$3
+    mkdir -p "$dir"
+    NODE_PORT=$(free_port)
+    cat >"$dir/sentinel.conf" <<CONF
+port $NODE_PORT
+bind 127.0.0.1
+dir $dir
+sentinel monitor $service 127.0.0.1 $master 2
+sentinel down-after-milliseconds $service 5000
+sentinel failover-timeout $service 20000
+CONF
+    redis-server "$dir/sentinel.conf" --sentinel --daemonize yes --pidfile "$dir/sentinel.pid" --logfile "$dir/sentinel.log" >/dev/null
+    local waited
+    for waited in $(seq 1 100); do
+        if redis-cli -p "$NODE_PORT" ping 2>/dev/null | grep -q PONG; then
+            HALLPASS_REDIS_NODE_PIDS+=("$(cat "$dir/sentinel.pid")")
+            log "redis-sentinel $(cat "$dir/sentinel.pid") on 127.0.0.1:$NODE_PORT watching $service"
+            return 0
+        fi
+        sleep 0.05
+    done
+    log "redis-sentinel did not come up on port $NODE_PORT: $(tail -n 3 "$dir/sentinel.log" 2>/dev/null)"
+    return 1
+}
+
+stop_redis_nodes() {
+    local pid
+    for pid in "${HALLPASS_REDIS_NODE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${HALLPASS_REDIS_NODE_PIDS[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    HALLPASS_REDIS_NODE_PIDS=()
+}
+
 # The Redis ACL rules of the validators' user (member apps linking the Hallpass library):
 # read-only access to the revocation records, event streams and signing keys, and only the
 # commands a validator sends. The same text as StoreSchema.validatorACLRules; a test compares.
