@@ -67,7 +67,7 @@ extension HubServices {
     /// Starts setting up a TOTP second factor for `user` (replacing a set-up in progress): a
     /// fresh secret, kept sealed until a code confirms it.
     func offerEnrollment(_ user: UserRecord) async throws -> EnrollmentOffer {
-        let secret = TOTP.generateSecret()
+        let secret = try TOTP.generateSecret()
         let stored = try SecondFactorSecret.seal(secret, userID: user.id, kek: configuration.keyEncryptionKey)
         try await store.beginEnrollment(userID: user.id, storedSecret: stored)
         return try Self.offer(secret: secret, user: user)
@@ -109,7 +109,7 @@ extension HubServices {
             try await store.appendEvent("mfa_failed", user: user.id, actor: address, detail: "enrollment_code")
             return .wrong
         }
-        let codes = RecoveryCode.generate()
+        let codes = try RecoveryCode.generate()
         guard try await store.completeEnrollment(
             userID: user.id, storedSecret: stored, step: step, recoveryCodeHashes: codes.map(\.hash), actor: address)
         else { return .expired }
@@ -120,7 +120,7 @@ extension HubServices {
     /// New recovery codes for a user with a second factor (the old ones stop working); `nil`
     /// without one.
     func regenerateRecoveryCodes(_ user: UserRecord, actor: String) async throws -> [String]? {
-        let codes = RecoveryCode.generate()
+        let codes = try RecoveryCode.generate()
         guard try await store.replaceRecoveryCodes(userID: user.id, hashes: codes.map(\.hash), actor: actor) else { return nil }
         return codes.map(\.displayText)
     }

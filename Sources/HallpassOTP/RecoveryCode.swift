@@ -1,4 +1,4 @@
-import HallpassCrypto
+public import HallpassCrypto
 
 /// A single-use recovery code: what a user types when the authenticator app is lost.
 ///
@@ -62,16 +62,16 @@ public struct RecoveryCode: Sendable {
 
     /// `count` new codes, all different, each from 80 fresh bits of OpenSSL's CSPRNG.
     ///
-    /// Stops the process if the generator fails: that does not happen on a working system, and
-    /// codes from any weaker source would be worse than none.
-    public static func generate(count: Int = 10) -> [RecoveryCode] {
+    /// - Throws: ``CryptoError`` if the generator fails (it does not on a working system); codes
+    ///   from any weaker source would be worse than none.
+    public static func generate(count: Int = 10) throws(CryptoError) -> [RecoveryCode] {
         precondition(count >= 0, "a number of codes is 0 or more")
         var codes: [RecoveryCode] = []
         var seen: Set<String> = []
         // Two equal codes among ten have probability about 2^-74; the check costs nothing and
         // keeps even that from ever handing a user a list with a repeat.
         while codes.count < count {
-            let code = RecoveryCode(normalizedText: encode(randomBytes()))
+            let code = RecoveryCode(normalizedText: encode(try SecureRandom.bytes(count: byteCount)))
             if seen.insert(code.normalizedText).inserted { codes.append(code) }
         }
         return codes
@@ -113,15 +113,6 @@ public struct RecoveryCode: Sendable {
     }
 
     /// 10 bytes from the CSPRNG.
-    private static func randomBytes() -> [UInt8] {
-        do {
-            return try SecureRandom.bytes(count: byteCount)
-        } catch {
-            // The error text comes from OpenSSL's queue and holds no secret.
-            preconditionFailure("cannot generate recovery codes: \(error)")
-        }
-    }
-
     /// 80 bits as 16 alphabet characters, most significant first.
     private static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []

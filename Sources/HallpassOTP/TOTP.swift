@@ -1,4 +1,4 @@
-import HallpassCrypto
+public import HallpassCrypto
 
 /// A time-based one-time password generator and checker (RFC 6238), the second factor of
 /// authenticator apps: a shared secret and the clock give a short code that changes every period.
@@ -47,15 +47,11 @@ public struct TOTP: Sendable {
 
     /// A new 20-byte secret from OpenSSL's CSPRNG (``SecureRandom``).
     ///
-    /// Stops the process if the generator fails: that does not happen on a working system, and
-    /// a second factor from any weaker source would be worse than none.
-    public static func generateSecret() -> [UInt8] {
-        do {
-            return try SecureRandom.bytes(count: secretByteCount)
-        } catch {
-            // The error text comes from OpenSSL's queue and holds no secret.
-            preconditionFailure("cannot generate a TOTP secret: \(error)")
-        }
+    /// - Throws: ``CryptoError`` if the generator fails (it does not on a working system); there
+    ///   is no fallback, since a second factor from any weaker source would be worse than none.
+    ///   A request handler answers that with an error instead of stopping the process.
+    public static func generateSecret() throws(CryptoError) -> [UInt8] {
+        try SecureRandom.bytes(count: secretByteCount)
     }
 
     /// The time step of `unixTime` (seconds since 1970 UTC): `floor(unixTime / period)`

@@ -48,7 +48,7 @@ struct PyOTPInteropTests {
         // Throws when HALLPASS_PYTHON is unset: a skipped interop check would read like a passed one.
         let python = try InteropPython.executable()
         let totp = TOTP(
-            secret: TOTP.generateSecret(),
+            secret: try TOTP.generateSecret(),
             digits: configuration.digits,
             period: configuration.period,
             algorithm: configuration.algorithm
