@@ -47,4 +47,41 @@ struct ClusterCLITests {
         }
         await cluster.stop()
     }
+
+    @Test("placement lists the 17 tags' slots and masters, and a plan whose moves leave every master within one tag of the others", arguments: [3, 4])
+    func placement(masters: Int) async throws {
+        let cluster = try await RedisClusterTestServer.start(masters: masters, replicasPerMaster: 0)
+        do {
+            let output = try await runProcess(try CLIFixture.binary(), ["--redis", cluster.url, "--json", "placement"])
+            #expect(output.status == 0, "\(output.standardError)")
+            let report = try #require(try document(output).objectValue)
+            let tags = (report["tags"]?.arrayValue ?? []).compactMap { $0.objectValue }
+            #expect(tags.count == 17)
+            #expect(Set(tags.compactMap { $0["tag"]?.stringValue }).count == 17)
+            // Each tag's master, as the cluster itself says: CLUSTER KEYSLOT agrees on the slot.
+            for tag in tags {
+                let name = try #require(tag["tag"]?.stringValue)
+                let slot = try await cluster.cli(0, ["CLUSTER", "KEYSLOT", "hp:{\(name)}:ev"])
+                #expect(slot.trimmingCharacters(in: .whitespacesAndNewlines) == String(tag["slot"]?.integerValue ?? -1))
+            }
+            var counts: [String: Int] = [:]
+            for entry in (report["masters"]?.arrayValue ?? []).compactMap({ $0.objectValue }) {
+                counts[try #require(entry["master"]?.stringValue)] = Int(entry["tags"]?.integerValue ?? -1)
+            }
+            #expect(counts.count == masters && counts.values.reduce(0, +) == 17)
+            for move in (report["moves"]?.arrayValue ?? []).compactMap({ $0.objectValue }) {
+                counts[try #require(move["from"]?.stringValue), default: 0] -= 1
+                counts[try #require(move["to"]?.stringValue), default: 0] += 1
+            }
+            let low = 17 / masters
+            #expect(counts.values.allSatisfy { $0 == low || $0 == low + 1 }, "after the plan: \(counts)")
+            let table = try await runProcess(try CLIFixture.binary(), ["--redis", cluster.url, "placement"])
+            #expect(table.status == 0 && table.standardOutput.contains("{hg}"))
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
 }
+

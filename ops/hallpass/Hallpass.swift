@@ -20,7 +20,7 @@ struct Hallpass: AsyncParsableCommand {
             refused or fails (the reason is one line on stderr), 2 on bad usage.
             """,
         subcommands: [
-            Users.self, Clients.self, Sessions.self, Logout.self, Tokens.self, Policy.self, Keys.self, Events.self,
+            Users.self, Clients.self, Sessions.self, Logout.self, Tokens.self, Policy.self, Keys.self, Events.self, Placement.self,
         ])
 
     @OptionGroup var global: GlobalOptions
