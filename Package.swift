@@ -138,6 +138,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The OpenAPI description, compiled in as bytes: the hub serves the committed file
+            // itself, with no resource bundle to find at run time.
+            resources: [.embedInCode("Resources/openapi.json")],
             swiftSettings: strictSwift
         ),
 

@@ -62,7 +62,9 @@ struct AccountEndpoints: Sendable {
             case .verified(let verified): user = verified
             case .badCredentials: return signInForm(request, status: .unauthorized, username: username, error: "Incorrect username or password.")
             case .throttled(let seconds):
-                return signInForm(request, status: .tooManyRequests, username: username, error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.")
+                return signInForm(
+                    request, status: .tooManyRequests, username: username, error: "Too many failed sign-in attempts. Try again in \(seconds) seconds.",
+                    extra: [Page.retryAfter(seconds)])
             }
             if let secondStep = try await gate.secondStep(for: user, demanded: false, continuation: Self.path, request: request) {
                 return secondStep
@@ -114,7 +116,8 @@ struct AccountEndpoints: Sendable {
             {
             case .verified(let verified) where verified.id == user.id: break
             case .throttled(let seconds):
-                return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.")
+                return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.",
+                extra: [Page.retryAfter(seconds)])
             default:
                 return try await page(session, user, request: request, status: .unauthorized, notice: nil, error: "The current password is not right.")
             }
@@ -153,7 +156,8 @@ struct AccountEndpoints: Sendable {
             case .expired:
                 return try await page(session, user, request: request, status: .conflict, notice: nil, error: "The set-up expired. Start again.")
             case .throttled(let seconds):
-                return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.")
+                return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.",
+                extra: [Page.retryAfter(seconds)])
             }
         }
     }
@@ -213,19 +217,21 @@ struct AccountEndpoints: Sendable {
         case .accepted: return nil
         case .wrong: return try await page(session, user, request: request, status: .unauthorized, notice: nil, error: "That code is not right. Nothing was changed.")
         case .throttled(let seconds):
-            return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.")
+            return try await page(session, user, request: request, status: .tooManyRequests, notice: nil, error: "Too many failed attempts. Try again in \(seconds) seconds.",
+                extra: [Page.retryAfter(seconds)])
         }
     }
 
     private func page(
-        _ session: BrowserSession, _ user: UserRecord, request: Request, status: HTTPResponse.Status, notice: String?, error: String?
+        _ session: BrowserSession, _ user: UserRecord, request: Request, status: HTTPResponse.Status, notice: String?, error: String?,
+        extra: [HTTPField] = []
     ) async throws -> Response {
         let sessions = try await services.store.sessions(ofUser: user.id)
         let factor = user.hasSecondFactor ? try await services.store.secondFactor(ofUser: user.id) : nil
         let csrf = cookies.csrfToken(in: request)
         return Page.account(
             status, user: user, sessions: sessions, current: session.sessionID, recoveryCodesLeft: factor?.recoveryCodesLeft,
-            csrf: csrf.token, notice: notice, error: error, headers: [csrf.setCookie].compactMap { $0 })
+            csrf: csrf.token, notice: notice, error: error, headers: extra + [csrf.setCookie].compactMap { $0 })
     }
 
     private func enrollment(_ user: UserRecord, request: Request, status: HTTPResponse.Status, error: String?, offer: EnrollmentOffer) async throws -> Response {
@@ -235,11 +241,13 @@ struct AccountEndpoints: Sendable {
             intro: "A code from an app on your phone will be asked for after your password.", headers: [csrf.setCookie].compactMap { $0 })
     }
 
-    private func signInForm(_ request: Request, status: HTTPResponse.Status, username: String, error: String?, fresh: Bool = false) -> Response {
+    private func signInForm(
+        _ request: Request, status: HTTPResponse.Status, username: String, error: String?, fresh: Bool = false, extra: [HTTPField] = []
+    ) -> Response {
         let csrf = cookies.csrfToken(in: request, fresh: fresh)
         return Page.signIn(
             status, action: Self.signInPath, subtitle: "to manage your Hallpass account", hidden: [("csrf", csrf.token)], error: error,
-            username: username, headers: [csrf.setCookie].compactMap { $0 })
+            username: username, headers: extra + [csrf.setCookie].compactMap { $0 })
     }
 
     private func seeOther(_ location: String, headers: [HTTPField] = []) -> Response {

@@ -196,3 +196,11 @@ func queryEncode(_ text: String) -> String {
     }
     return out
 }
+
+extension Page {
+    /// The `Retry-After` of a throttled page (429): every throttled answer carries one
+    /// (CONTRACT section 4), pages as well as JSON, so a client knows when to come back.
+    static func retryAfter(_ seconds: Int64) -> HTTPField {
+        HTTPField(name: .retryAfter, value: String(seconds))
+    }
+}

@@ -91,6 +91,8 @@ public enum Hub {
         router.get(RouterPath(Paths.userinfo), use: sessions.userinfo)
         router.post(RouterPath(Paths.userinfo), use: sessions.userinfo)
 
+        router.get(RouterPath(OpenAPIDocument.path)) { _, _ in OpenAPIDocument.response() }
+
         router.get("/healthz") { _, _ in Reply.json(["status": "ok"], noStore: false) }
         router.get("/readyz") { _, _ in
             do {

@@ -35,10 +35,12 @@ struct SignInGate: Sendable {
     }
 
     /// The code form for a user with a second factor, the set-up for one without.
-    private func challenge(_ user: UserRecord, pending: String, request: Request, status: HTTPResponse.Status, error: String?) async throws -> Response {
+    private func challenge(
+        _ user: UserRecord, pending: String, request: Request, status: HTTPResponse.Status, error: String?, extra: [HTTPField] = []
+    ) async throws -> Response {
         let csrf = cookies.csrfToken(in: request)
         let hidden = [("pending", pending), ("csrf", csrf.token)]
-        let headers = [csrf.setCookie].compactMap { $0 }
+        let headers = extra + [csrf.setCookie].compactMap { $0 }
         if user.hasSecondFactor {
             return Page.secondFactor(status, action: Self.codePath, hidden: hidden, error: error, headers: headers)
         }
@@ -64,7 +66,7 @@ struct SignInGate: Sendable {
             case .throttled(let seconds):
                 return try await challenge(
                     user, pending: token, request: request, status: .tooManyRequests,
-                    error: "Too many failed attempts. Try again in \(seconds) seconds.")
+                    error: "Too many failed attempts. Try again in \(seconds) seconds.", extra: [Page.retryAfter(seconds)])
             }
         }
     }
@@ -88,7 +90,7 @@ struct SignInGate: Sendable {
             case .throttled(let seconds):
                 return try await challenge(
                     user, pending: token, request: request, status: .tooManyRequests,
-                    error: "Too many failed attempts. Try again in \(seconds) seconds.")
+                    error: "Too many failed attempts. Try again in \(seconds) seconds.", extra: [Page.retryAfter(seconds)])
             }
         }
     }
