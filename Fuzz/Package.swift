@@ -4,12 +4,11 @@
 // `-sanitize=fuzzer,address` and runs the targets. See docs/FUZZING.md.
 import PackageDescription
 
-// libFuzzer supplies `main`; each target only defines LLVMFuzzerTestOneInput, so its source is
-// compiled as a library file (no top-level code, no generated `main`).
-let fuzzTarget: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
-
+// Each target is an executable whose main.swift hands its test function to libFuzzer's driver
+// (`LLVMFuzzerRunDriver`). libFuzzer's own `main` cannot be used: on Linux SwiftPM links every
+// executable with `main` aliased to the module's generated entry point, which then must exist.
 func fuzz(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
-    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies, swiftSettings: fuzzTarget)
+    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies)
 }
 
 let jose = Target.Dependency.product(name: "HallpassJOSE", package: "Hallpass")
@@ -20,7 +19,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "Hallpass", path: "..")],
     targets: [
-        .target(name: "FuzzSupport", dependencies: [jose, crypto]),
+        .target(name: "CFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer", jose, crypto]),
         // LogoutTokenVerifier.swift, compiled from its one source (a symlink) into a module of
         // its own: it needs only HallpassJOSE, while its home module `Hallpass` pulls in the
         // store, Redis and SwiftNIO, which would more than double the sanitized build.

@@ -1,5 +1,9 @@
 public import HallpassCrypto
 public import HallpassJOSE
+import CFuzzer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Stops the fuzzer with a message: libFuzzer saves the input that got here as a crash.
 public func fuzzFailure(_ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) -> Never {
@@ -52,4 +56,13 @@ public enum FuzzKeys {
     public static func sign(payload: [UInt8], type: String?) -> [UInt8] {
         do { return Array(try signer.sign(payload: payload, type: type).utf8) } catch { fuzzFailure("signing failed: \(error)") }
     }
+}
+
+/// Runs libFuzzer on `test` with this process's command line (`-max_total_time=`, corpus
+/// directories, a crash file to replay...) and exits with its status.
+public func runFuzzer(_ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    let status = LLVMFuzzerRunDriver(&argc, &argv, test)
+    exit(status)
 }
