@@ -25,6 +25,9 @@ let package = Package(
         // its own: it needs only HallpassJOSE, while its home module `Hallpass` pulls in the
         // store, Redis and SwiftNIO, which would more than double the sanitized build.
         .target(name: "LogoutShim", dependencies: [jose]),
+        // The same for the hub's form-body parser (FormBody.swift needs only HallpassCrypto;
+        // HallpassHub needs Hummingbird and the rest of the server).
+        .target(name: "FormShim", dependencies: [crypto]),
         fuzz("json", [jose]),
         fuzz("jwt-differential", [jose, crypto]),
         fuzz("access-claims", [jose]),
@@ -32,6 +35,7 @@ let package = Package(
         fuzz("base64url", [jose, crypto]),
         fuzz("base32", [crypto]),
         fuzz("percent", [crypto]),
+        fuzz("form", [crypto, "FormShim"]),
         fuzz("phc", [.product(name: "HallpassPasswords", package: "Hallpass")]),
     ]
 )
