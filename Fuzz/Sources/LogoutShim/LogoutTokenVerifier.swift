@@ -1,0 +1,1 @@
+../../../Sources/Hallpass/LogoutTokenVerifier.swift
