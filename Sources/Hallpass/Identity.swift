@@ -1,4 +1,5 @@
 public import HallpassJOSE
+import HallpassStore
 
 /// Who a validated access token speaks for, from its claims (RFC 9068): a user signed in
 /// through a client, or a client on its own behalf (the client credentials grant, RFC 6749
@@ -121,13 +122,14 @@ public final class Identity: Sendable, Hashable, CustomStringConvertible {
         return have >= need
     }
 
-    /// The hub's `acr_values_supported`, weakest first.
-    private static let orderedContexts = [passwordContext, secondFactorContext]
+    /// The hub's `acr_values_supported`, weakest first: the store's one list, which the hub
+    /// publishes in discovery.
+    private static let orderedContexts = AuthenticationMethods.levels
 
     /// The `acr` (and `amr`) value of a sign-in with a second factor.
-    public static let secondFactorContext = "mfa"
+    public static let secondFactorContext = AuthenticationMethods.secondFactorLevel
     /// The `acr` (and `amr`) value of a sign-in with a password alone.
-    public static let passwordContext = "pwd"
+    public static let passwordContext = AuthenticationMethods.passwordLevel
 
     /// Whether the token was granted `scope`.
     public func hasScope(_ scope: some StringProtocol) -> Bool {

@@ -13,11 +13,10 @@ enum SecondFactorCheck: Sendable {
     case throttled(retryAfterSeconds: Int64)
 }
 
-/// A TOTP secret being set up, ready to show: the secret in base32, its `otpauth://` URI, and
-/// the URI as an SVG QR code. Never logged.
+/// A TOTP secret being set up, ready to show: the secret in base32, and its `otpauth://` URI as
+/// an SVG QR code. Never logged.
 struct EnrollmentOffer: Sendable, CustomStringConvertible {
     let secretText: String
-    let provisioningURI: String
     let qrSVG: String
 
     var description: String { "EnrollmentOffer(redacted)" }
@@ -92,7 +91,7 @@ extension HubServices {
             let from = text.index(text.startIndex, offsetBy: start)
             return String(text[from..<(text.index(from, offsetBy: 4, limitedBy: text.endIndex) ?? text.endIndex)])
         }.joined(separator: " ")
-        return EnrollmentOffer(secretText: grouped, provisioningURI: uri, qrSVG: svg)
+        return EnrollmentOffer(secretText: grouped, qrSVG: svg)
     }
 
     /// Confirms the set-up in progress with `code`: on success the user has a second factor

@@ -30,7 +30,7 @@ struct SignInGate: Sendable {
     ) async throws -> Response? {
         let required = try await services.requiresSecondFactor(user)
         guard (user.hasSecondFactor && !stepUp) || demanded || required else { return nil }
-        let token = try await services.store.startPendingSignIn(PendingSignIn(userID: user.id, continuation: continuation, sessionID: ""))
+        let token = try await services.store.startPendingSignIn(PendingSignIn(userID: user.id, continuation: continuation))
         return try await challenge(user, pending: token, request: request, status: .ok, error: nil)
     }
 

@@ -70,22 +70,20 @@ public enum TimeStepUse: Sendable, Hashable {
     case changed
 }
 
-/// A sign-in whose password was right, waiting for its second factor (or for the user to set
-/// one up): the user, where the sign-in goes on to (the form fields of the original request),
-/// and, for a step-up inside a live session, that session.
+/// A sign-in whose password was right (or a live session stepping up), waiting for its second
+/// factor or for the user to set one up: the user, and where the sign-in goes on to. A step up
+/// needs no session id here: completing it re-authenticates the session the browser's cookie
+/// names, when it is this user's.
 public struct PendingSignIn: Sendable, Hashable {
     /// The user whose password was verified (or whose session is stepping up).
     public var userID: String
     /// What to do once the second factor is done, as the hub encoded it.
     public var continuation: String
-    /// The live session stepping up, or empty for a new sign-in.
-    public var sessionID: String
 
     /// A pending sign-in.
-    public init(userID: String, continuation: String, sessionID: String = "") {
+    public init(userID: String, continuation: String) {
         self.userID = userID
         self.continuation = continuation
-        self.sessionID = sessionID
     }
 }
 
@@ -228,16 +226,16 @@ extension HallpassStore {
         }
         _ = try await run(
             Scripts.startPendingSignIn, keys: [Self.pendingSignInKey(token, prefix: prefix)],
-            arguments: [prefix, Self.pendingSignInLifetime, "u", pending.userID, "c", pending.continuation, "s", pending.sessionID])
+            arguments: [prefix, Self.pendingSignInLifetime, "u", pending.userID, "c", pending.continuation])
         return token
     }
 
     /// The pending sign-in `token` names, if it has not expired or finished.
     public func pendingSignIn(_ token: String) async throws(StoreError) -> PendingSignIn? {
         guard let (key, userID) = Self.pendingSignInKey(token) else { return nil }
-        let reply = try await send(RedisCommand("HMGET", key, "u", "c", "s"))
-        guard let items = reply.array, items.count == 3, items[0].string == userID, let continuation = items[1].string else { return nil }
-        return PendingSignIn(userID: userID, continuation: continuation, sessionID: items[2].string ?? "")
+        let reply = try await send(RedisCommand("HMGET", key, "u", "c"))
+        guard let items = reply.array, items.count == 2, items[0].string == userID, let continuation = items[1].string else { return nil }
+        return PendingSignIn(userID: userID, continuation: continuation)
     }
 
     /// Ends a pending sign-in; `true` for the one caller that ended it, so that two
