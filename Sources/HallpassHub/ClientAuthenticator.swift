@@ -71,11 +71,17 @@ struct ClientAuthenticator: Sendable {
 }
 
 /// Client registrations, cached briefly: every token request needs one, and they change
-/// rarely. A removed client stops working within the cache lifetime.
+/// rarely. The ``GlobalChangeFeed`` empties the cache on every client event, so a removed or
+/// added client is seen by the next request; the lifetime (at most a second) only bounds how
+/// long a hub that misses the event (cut off from Redis) keeps a copy, which the removed
+/// client's watermark covers (see `HallpassStore.clientWatermark(removedAt:)`).
 final class ClientCache: Sendable {
     private let store: HallpassStore
     private let lifetime: Int64
-    private let entries = Mutex<[String: (client: ClientRecord?, expires: Int64)]>([:])
+    /// The cached records, and a generation that ``removeAll()`` advances: a read that began
+    /// before the cache was emptied may have fetched the record as it was before the change,
+    /// so it must not be cached.
+    private let entries = Mutex<(generation: Int, records: [String: (client: ClientRecord?, expires: Int64)])>((0, [:]))
 
     init(store: HallpassStore, lifetime: Int64) {
         self.store = store
@@ -85,13 +91,23 @@ final class ClientCache: Sendable {
     func client(id: String) async throws(StoreError) -> ClientRecord? {
         guard HallpassStore.isValidClientID(id) else { return nil }
         let now = store.clock()
-        if let hit = entries.withLock({ $0[id] }), hit.expires > now { return hit.client }
+        let (hit, generation) = entries.withLock { ($0.records[id], $0.generation) }
+        if let hit, hit.expires > now { return hit.client }
         let client = try await store.client(id: id)
         entries.withLock { entries in
-            if entries.count > 10_000 { entries.removeAll() }
-            entries[id] = (client, now + lifetime)
+            guard entries.generation == generation else { return }
+            if entries.records.count > 10_000 { entries.records.removeAll() }
+            entries.records[id] = (client, now + lifetime)
         }
         return client
+    }
+
+    /// Forgets every cached registration, and any read under way.
+    func removeAll() {
+        entries.withLock { entries in
+            entries.generation &+= 1
+            entries.records.removeAll()
+        }
     }
 }
 

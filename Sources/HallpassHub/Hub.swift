@@ -32,9 +32,13 @@ public enum Hub {
         let metrics = HubMetrics()
         let services = HubServices(configuration: configuration, store: store, passwords: passwords, metrics: metrics, logger: logger)
         let router = makeRouter(services)
+        let feed = try GlobalChangeFeed(store: store, keyRing: services.keyRing, clients: services.clients, logger: logger)
         var background: [any Service] = [services.keyRing]
         if configuration.backchannelLogout.enabled { background.append(BackchannelLogoutService(services: services)) }
         background.append(Teardown(redis: redis, passwords: passwords))
+        // Last, so it stops first (services stop in reverse order) and withdraws this hub's
+        // report while Redis is still connected: the CLI then does not wait for a stopped hub.
+        background.append(feed)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hallpass-hub"),

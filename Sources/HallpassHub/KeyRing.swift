@@ -13,10 +13,12 @@ import Synchronization
 /// decides and everyone loads the winner's. When Redis is down at start-up the ring stays
 /// empty, token endpoints answer 503, and the loader keeps trying.
 ///
-/// Rotation (`hallpass keys rotate`) needs no restart: the ring re-reads the keys every
-/// ``HubConfiguration/keyReloadInterval`` seconds, and also wakes at the exact second a stored
-/// key activates or retires, so a new key signs from its activation time and a retiring key
-/// leaves JWKS once its tokens have expired. Keys past their retirement are deleted from Redis.
+/// Rotation (`hallpass keys rotate`) needs no restart: the ``GlobalChangeFeed`` reloads the
+/// ring on every `key_*` event, and the ring wakes at the exact second a stored key activates
+/// or retires, so a new key signs from its activation time and a retiring key leaves JWKS once
+/// its tokens have expired. While the feed is down the ring re-reads the keys every
+/// ``HubConfiguration/keyReloadInterval`` seconds instead; while it is up, only every
+/// ``safetyReloadInterval``. Keys past their retirement are deleted from Redis.
 final class KeyRing: Service, Sendable {
     private let store: HallpassStore
     private let configuration: HubConfiguration
@@ -29,6 +31,16 @@ final class KeyRing: Service, Sendable {
     private let publicRecordsChecked = Atomic<Bool>(false)
     /// ID-token key generations under way in this hub, by algorithm.
     private let pendingIDTokenKeys = Mutex<[JWSAlgorithm: Task<Void, any Error>]>([:])
+    /// Reloads run concurrently (the feed's, the timer's, an ID-token key's); each takes a
+    /// number before it reads, and a load replaces the snapshot only if no later-numbered load
+    /// already did, so a slow load that read before a change cannot undo a fast one that read after.
+    private let loads = Atomic<Int>(0)
+    private let installedLoad = Mutex<Int>(0)
+    /// Until when (Unix ms) the ``GlobalChangeFeed`` vouches that no key changed unseen.
+    private let followedUntil = Atomic<Int64>(0)
+
+    /// How often the ring reloads while the feed vouches for it: a safety net only.
+    static let safetyReloadInterval: Duration = .seconds(60)
 
     /// The keys in force and a validator for the hub's own access tokens, built once per load.
     struct Snapshot: Sendable {
@@ -55,6 +67,7 @@ final class KeyRing: Service, Sendable {
 
     /// Loads the keys, generating the first one if there is none. Throws if Redis fails.
     func reload() async throws(StoreError) {
+        let load = loads.add(1, ordering: .relaxed).newValue
         var stored = try await store.signingKeys()
         if stored.isEmpty {
             let now = store.clock() / 1000
@@ -91,6 +104,12 @@ final class KeyRing: Service, Sendable {
             keys: set, validator: JWTValidator(configuration: rules, keys: set.verificationKeys), verified: VerifiedTokenCache<VerifiedJWT>())
         // Same keys as before: keep the old snapshot, and with it the cache of verified tokens.
         let changed = current.withLock { state in
+            let newest = installedLoad.withLock { installed in
+                guard load > installed else { return false }
+                installed = load
+                return true
+            }
+            guard newest else { return false }
             guard let previous = state?.keys, previous.jwks == set.jwks, previous.signer?.keyID == set.signer?.keyID,
                 previous.idTokenSigners.mapValues(\.keyID) == set.idTokenSigners.mapValues(\.keyID)
             else {
@@ -140,18 +159,35 @@ final class KeyRing: Service, Sendable {
         try await reload()
     }
 
+    /// Called by the ``GlobalChangeFeed`` each time it has caught up: until `deadline` (Unix
+    /// ms) it reloads the ring on every key event, so the timer need not.
+    func followedByEvents(until deadline: Int64) {
+        followedUntil.store(deadline, ordering: .relaxed)
+    }
+
     func run() async throws {
+        var lastLoad: ContinuousClock.Instant?
         while !Task.isCancelledOrShuttingDown {
-            let delay: Duration
-            do {
-                try await reload()
-                delay = nextDelay()
-            } catch {
-                logger.warning("could not load signing keys; retrying", metadata: ["error": "\(error)"])
-                delay = .seconds(1)
+            if reloadIsDue(lastLoad: lastLoad) {
+                do {
+                    try await reload()
+                    lastLoad = .now
+                } catch {
+                    logger.warning("could not load signing keys; retrying", metadata: ["error": "\(error)"])
+                }
             }
-            try? await Task.sleep(for: delay)
+            try? await Task.sleep(for: nextDelay())
         }
+    }
+
+    /// Whether the timer must reload: never loaded, the feed is not vouching, a stored key's
+    /// activation or retirement has come, or the safety interval has passed.
+    private func reloadIsDue(lastLoad: ContinuousClock.Instant?) -> Bool {
+        guard let lastLoad else { return true }
+        let now = store.clock()
+        if followedUntil.load(ordering: .relaxed) <= now { return true }
+        if let next = nextChange.withLock({ $0 }), next * 1000 <= now { return true }
+        return lastLoad.duration(to: .now) >= Self.safetyReloadInterval
     }
 }
 

@@ -1,10 +1,12 @@
 public import HallpassRedis
 
-/// Dedicated connections that read every event stream (``StoreSchema/eventStreams``) from
-/// wherever they live: the tail of the event log, for validators and `hallpass events --follow`.
+/// Dedicated connections that read event streams (every one, ``StoreSchema/eventStreams``, by
+/// default) from wherever they live: the tail of the event log, for validators, hubs (the
+/// global stream alone) and `hallpass events --follow`.
 ///
-/// - **One server** (or a Sentinel's master): one connection and one `XREAD BLOCK` over all 17
-///   streams, exactly as ``HallpassStore/readEvents(on:after:count:block:)`` does.
+/// - **One server** (or a Sentinel's master), or streams that share one cluster slot: one
+///   connection and one `XREAD BLOCK` over all of them, exactly as
+///   ``HallpassStore/readEvents(on:streams:after:count:block:)`` does.
 /// - **Redis Cluster**: a cluster refuses a multi-key command whose keys are in different slots
 ///   (`CROSSSLOT`), even on one node, and each stream has a slot of its own; a blocking read per
 ///   stream would take 17 connections. So there is one connection per master serving some
@@ -24,32 +26,42 @@ public final class EventLogTail: Sendable {
     public static let clusterPollInterval: Duration = .milliseconds(5)
 
     private let redis: RedisClient
+    private let streams: [String]
     private let groups: [RedisNodeConnection]
     private let isCluster: Bool
     private let pollInterval: Duration
 
-    private init(redis: RedisClient, groups: [RedisNodeConnection], isCluster: Bool, pollInterval: Duration) {
+    private init(redis: RedisClient, streams: [String], groups: [RedisNodeConnection], isCluster: Bool, pollInterval: Duration) {
         self.redis = redis
+        self.streams = streams
         self.groups = groups
         self.isCluster = isCluster
         self.pollInterval = pollInterval
     }
 
-    /// Opens the connections (one, or one per master holding streams). `pollInterval` is how
-    /// often a blocking read polls on a cluster; one server blocks in Redis and ignores it.
+    /// Opens the connections (one, or one per master holding `streams`). `pollInterval` is how
+    /// often a blocking read polls on a cluster when the streams span slots; otherwise Redis
+    /// blocks and it is not used.
     ///
     /// - Throws: ``StoreError/unavailable(_:)`` when a connection cannot be made.
     public static func open(
-        redis: RedisClient, pollInterval: Duration = EventLogTail.clusterPollInterval
+        redis: RedisClient, streams: [String] = StoreSchema.eventStreams, pollInterval: Duration = EventLogTail.clusterPollInterval
     ) async throws(StoreError) -> EventLogTail {
         let isCluster: Bool
         if case .cluster = redis.configuration.topology { isCluster = true } else { isCluster = false }
         do {
-            let groups = try await redis.makeDedicatedConnections(forKeys: StoreSchema.eventStreams)
-            return EventLogTail(redis: redis, groups: groups, isCluster: isCluster, pollInterval: pollInterval)
+            let groups = try await redis.makeDedicatedConnections(forKeys: streams)
+            return EventLogTail(redis: redis, streams: streams, groups: groups, isCluster: isCluster, pollInterval: pollInterval)
         } catch {
             throw StoreError(error)
         }
+    }
+
+    /// Whether one `XREAD BLOCK` on one connection reads every stream: on one server, or on a
+    /// cluster when they all share a slot (a single stream, say).
+    private var blocksInRedis: Bool {
+        guard self.groups.count == 1 else { return false }
+        return !self.isCluster || Set(self.streams.map { RedisSlot.of($0) }).count == 1
     }
 
     /// How many connections the tail holds.
@@ -60,7 +72,7 @@ public final class EventLogTail: Sendable {
     /// the tail's own connection on one server, the client (whose pipelines reach every
     /// master) on a cluster.
     public var snapshotReader: any RedisPipelining {
-        if !self.isCluster, let only = self.groups.first { return only.connection }
+        if self.blocksInRedis, let only = self.groups.first { return only.connection }
         return self.redis
     }
 
@@ -71,8 +83,8 @@ public final class EventLogTail: Sendable {
     /// - Throws: ``StoreError`` when a connection fails or a stream's slot moved (`MOVED`):
     ///   open a new tail.
     public func read(after positions: [String: String], count: Int, block: Int64?) async throws(StoreError) -> [StoreEvent] {
-        if !self.isCluster, self.groups.count == 1, let only = self.groups.first {
-            return try await HallpassStore.readEvents(on: only.connection, after: positions, count: count, block: block)
+        if self.blocksInRedis, let only = self.groups.first {
+            return try await HallpassStore.readEvents(on: only.connection, streams: self.streams, after: positions, count: count, block: block)
         }
         let deadline = ContinuousClock.now + .milliseconds(block ?? 0)
         while true {

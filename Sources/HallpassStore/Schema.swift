@@ -37,6 +37,7 @@
 /// hp:{hg}:uc:<digest>  string the device authorization a user code names (digest of the code),
 ///                             living exactly as long as the code; deleted once decided
 /// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
+/// hp:{hg}:hubs         hash   hub instance id -> "<applied global event id> <heartbeat ms>"
 /// ```
 public enum StoreSchema {
     /// How many user shards (hash tags) there are.
@@ -117,7 +118,11 @@ public enum StoreSchema {
     static let signingKeys = globalPrefix + "keys"
     static let publicSigningKeys = globalPrefix + "pubkeys"
     static let policy = globalPrefix + "policy"
-    static let globalEvents = globalPrefix + "ev"
+    /// Which global event each running hub has applied to its caches, and when it last said so.
+    static let hubs = globalPrefix + "hubs"
+    /// The global event stream: changes of clients, signing keys and global policy, and
+    /// revoked access tokens. Hubs tail it alone to keep their caches of global records current.
+    public static let globalEvents = globalPrefix + "ev"
     static func throttle(_ kind: String, _ digest: String) -> String { globalPrefix + "th:" + kind + ":" + digest }
     static func deviceAuthorization(_ digest: String) -> String { globalPrefix + "dc:" + digest }
     static func userCode(_ digest: String) -> String { globalPrefix + "uc:" + digest }

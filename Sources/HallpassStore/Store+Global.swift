@@ -263,10 +263,10 @@ extension HallpassStore {
         return Array(events.suffix(count))
     }
 
-    /// The id of the newest entry of every event stream (`0-0` for an empty one): where a
-    /// reader that wants only what happens from now on starts ``readEvents(on:after:count:block:)``.
-    public func eventStreamPositions() async throws(StoreError) -> [String: String] {
-        let streams = StoreSchema.eventStreams
+    /// The id of the newest entry of each of `streams` (every event stream by default; `0-0`
+    /// for an empty one): where a reader that wants only what happens from now on starts
+    /// ``readEvents(on:streams:after:count:block:)``.
+    public func eventStreamPositions(_ streams: [String] = StoreSchema.eventStreams) async throws(StoreError) -> [String: String] {
         let replies = try await pipeline(streams.map { RedisCommand("XREVRANGE", $0, "+", "-", "COUNT", 1) })
         var positions: [String: String] = [:]
         for (stream, reply) in zip(streams, replies) {
@@ -283,9 +283,9 @@ extension HallpassStore {
     /// it on a dedicated connection (``HallpassRedis/RedisClient/makeDedicatedConnection()``)
     /// when blocking.
     public static func readEvents(
-        on connection: RedisConnection, after positions: [String: String], count: Int, block: Int64?
+        on connection: RedisConnection, streams: [String] = StoreSchema.eventStreams, after positions: [String: String], count: Int,
+        block: Int64?
     ) async throws(StoreError) -> [StoreEvent] {
-        let streams = StoreSchema.eventStreams
         var arguments: [any RedisArgument] = ["COUNT", count]
         if let block { arguments += ["BLOCK", block] }
         arguments.append("STREAMS")

@@ -55,7 +55,7 @@ extension HallpassStore {
     /// stream.
     ///
     /// The positions are read first, so an event written while the sets are read is in the
-    /// tail that follows (``readEvents(on:after:count:block:)`` from
+    /// tail that follows (``readEvents(on:streams:after:count:block:)`` from
     /// ``RevocationSnapshot/positions``) even if it is not in the snapshot: no gap. Only reads
     /// (`XREVRANGE`, `ZRANGE`), so a read-only user (``StoreSchema/validatorACLRules``) can do
     /// it, and no key spans slots.

@@ -296,7 +296,7 @@ struct OpsCommandTests {
             // A key past its retirement is listed as retired and deleted by the next rotation.
             var old = try #require(keys.first { $0.keyID == firstKID })
             old.retiresAt = HallpassStore.wallClockMilliseconds() / 1000 - 1
-            try await cli.store.saveSigningKeys([old], event: "test", actor: "test")
+            try await cli.store.saveSigningKeys([old], event: "key_test", actor: "test")
             let retired = try #require(try document(try await cli.run(["--json", "keys", "list"])).arrayValue)
             #expect(retired.contains { $0.objectValue?["state"] == "retired" })
             let pruned = try document(try await cli.run(["--json", "keys", "rotate", "--kek-file", kek.path]))
@@ -409,7 +409,7 @@ struct OpsCommandTests {
             // two seconds from now (as if that time had passed) and keep the load running.
             var old = try #require(try await cli.store.signingKeys().first(where: { $0.keyID == firstKID }))
             old.retiresAt = HallpassStore.wallClockMilliseconds() / 1000 + 2
-            try await cli.store.saveSigningKeys([old], event: "test_retire_early", actor: "test")
+            try await cli.store.saveSigningKeys([old], event: "key_retire_early", actor: "test")
             #expect(try await eventually(10) { try await hub.jwks().keys.compactMap(\.keyID) == [newKID] })
             #expect(try await eventually(10) { try await cli.store.signingKeys().map(\.keyID) == [newKID] })
             let afterRetirement = load.verified
@@ -437,7 +437,7 @@ struct OpsCommandTests {
             let newKID = try #require(rotated.objectValue?["kid"]?.stringValue)
             var old = try #require(try await cli.store.signingKeys().first { $0.keyID == firstKID })
             old.retiresAt = HallpassStore.wallClockMilliseconds() / 1000 + 2
-            try await cli.store.saveSigningKeys([old], event: "test", actor: "test")
+            try await cli.store.saveSigningKeys([old], event: "key_test", actor: "test")
             #expect(try await eventually(10) { try await hub.jwks().keys.compactMap(\.keyID) == [newKID] })
             #expect(try await eventually(10) { try await cli.store.signingKeys().map(\.keyID) == [newKID] })
             #expect(try await cli.store.recentEvents(count: 20).contains { $0.type == HallpassStore.keyDeletedEvent && $0.actor == "hub" })

@@ -90,6 +90,13 @@ public final class HubProcess: @unchecked Sendable {
         return String(text.suffix(2000))
     }
 
+    /// Freezes the hub (SIGSTOP): it holds its connections and answers nothing, like a hung
+    /// process, until ``resume()``.
+    public func pause() { kill(process.processIdentifier, SIGSTOP) }
+
+    /// Lets a paused hub run again (SIGCONT).
+    public func resume() { kill(process.processIdentifier, SIGCONT) }
+
     /// Stops the hub: SIGTERM, then SIGKILL if it has not exited within 5 s. Removes the log.
     public func stop() async {
         await terminateChild(process)
@@ -97,6 +104,9 @@ public final class HubProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGKILL)
+        }
     }
 }

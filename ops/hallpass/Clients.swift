@@ -123,10 +123,12 @@ extension Clients {
                 Console.note("note: \(clientID) may use authorization_code but has no --redirect-uri, so that flow cannot finish")
             }
             let (client, secret) = try await StoreConnection.run(global) { connection in
-                try await connection.store.createClient(
+                let created = try await connection.store.createClient(
                     id: clientID, confidential: !isPublic, redirectURIs: redirectURIs,
                     postLogoutRedirectURIs: postLogoutRedirectURIs, backchannelLogoutURI: backchannelLogoutURI,
                     grantTypes: chosen.map(\.rawValue), idTokenAlgorithm: idTokenAlgorithm?.jws, actor: GlobalOptions.actor)
+                try await connection.confirmAtHubs()
+                return created
             }
             if global.json {
                 var document: [String: JSONValue] = ["client_id": .string(client.id)]
@@ -213,6 +215,7 @@ extension Clients {
         func run() async throws {
             try await StoreConnection.run(global) { connection in
                 _ = try await connection.store.removeClient(id: clientID, actor: GlobalOptions.actor)
+                try await connection.confirmAtHubs()
             }
             if global.json {
                 Console.json(["client_id": .string(clientID), "removed": .bool(true)])

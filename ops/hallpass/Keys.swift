@@ -176,6 +176,7 @@ extension Keys {
                     let key = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now + delay, use: .idToken)
                     rotations.append(try await connection.store.rotateSigningKeys(adding: key, actor: GlobalOptions.actor))
                 }
+                try await connection.confirmAtHubs()
                 return rotations
             }
             let rotation = rotations[0]
@@ -268,7 +269,9 @@ extension Keys {
                     }
                     replacement = try await Keys.generate(algorithm, kek: kek, createdAt: now, activatesAt: now, use: target.use)
                 }
-                return try await connection.store.withdrawSigningKey(kid, replacement: replacement, actor: GlobalOptions.actor)
+                let withdrawal = try await connection.store.withdrawSigningKey(kid, replacement: replacement, actor: GlobalOptions.actor)
+                try await connection.confirmAtHubs()
+                return withdrawal
             }
             if global.json {
                 Console.json([

@@ -149,6 +149,9 @@ extension Policy {
                     guard let policy = SecondFactorPolicy(rawValue: value) else { throw CLIFailure("'default' only applies with --user") }
                     try await store.setGlobalSecondFactorPolicy(policy, actor: actor)
                 }
+                // Hubs read policies from Redis on every grant; waiting costs one read when
+                // every hub is current, and keeps the promise if a hub ever caches them.
+                try await connection.confirmAtHubs()
                 return nil
             }
             if global.json {

@@ -53,6 +53,23 @@ struct StoreConnection {
         }
     }
 
+    /// How long a change to a global record waits for the hubs to apply it.
+    static let hubConfirmationTimeout: Duration = .seconds(2)
+
+    /// After a change to a global record (a client, a signing key, a global policy): waits
+    /// until every running hub has applied it (``HallpassStore/awaitHubs(applying:within:)``),
+    /// so that the next request at any hub sees it, as the contract promises. A hub that has
+    /// not confirmed in time is named in a warning on stderr; the change itself is made and
+    /// stays, and that hub applies it as soon as its event feed catches up.
+    func confirmAtHubs() async throws {
+        let latest = try await store.latestGlobalEvent()
+        let behind = try await store.awaitHubs(applying: latest, within: Self.hubConfirmationTimeout)
+        guard !behind.isEmpty else { return }
+        Console.note(
+            "warning: \(behind.count) running hub(s) did not confirm the change within \(Self.hubConfirmationTimeout) "
+                + "(\(behind.map(\.hubID).joined(separator: ", "))); each applies it when its event feed catches up")
+    }
+
     /// The user called `username`; refused (exit 1) when there is none.
     func existingUser(_ username: String) async throws -> UserRecord {
         guard let user = try await store.user(named: username) else { throw CLIFailure("no user \(username)") }
