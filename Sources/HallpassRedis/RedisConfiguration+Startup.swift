@@ -4,13 +4,11 @@ extension RedisConfiguration {
     /// (`HALLPASS_REDIS_SENTINEL_PASSWORD`), each already resolved from flag or environment.
     ///
     /// Everything wrong with them is found here, at start-up, so the executable can refuse to
-    /// start with a usage error naming the option: the URL, a topology not supported yet, TLS
-    /// files given for a plaintext URL, a certificate without its key, a file that cannot be
-    /// read. Reads the TLS files (blocking): call it off any event loop. Empty values count as
+    /// start with a usage error naming the option: the URL, TLS files given for a plaintext
+    /// URL, a certificate without its key, a file that cannot be read. Reads the TLS files (blocking): call it off any event loop. Empty values count as
     /// not given.
     ///
-    /// - Throws: ``RedisError/invalidURL(_:)``, ``RedisError/unsupported(_:)`` or
-    ///   ``RedisError/invalidTLSSetting(_:_:)``.
+    /// - Throws: ``RedisError/invalidURL(_:)`` or ``RedisError/invalidTLSSetting(_:_:)``.
     public init(
         url: String,
         caFile: String?,
@@ -19,7 +17,6 @@ extension RedisConfiguration {
         sentinelPassword: String? = nil
     ) throws(RedisError) {
         try self.init(url: url)
-        try self.checkSupported()
         let files: [(RedisTLSConfiguration.Setting, String?)] = [
             (.caFile, caFile.nonEmpty), (.certificateFile, certificateFile.nonEmpty), (.keyFile, keyFile.nonEmpty),
         ]
@@ -34,24 +31,6 @@ extension RedisConfiguration {
             throw .invalidTLSSetting(setting, "applies to TLS only, but the Redis URL is not rediss:// (\(self.redactedURL))")
         }
         self.sentinelPassword = sentinelPassword.nonEmpty
-    }
-
-    /// Refuses what the URL parser accepts but ``RedisClient`` cannot do yet: Sentinel over TLS.
-    ///
-    /// - Throws: ``RedisError/unsupported(_:)`` saying so.
-    public func checkSupported() throws(RedisError) {
-        switch self.topology {
-        case .server:
-            return
-        case .sentinel where self.tls == nil:
-            return
-        case .sentinel:
-            throw .unsupported(
-                "Redis Sentinel over TLS (rediss+sentinel://) is not supported yet; "
-                    + "use redis+sentinel:// or give the master's address as rediss://")
-        case .cluster:
-            return
-        }
     }
 }
 

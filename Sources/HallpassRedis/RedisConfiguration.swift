@@ -8,8 +8,7 @@ public struct RedisConfiguration: Sendable {
     public var host: String
     /// The server's TCP port.
     public var port: Int
-    /// One server, Sentinel or Cluster; ``RedisClient`` supports all three, Sentinel in
-    /// plaintext only so far (see ``checkSupported()``).
+    /// One server, Sentinel or Cluster, each in plaintext or over TLS.
     public var topology: RedisTopology = .server
     /// TLS settings; `nil` connects in plaintext. Set by a `rediss` URL.
     public var tls: RedisTLSConfiguration?

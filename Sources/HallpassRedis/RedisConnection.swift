@@ -96,8 +96,7 @@ public final class RedisConnection: Sendable {
     ///   - logger: Receives debug and warning messages about this connection.
     /// - Throws: ``RedisError/connectionFailed(_:)``, ``RedisError/connectTimedOut``,
     ///   ``RedisError/authenticationFailed(_:)``, ``RedisError/tlsHandshakeFailed(address:reason:)``,
-    ///   ``RedisError/invalidTLSSetting(_:_:)``, ``RedisError/sentinel(_:)`` or
-    ///   ``RedisError/unsupported(_:)``.
+    ///   ``RedisError/invalidTLSSetting(_:_:)`` or ``RedisError/sentinel(_:)``.
     public static func connect(
         to configuration: RedisConfiguration,
         on eventLoop: any EventLoop,
@@ -116,7 +115,6 @@ public final class RedisConnection: Sendable {
         on eventLoop: any EventLoop,
         logger: Logger
     ) async throws -> RedisConnection {
-        try configuration.checkSupported()
         switch configuration.topology {
         case .server:
             return try await Self.connectServer(
@@ -125,7 +123,7 @@ public final class RedisConnection: Sendable {
             // Resolved on every connect, so every reconnect and dedicated connection follows a
             // failover.
             return try await RedisSentinel.connectToMaster(
-                service: service, sentinels: sentinels, configuration: configuration, on: eventLoop, logger: logger)
+                service: service, sentinels: sentinels, configuration: configuration, tls: tls, on: eventLoop, logger: logger)
         case .cluster(let seeds):
             // A plain connection to one node, the first seed that accepts: it answers for its
             // own slots only (others get MOVED). A RedisClient routes by slot instead.

@@ -42,10 +42,16 @@ enum RedisSentinel {
 
     /// Connects to the master of `service` with `configuration`'s data-node credentials and
     /// database, on a connection that closes itself on `READONLY` or `UNBLOCKED`.
+    ///
+    /// With `tls` (`rediss+sentinel://`), the Sentinels and the master are all reached over TLS,
+    /// each certificate checked against the name it was reached by: the Sentinel's host from
+    /// the URL, and the address the Sentinels give for the master (usually an IP address, which
+    /// the master's certificate must then carry as a subject alternative name).
     static func connectToMaster(
         service: String,
         sentinels: [RedisEndpoint],
         configuration: RedisConfiguration,
+        tls: RedisTLS?,
         on eventLoop: any EventLoop,
         logger: Logger
     ) async throws -> RedisConnection {
@@ -54,13 +60,13 @@ enum RedisSentinel {
         while true {
             attempt += 1
             let master = try await Self.resolve(
-                service: service, sentinels: sentinels, configuration: configuration, on: eventLoop, logger: logger)
+                service: service, sentinels: sentinels, configuration: configuration, tls: tls, on: eventLoop, logger: logger)
             var data = configuration
             data.topology = .server
             data.host = master.host
             data.port = master.port
             let connection = try await RedisConnection.connectServer(
-                to: data, tls: nil, on: eventLoop, logger: logger, closesOnRoleChange: true)
+                to: data, tls: tls?.retargeted(to: master.host), on: eventLoop, logger: logger, closesOnRoleChange: true)
             let role: String
             do {
                 role = try await Self.role(of: connection, logger: logger)
@@ -89,6 +95,7 @@ enum RedisSentinel {
         service: String,
         sentinels: [RedisEndpoint],
         configuration: RedisConfiguration,
+        tls: RedisTLS?,
         on eventLoop: any EventLoop,
         logger: Logger
     ) async throws(RedisError) -> RedisEndpoint {
@@ -103,7 +110,8 @@ enum RedisSentinel {
             let reply: RedisValue
             do {
                 let connection = try await RedisConnection.connectServer(
-                    to: sentinelConfiguration, tls: nil, on: eventLoop, logger: logger, closesOnRoleChange: false)
+                    to: sentinelConfiguration, tls: tls?.retargeted(to: sentinel.host), on: eventLoop, logger: logger,
+                    closesOnRoleChange: false)
                 do {
                     reply = try await connection.send(RedisCommand("SENTINEL", "get-master-addr-by-name", service))
                     await connection.close()

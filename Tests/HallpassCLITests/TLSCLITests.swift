@@ -68,7 +68,7 @@ struct TLSCLITests {
         }
     }
 
-    @Test("bad TLS options and unsupported topologies are usage errors (exit 2) naming what is wrong")
+    @Test("bad TLS options and URLs are usage errors (exit 2) naming what is wrong")
     func usageErrors() async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
@@ -76,7 +76,6 @@ struct TLSCLITests {
             (["--redis", "rediss://127.0.0.1:1", "--redis-cert-file", certificates.clientCertificateFile], "--redis-key-file"),
             (["--redis", "rediss://127.0.0.1:1", "--redis-ca-file", "/nonexistent/ca.pem"], "--redis-ca-file"),
             (["--redis", "redis://127.0.0.1:1", "--redis-ca-file", certificates.caFile], "--redis-ca-file"),
-            (["--redis", "rediss+sentinel://127.0.0.1:26379/mymaster"], "Sentinel over TLS (rediss+sentinel://) is not supported yet"),
             (["--redis", "redis+sentinel://127.0.0.1:26379"], "service name"),
         ]
         for (arguments, fragment) in cases {

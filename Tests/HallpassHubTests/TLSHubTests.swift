@@ -56,21 +56,17 @@ struct TLSHubTests {
         #expect(throws: HubConfiguration.Problem.invalid("--redis-cert-file: missing: --redis-key-file needs --redis-cert-file")) {
             try bad.validate()
         }
-        var cluster = HubConfiguration()
-        cluster.redisURL = "rediss+sentinel://127.0.0.1:26379/mymaster"
-        #expect(throws: HubConfiguration.Problem.self) { try cluster.validate() }
     }
 }
 
 @Suite("hallpass-hub TLS options")
 struct HubTLSOptionTests {
     @Test(
-        "hallpass-hub refuses bad Redis TLS options and unsupported topologies with exit 64 naming the problem",
+        "hallpass-hub refuses bad Redis TLS options with exit 64 naming the problem",
         arguments: [
             (["--redis", "rediss://127.0.0.1:1/0", "--redis-cert-file", "/nonexistent/client.crt"], [String: String](), "--redis-key-file"),
             (["--redis", "rediss://127.0.0.1:1/0"], ["HALLPASS_REDIS_CA_FILE": "/nonexistent/ca.pem"], "--redis-ca-file: cannot read /nonexistent/ca.pem"),
             (["--redis", "redis://127.0.0.1:1/0", "--redis-ca-file", "/nonexistent/ca.pem"], [:], "--redis-ca-file: applies to TLS only"),
-            (["--redis", "rediss+sentinel://127.0.0.1:26379/mymaster"], [:], "Redis Sentinel over TLS (rediss+sentinel://) is not supported yet"),
         ])
     func usageErrors(arguments: [String], environment: [String: String], fragment: String) async throws {
         var inherited = ProcessInfo.processInfo.environment

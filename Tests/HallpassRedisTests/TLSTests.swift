@@ -163,4 +163,51 @@ struct TLSTests {
             }
         }
     }
+
+    @Test("rediss+sentinel://: the Sentinel and the master it names are reached over TLS and verified; a wrong CA says which Sentinel and why")
+    func sentinelOverTLS() async throws {
+        try await withTLSServer { master, certificates in
+            let sentinel = try await RedisSentinelTestServer.start(masterPort: master.port, tls: master.tls)
+            do {
+                #expect(sentinel.url.hasPrefix("rediss+sentinel://"))
+                var configuration = try RedisConfiguration(url: sentinel.url, caFile: certificates.caFile, certificateFile: nil, keyFile: nil)
+                configuration.connectTimeout = .seconds(15)
+                let client = RedisClient(configuration: configuration, logger: quietLogger)
+                let key = uniqueKey("sentinel-tls")
+                _ = try await client.send(RedisCommand("SET", key, "through a TLS Sentinel"))
+                let dedicated = try await client.makeDedicatedConnection()
+                #expect(try await dedicated.send(RedisCommand("ROLE")).array?.first == bulk("master"))
+                await dedicated.close()
+                await client.shutdown()
+                // The write is on the master itself.
+                let direct = try await connect(master.url, caFile: certificates.caFile)
+                #expect(try await direct.send(RedisCommand("GET", key)) == bulk("through a TLS Sentinel"))
+                await direct.close()
+
+                var wrong = try RedisConfiguration(url: sentinel.url, caFile: certificates.otherCAFile, certificateFile: nil, keyFile: nil)
+                wrong.connectTimeout = .seconds(15)
+                let error = try await #require(throws: RedisError.self) {
+                    _ = try await RedisConnection.connect(to: wrong, on: MultiThreadedEventLoopGroup.singleton.next(), logger: quietLogger)
+                }
+                guard case .sentinel(.noSentinelReachable(let service, let reasons)) = error else {
+                    Issue.record("expected noSentinelReachable, got \(error)")
+                    await sentinel.stop()
+                    return
+                }
+                #expect(service == "mymaster" && reasons.count == 1)
+                #expect(reasons.first?.hasPrefix("127.0.0.1:\(sentinel.port): TLS handshake with 127.0.0.1:\(sentinel.port) failed") == true, "\(reasons)")
+                #expect(!error.description.contains("\n"))
+                // A plaintext Sentinel URL against the TLS Sentinel fails too, and does not hang.
+                var plain = try testConfiguration(url: "redis+sentinel://127.0.0.1:\(sentinel.port)/mymaster")
+                plain.connectTimeout = .seconds(3)
+                await #expect(throws: RedisError.self) {
+                    _ = try await RedisConnection.connect(to: plain, on: MultiThreadedEventLoopGroup.singleton.next(), logger: quietLogger)
+                }
+            } catch {
+                await sentinel.stop()
+                throw error
+            }
+            await sentinel.stop()
+        }
+    }
 }

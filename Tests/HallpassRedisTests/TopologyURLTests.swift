@@ -103,19 +103,6 @@ struct TopologyURLTests {
         #expect(tls.tls != nil)
     }
 
-    @Test func startupRefusesTLSSentinelForNow() throws {
-        for (url, word) in [("rediss+sentinel://s1/svc", "Sentinel over TLS")] {
-            let error = try #require(throws: RedisError.self) {
-                try RedisConfiguration(url: url, caFile: nil, certificateFile: nil, keyFile: nil)
-            }
-            guard case .unsupported(let message) = error else {
-                Issue.record("expected unsupported, got \(error)")
-                continue
-            }
-            #expect(message.contains(word) && message.contains("not supported yet"), "\(message)")
-        }
-    }
-
     @Test func tlsFilesNeedARedissURL() throws {
         let error = try #require(throws: RedisError.self) {
             try RedisConfiguration(url: "redis://u:hunter2@h", caFile: "/nonexistent/ca.pem", certificateFile: nil, keyFile: nil)

@@ -13,22 +13,27 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
     public let directory: URL
     /// The service name the Sentinel monitors.
     public let service: String
+    /// Set for a Sentinel that speaks TLS only, to its clients and to the master.
+    public let tls: RedisTestServer.TLS?
 
-    private init(port: Int, directory: URL, service: String) {
+    private init(port: Int, directory: URL, service: String, tls: RedisTestServer.TLS?) {
         self.port = port
         self.directory = directory
         self.service = service
+        self.tls = tls
     }
 
-    /// The `redis+sentinel://` URL of the monitored service through this Sentinel.
+    /// The `redis+sentinel://` URL of the monitored service through this Sentinel
+    /// (`rediss+sentinel://` with TLS).
     public var url: String {
-        "redis+sentinel://127.0.0.1:\(port)/\(service)"
+        "\(tls == nil ? "redis" : "rediss")+sentinel://127.0.0.1:\(port)/\(service)"
     }
 
     /// Starts a Sentinel monitoring the master on 127.0.0.1 at `masterPort` as `service`; with
-    /// `password`, one that requires it of its clients (`requirepass`).
+    /// `password`, one that requires it of its clients (`requirepass`); with `tls`, one that
+    /// speaks only TLS, to its clients and to the (TLS) master and replicas.
     public static func start(
-        masterPort: Int, service: String = "mymaster", password: String? = nil
+        masterPort: Int, service: String = "mymaster", password: String? = nil, tls: RedisTestServer.TLS? = nil
     ) async throws -> RedisSentinelTestServer {
         try await onBlockingThread {
             let executable = try findExecutable("redis-server")
@@ -38,7 +43,7 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
                 let directory = FileManager.default.temporaryDirectory
                     .appendingPathComponent("hallpass-sentinel-\(port)-\(UUID().uuidString.prefix(8))")
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let sentinel = RedisSentinelTestServer(port: port, directory: directory, service: service)
+                let sentinel = RedisSentinelTestServer(port: port, directory: directory, service: service, tls: tls)
                 do {
                     try sentinel.launch(executable: executable, masterPort: masterPort, password: password)
                     return sentinel
@@ -71,8 +76,22 @@ public final class RedisSentinelTestServer: @unchecked Sendable {
     private func launch(executable: URL, masterPort: Int, password: String?) throws {
         let config = directory.appendingPathComponent("sentinel.conf")
         let logFile = directory.appendingPathComponent("sentinel.log")
+        let listener =
+            if let tls {
+                """
+                port 0
+                tls-port \(port)
+                tls-cert-file \(tls.certificateFile)
+                tls-key-file \(tls.keyFile)
+                tls-ca-cert-file \(tls.caFile)
+                tls-auth-clients \(tls.requiresClientCertificates ? "yes" : "no")
+                tls-replication yes
+                """
+            } else {
+                "port \(port)"
+            }
         try """
-        port \(port)
+        \(listener)
         bind 127.0.0.1
         dir \(directory.path)
         logfile \(logFile.path)
