@@ -210,4 +210,47 @@ struct TLSTests {
             await sentinel.stop()
         }
     }
+
+    @Test("rediss+cluster://: every master is reached over TLS and verified, commands and pipelines follow the slots; a wrong CA names the TLS failure")
+    func clusterOverTLS() async throws {
+        let certificates = try await TestCertificatesForRedisTests.shared()
+        let cluster = try await RedisClusterTestServer.start(
+            masters: 3, replicasPerMaster: 0,
+            tls: .init(
+                certificateFile: certificates.serverCertificateFile, keyFile: certificates.serverKeyFile, caFile: certificates.caFile,
+                outgoingCertificate: (certificates.clientCertificateFile, certificates.clientKeyFile)))
+        do {
+            #expect(cluster.url.hasPrefix("rediss+cluster://"))
+            var configuration = try RedisConfiguration(url: cluster.url, caFile: certificates.caFile, certificateFile: nil, keyFile: nil)
+            configuration.connectTimeout = .seconds(15)
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
+            let keys = schemaTags.map { "hp:{\($0)}:tls:\(UInt64.random(in: 0...UInt64.max))" }
+            let writes = try await client.pipeline(keys.map { RedisCommand("SET", $0, $0) })
+            #expect(writes.allSatisfy { (try? $0.get()) == .simpleString("OK") }, "\(writes)")
+            let reads = try await client.pipeline(keys.map { RedisCommand("GET", $0) })
+            #expect(reads.map { try? $0.get() } == keys.map { bulk($0) })
+            let masters = Set(try await client.placement(ofKeys: keys).compactMap(\.node))
+            #expect(masters.count == 3)
+            let dedicated = try await client.makeDedicatedConnections(forKeys: keys)
+            #expect(dedicated.count == 3)
+            for node in dedicated {
+                #expect(try await node.connection.send(RedisCommand("GET", node.keys[0])) == bulk(node.keys[0]))
+                await node.connection.close()
+            }
+            await client.shutdown()
+
+            var wrong = try RedisConfiguration(url: cluster.url, caFile: certificates.otherCAFile, certificateFile: nil, keyFile: nil)
+            wrong.connectTimeout = .seconds(15)
+            let refused = RedisClient(configuration: wrong, logger: quietLogger)
+            let error = try await #require(throws: RedisError.self) { try await refused.send(RedisCommand("GET", keys[0])) }
+            await refused.shutdown()
+            #expect(error.description.contains("TLS handshake with 127.0.0.1:"), "\(error)")
+            #expect(error.description.contains("certificate is not trusted"), "\(error)")
+            #expect(!error.description.contains("\n"))
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
 }

@@ -10,34 +10,42 @@ public import Foundation
 public final class RedisClusterTestServer: Sendable {
     /// Every node, in the order given to `redis-cli --cluster create` (masters first).
     public let nodes: [RedisTestServer]
+    /// Set for a cluster whose nodes speak TLS only, to clients and to each other.
+    public let tls: RedisTestServer.TLS?
 
-    private init(nodes: [RedisTestServer]) {
+    private init(nodes: [RedisTestServer], tls: RedisTestServer.TLS?) {
         self.nodes = nodes
+        self.tls = tls
     }
 
-    /// The `redis+cluster://` URL with every node as a seed.
+    /// The `redis+cluster://` URL with every node as a seed (`rediss+cluster://` with TLS).
     public var url: String {
-        "redis+cluster://" + nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+        "\(tls == nil ? "redis" : "rediss")+cluster://" + nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
     }
 
     /// Starts the nodes and joins them into a cluster (node timeout 2 s, so a failover takes a
-    /// few seconds, not fifteen).
-    public static func start(masters: Int = 3, replicasPerMaster: Int = 1) async throws -> RedisClusterTestServer {
+    /// few seconds, not fifteen). With `tls`, every node speaks only TLS, on the cluster bus
+    /// and to its replicas too.
+    public static func start(
+        masters: Int = 3, replicasPerMaster: Int = 1, tls: RedisTestServer.TLS? = nil
+    ) async throws -> RedisClusterTestServer {
         var nodes: [RedisTestServer] = []
         do {
             for _ in 0..<(masters * (1 + replicasPerMaster)) {
                 // The cluster bus defaults to the port + 10000, which is out of range for half
                 // the ports the kernel hands out, so it gets a free port of its own.
                 nodes.append(
-                    try await RedisTestServer.start(arguments: [
-                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                        "--cluster-port", "\(try freeLoopbackPort())", "--cluster-node-timeout", "2000",
-                        // A test that fails a master over must not wait on a replica that lost
-                        // touch for a moment.
-                        "--cluster-replica-validity-factor", "0",
-                    ]))
+                    try await RedisTestServer.start(
+                        arguments: [
+                            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                            "--cluster-port", "\(try freeLoopbackPort())", "--cluster-node-timeout", "2000",
+                            // A test that fails a master over must not wait on a replica that lost
+                            // touch for a moment.
+                            "--cluster-replica-validity-factor", "0",
+                        ] + (tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]),
+                        tls: tls))
             }
-            let cluster = RedisClusterTestServer(nodes: nodes)
+            let cluster = RedisClusterTestServer(nodes: nodes, tls: tls)
             try await onBlockingThread {
                 try cluster.create(replicasPerMaster: replicasPerMaster)
                 try cluster.waitUntilSettled(seconds: 60)
@@ -58,7 +66,7 @@ public final class RedisClusterTestServer: Sendable {
     /// replies, one per line), for admin commands a test issues (`CLUSTER FAILOVER`).
     public func cli(_ index: Int, _ arguments: [String]) async throws -> String {
         let port = nodes[index].port
-        return try await onBlockingThread { try Self.redisCLI(["-p", "\(port)"] + arguments) }
+        return try await onBlockingThread { try self.redisCLI(["-p", "\(port)"] + arguments) }
     }
 
     /// Waits until every node says `cluster_state:ok` and all agree on the master of every slot.
@@ -78,7 +86,7 @@ public final class RedisClusterTestServer: Sendable {
 
     private func moveSlotBlocking(_ slot: Int, pause: TimeInterval) throws -> (from: Int, to: Int) {
         // "<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>"
-        let lines = try Self.redisCLI(["-p", "\(nodes[0].port)", "CLUSTER", "NODES"]).split(separator: "\n")
+        let lines = try self.redisCLI(["-p", "\(nodes[0].port)", "CLUSTER", "NODES"]).split(separator: "\n")
         var masters: [(id: String, port: Int, slots: [ClosedRange<Int>])] = []
         for line in lines {
             let fields = line.split(separator: " ").map(String.init)
@@ -98,7 +106,7 @@ public final class RedisClusterTestServer: Sendable {
             throw TestSupportErrorBox(description: "no master serves slot \(slot), or no other master to move it to")
         }
         func on(_ port: Int, _ arguments: [String]) throws -> String {
-            try Self.redisCLI(["-p", "\(port)"] + arguments)
+            try self.redisCLI(["-p", "\(port)"] + arguments)
         }
         _ = try on(target.port, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id])
         _ = try on(source.port, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id])
@@ -119,7 +127,7 @@ public final class RedisClusterTestServer: Sendable {
 
     private func create(replicasPerMaster: Int) throws {
         let addresses = nodes.map { "127.0.0.1:\($0.port)" }
-        _ = try Self.redisCLI(
+        _ = try self.redisCLI(
             ["--cluster", "create"] + addresses + ["--cluster-replicas", "\(replicasPerMaster)", "--cluster-yes"])
     }
 
@@ -130,10 +138,10 @@ public final class RedisClusterTestServer: Sendable {
             var layouts = Set<String>()
             var allOK = true
             for node in nodes {
-                let info = (try? Self.redisCLI(["-p", "\(node.port)", "CLUSTER", "INFO"])) ?? ""
+                let info = (try? self.redisCLI(["-p", "\(node.port)", "CLUSTER", "INFO"])) ?? ""
                 if !info.contains("cluster_state:ok") { allOK = false }
                 // Who serves which slots, as this node sees it (replicas list the same masters).
-                let slots = (try? Self.redisCLI(["-p", "\(node.port)", "CLUSTER", "SLOTS"])) ?? ""
+                let slots = (try? self.redisCLI(["-p", "\(node.port)", "CLUSTER", "SLOTS"])) ?? ""
                 layouts.insert(Self.masterLayout(slots))
                 last = "node \(node.port): \(info.split(separator: "\n").first ?? "")"
             }
@@ -149,6 +157,12 @@ public final class RedisClusterTestServer: Sendable {
         // Raw redis-cli output flattens the nested arrays; comparing it whole (sorted lines of
         // ranges are not recoverable) is enough to tell whether nodes agree.
         output.split(separator: "\n").sorted().joined(separator: ",")
+    }
+
+    /// `redis-cli` with this cluster's TLS options, if any, before `arguments`.
+    private func redisCLI(_ arguments: [String]) throws -> String {
+        let tlsArguments = tls.map { ["--tls", "--cacert", $0.caFile] } ?? []
+        return try Self.redisCLI(tlsArguments + arguments)
     }
 
     static func redisCLI(_ arguments: [String]) throws -> String {

@@ -35,12 +35,20 @@ public final class RedisTestServer: @unchecked Sendable {
         public var keyFile: String
         public var caFile: String
         public var requiresClientCertificates: Bool
+        /// The certificate and key the server presents when it connects out, to other nodes'
+        /// cluster bus and to a master it replicates: a cluster bus always demands one, with
+        /// extended key usage clientAuth, which a server certificate may lack.
+        public var outgoingCertificate: (certificateFile: String, keyFile: String)?
 
-        public init(certificateFile: String, keyFile: String, caFile: String, requiresClientCertificates: Bool = false) {
+        public init(
+            certificateFile: String, keyFile: String, caFile: String, requiresClientCertificates: Bool = false,
+            outgoingCertificate: (certificateFile: String, keyFile: String)? = nil
+        ) {
             self.certificateFile = certificateFile
             self.keyFile = keyFile
             self.caFile = caFile
             self.requiresClientCertificates = requiresClientCertificates
+            self.outgoingCertificate = outgoingCertificate
         }
     }
 
@@ -159,6 +167,9 @@ public final class RedisTestServer: @unchecked Sendable {
                 "--tls-cert-file", tls.certificateFile, "--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile,
                 "--tls-auth-clients", tls.requiresClientCertificates ? "yes" : "no",
             ]
+            if let outgoing = tls.outgoingCertificate {
+                arguments += ["--tls-client-cert-file", outgoing.certificateFile, "--tls-client-key-file", outgoing.keyFile]
+            }
         } else {
             arguments += ["--port", "\(port)"]
         }
