@@ -37,6 +37,53 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Redis over TLS. With HALLPASS_REDIS_TLS_DIR set to a directory made by make_redis_tls, every
+# redis-server and Sentinel the helpers below start speaks only TLS (to clients, replicas and
+# the cluster bus), and rcli reaches them over TLS.
+#
+# make_redis_tls DIR: a throwaway CA (DIR/ca.crt) and one certificate for 127.0.0.1 and
+# localhost (DIR/node.crt, DIR/node.key) that every node presents, as a server and as a client
+# (replication and the cluster bus demand a client certificate), made with openssl.
+make_redis_tls() {
+    local dir=$1
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    [ -s "$dir/ca.crt" ] && [ -s "$dir/node.crt" ] && [ -s "$dir/node.key" ] && return 0
+    (
+        umask 077
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=Hallpass ops-run CA" \
+            -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+            -keyout "$dir/node.key" -out "$dir/node.csr" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$dir/node.ext"
+        openssl x509 -req -in "$dir/node.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 30 \
+            -extfile "$dir/node.ext" -out "$dir/node.crt" 2>/dev/null
+    ) || { log "could not make the TLS certificates in $dir"; return 1; }
+    chmod 644 "$dir/ca.crt"
+    log "made a throwaway CA for Redis TLS: $dir/ca.crt"
+}
+
+# rcli ARGS...: redis-cli, over TLS when HALLPASS_REDIS_TLS_DIR is set.
+rcli() {
+    if [ -n "${HALLPASS_REDIS_TLS_DIR:-}" ]; then
+        redis-cli --tls --cacert "$HALLPASS_REDIS_TLS_DIR/ca.crt" "$@"
+    else
+        redis-cli "$@"
+    fi
+}
+
+# redis_listen_settings PORT: the redis-server (or sentinel.conf, one per line with --conf) settings
+# for listening on PORT, in plaintext or, with HALLPASS_REDIS_TLS_DIR, TLS only.
+redis_listen_settings() {
+    local port=$1 dir=${HALLPASS_REDIS_TLS_DIR:-}
+    if [ -z "$dir" ]; then
+        printf '%s\n' --port "$port"
+        return
+    fi
+    printf '%s\n' --port 0 --tls-port "$port" --tls-cert-file "$dir/node.crt" --tls-key-file "$dir/node.key" \
+        --tls-ca-cert-file "$dir/ca.crt" --tls-auth-clients no --tls-replication yes
+}
+
 # start_redis DIR [extra redis-server args...]: starts redis-server on a free loopback port with
 # its own data directory and sets REDIS_PORT, REDIS_PID and REDIS_DIR. Stop it with stop_redis.
 # With START_REDIS_PORT set, uses that port instead (one attempt).
@@ -48,12 +95,14 @@ start_redis() {
     for attempt in $(seq 1 "$attempts"); do
         REDIS_PORT=${START_REDIS_PORT:-$(free_port)}
         rm -f "$REDIS_DIR/redis.pid"
-        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
+        local listen
+        mapfile -t listen < <(redis_listen_settings "$REDIS_PORT")
+        redis-server "${listen[@]}" --bind 127.0.0.1 --dir "$REDIS_DIR" \
             --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null
         local waited pid reply
         for waited in $(seq 1 100); do
             pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)
-            reply=$(redis-cli -p "$REDIS_PORT" info server 2>&1 | tr -d '\r' || true)
+            reply=$(rcli -p "$REDIS_PORT" info server 2>&1 | tr -d '\r' || true)
             # Ours only if the server answering on the port is the process we started (a
             # server that demands a password says NOAUTH instead of its process id).
             if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
@@ -98,8 +147,9 @@ start_sentinel() {
     local dir=$1 master=$2 service=$3
     mkdir -p "$dir"
     NODE_PORT=$(free_port)
-    cat >"$dir/sentinel.conf" <<CONF
-port $NODE_PORT
+    # sentinel.conf takes the same settings as the command line, one per line without the dashes.
+    redis_listen_settings "$NODE_PORT" | paste -d ' ' - - | sed 's/^--//' >"$dir/sentinel.conf"
+    cat >>"$dir/sentinel.conf" <<CONF
 bind 127.0.0.1
 dir $dir
 sentinel monitor $service 127.0.0.1 $master 2
@@ -109,7 +159,7 @@ CONF
     redis-server "$dir/sentinel.conf" --sentinel --daemonize yes --pidfile "$dir/sentinel.pid" --logfile "$dir/sentinel.log" >/dev/null
     local waited
     for waited in $(seq 1 100); do
-        if redis-cli -p "$NODE_PORT" ping 2>/dev/null | grep -q PONG; then
+        if rcli -p "$NODE_PORT" ping 2>/dev/null | grep -q PONG; then
             HALLPASS_REDIS_NODE_PIDS+=("$(cat "$dir/sentinel.pid")")
             log "redis-sentinel $(cat "$dir/sentinel.pid") on 127.0.0.1:$NODE_PORT watching $service"
             return 0
@@ -142,5 +192,5 @@ create_validator_user() {
     local port=$1 password_file=$2 rules
     read -ra rules <<<"$HALLPASS_VALIDATOR_ACL_RULES" # read -a: no glob expansion of the key patterns
     printf '>%s' "$(cat "$password_file")" |
-        redis-cli -p "$port" -x ACL SETUSER hallpass-validator reset on "${rules[@]}" >/dev/null
+        rcli -p "$port" -x ACL SETUSER hallpass-validator reset on "${rules[@]}" >/dev/null
 }
