@@ -40,6 +40,8 @@ public final class RedisClient: Sendable {
     /// Set for a Redis Cluster (`redis+cluster://`): it routes every command by its keys' slot
     /// to a master's connections of its own, and ``slots`` stay unused.
     private let cluster: RedisCluster?
+    /// Set for a Sentinel service (`redis+sentinel://`): it moves the connections to a new master.
+    private let sentinelWatch: RedisSentinelWatch?
 
     /// Creates a client. Nothing connects until the first command.
     ///
@@ -69,7 +71,14 @@ public final class RedisClient: Sendable {
             Result { () throws(RedisError) in try RedisTLS(configuration: tlsConfiguration, host: configuration.host) }
         }
         self.tls = tls
-        self.slots = loops.map { ConnectionSlot(configuration: configuration, tls: tls, eventLoop: $0, logger: logger) }
+        if case .sentinel(let sentinels, let service) = configuration.topology {
+            self.sentinelWatch = RedisSentinelWatch(
+                service: service, sentinels: sentinels, configuration: configuration, tls: tls, eventLoop: loops[0], logger: logger)
+        } else {
+            self.sentinelWatch = nil
+        }
+        let watch = self.sentinelWatch
+        self.slots = loops.map { ConnectionSlot(configuration: configuration, tls: tls, watch: watch, eventLoop: $0, logger: logger) }
         if case .cluster(let seeds) = configuration.topology {
             self.cluster = RedisCluster(configuration: configuration, seeds: seeds, tls: tls, loops: loops, logger: logger)
         } else {
@@ -147,7 +156,7 @@ public final class RedisClient: Sendable {
     public func makeDedicatedConnection() async throws -> RedisConnection {
         if let cluster { return try await cluster.makeDedicatedConnection(forSlot: nil).0 }
         return try await RedisConnection.connect(
-            to: self.configuration, tls: self.tls?.get(), on: self.eventLoopGroup.next(), logger: self.logger)
+            to: self.configuration, tls: self.tls?.get(), watch: self.sentinelWatch, on: self.eventLoopGroup.next(), logger: self.logger)
     }
 
     /// Opens connections for the caller alone that together serve `keys`: one per Redis node
@@ -210,6 +219,7 @@ public final class RedisClient: Sendable {
     /// ``RedisError/connectionClosed``. Commands still waiting fail the same way.
     public func shutdown() async {
         var wasRunning = false
+        await self.sentinelWatch?.stop()
         if let cluster, await cluster.shutdown() {
             wasRunning = true
         }
@@ -266,6 +276,7 @@ final class ConnectionSlot: Sendable {
     let eventLoop: any EventLoop
     private let configuration: RedisConfiguration
     private let tls: Result<RedisTLS, RedisError>?
+    private let watch: RedisSentinelWatch?
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
 
@@ -287,9 +298,13 @@ final class ConnectionSlot: Sendable {
         case fail(RedisError)
     }
 
-    init(configuration: RedisConfiguration, tls: Result<RedisTLS, RedisError>?, eventLoop: any EventLoop, logger: Logger) {
+    init(
+        configuration: RedisConfiguration, tls: Result<RedisTLS, RedisError>?, watch: RedisSentinelWatch? = nil,
+        eventLoop: any EventLoop, logger: Logger
+    ) {
         self.configuration = configuration
         self.tls = tls
+        self.watch = watch
         self.eventLoop = eventLoop
         self.logger = logger
         self.state = NIOLockedValueBox(.idle)
@@ -378,6 +393,7 @@ final class ConnectionSlot: Sendable {
             connection = try await RedisConnection.connect(
                 to: self.configuration,
                 tls: self.tls?.get(),
+                watch: self.watch,
                 on: promise.futureResult.eventLoop,
                 logger: self.logger
             )

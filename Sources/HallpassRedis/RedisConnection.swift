@@ -108,10 +108,12 @@ public final class RedisConnection: Sendable {
         return try await Self.connect(to: configuration, tls: tls, on: eventLoop, logger: logger)
     }
 
-    /// As the public `connect`, with the TLS context made once by the caller.
+    /// As the public `connect`, with the TLS context made once by the caller, and for a
+    /// Sentinel's master the client's watch (which closes the connection when the master changes).
     static func connect(
         to configuration: RedisConfiguration,
         tls: RedisTLS?,
+        watch: RedisSentinelWatch? = nil,
         on eventLoop: any EventLoop,
         logger: Logger
     ) async throws -> RedisConnection {
@@ -123,7 +125,8 @@ public final class RedisConnection: Sendable {
             // Resolved on every connect, so every reconnect and dedicated connection follows a
             // failover.
             return try await RedisSentinel.connectToMaster(
-                service: service, sentinels: sentinels, configuration: configuration, tls: tls, on: eventLoop, logger: logger)
+                service: service, sentinels: sentinels, configuration: configuration, tls: tls, watch: watch, on: eventLoop,
+                logger: logger)
         case .cluster(let seeds):
             // A plain connection to one node, the first seed that accepts: it answers for its
             // own slots only (others get MOVED). A RedisClient routes by slot instead.

@@ -30,9 +30,11 @@ public enum RedisSentinelFailure: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Every connect resolves again, so a ``RedisClient`` that lost its connection (a failover
 /// kills clients, and the connection closes on `READONLY`) finds the new master by itself.
-/// A connection that stays open to the old master is not told of a failover: it follows once the
-/// Sentinels demote that master (its next `READONLY`), which can take seconds; listening for
-/// `+switch-master` on the Sentinels would shorten that.
+/// A connection that stays open to the old master would learn of a failover only once the
+/// Sentinels demote that master (its next `READONLY`, up to ten seconds later, during which the
+/// old master still takes writes that the failover then discards); a ``RedisClient`` therefore
+/// also watches the Sentinels (``RedisSentinelWatch``) and closes its connections to a master
+/// they no longer name.
 enum RedisSentinel {
     /// How often a master that denies being one is re-resolved before giving up; the connect
     /// timeout bounds the retries too.
@@ -47,11 +49,15 @@ enum RedisSentinel {
     /// each certificate checked against the name it was reached by: the Sentinel's host from
     /// the URL, and the address the Sentinels give for the master (usually an IP address, which
     /// the master's certificate must then carry as a subject alternative name).
+    ///
+    /// With `watch`, the connection is registered there, to be closed when the Sentinels name
+    /// another master.
     static func connectToMaster(
         service: String,
         sentinels: [RedisEndpoint],
         configuration: RedisConfiguration,
         tls: RedisTLS?,
+        watch: RedisSentinelWatch? = nil,
         on eventLoop: any EventLoop,
         logger: Logger
     ) async throws -> RedisConnection {
@@ -75,6 +81,7 @@ enum RedisSentinel {
                 throw error
             }
             if role == "master" {
+                watch?.register(connection, master: master)
                 return connection
             }
             await connection.close()
@@ -103,15 +110,10 @@ enum RedisSentinel {
         var reasons: [String] = []
         var answeredUnknown = false
         for sentinel in sentinels {
-            // Sentinels have no ACL users of their own here and no databases: only their password.
-            let sentinelConfiguration = RedisConfiguration(
-                host: sentinel.host, port: sentinel.port, password: configuration.sentinelPassword,
-                connectTimeout: timeout, commandTimeout: timeout)
             let reply: RedisValue
             do {
-                let connection = try await RedisConnection.connectServer(
-                    to: sentinelConfiguration, tls: tls?.retargeted(to: sentinel.host), on: eventLoop, logger: logger,
-                    closesOnRoleChange: false)
+                let connection = try await Self.connect(
+                    toSentinel: sentinel, configuration: configuration, tls: tls, timeout: timeout, on: eventLoop, logger: logger)
                 do {
                     reply = try await connection.send(RedisCommand("SENTINEL", "get-master-addr-by-name", service))
                     await connection.close()
@@ -124,18 +126,11 @@ enum RedisSentinel {
                 reasons.append("\(sentinel): \(error)")
                 continue
             }
-            switch reply {
-            case .null:
+            if reply == .null {
                 answeredUnknown = true
-            case .array(let parts) where parts.count == 2:
-                guard let host = parts[0].string, !host.isEmpty,
-                    let port = parts[1].int.flatMap({ Int(exactly: $0) }), (1...65535).contains(port)
-                else {
-                    reasons.append("\(sentinel): unexpected reply \(reply)")
-                    continue
-                }
-                return RedisEndpoint(host: host, port: port)
-            default:
+            } else if let master = Self.masterAddress(in: reply) {
+                return master
+            } else {
                 reasons.append("\(sentinel): unexpected reply \(reply)")
             }
         }
@@ -143,6 +138,29 @@ enum RedisSentinel {
             throw .sentinel(.unknownService(service))
         }
         throw .sentinel(.noSentinelReachable(service: service, reasons: reasons))
+    }
+
+    /// A connection to one Sentinel. Sentinels have no ACL users of their own here and no
+    /// databases: only their password.
+    static func connect(
+        toSentinel sentinel: RedisEndpoint, configuration: RedisConfiguration, tls: RedisTLS?, timeout: Duration,
+        on eventLoop: any EventLoop, logger: Logger
+    ) async throws -> RedisConnection {
+        let sentinelConfiguration = RedisConfiguration(
+            host: sentinel.host, port: sentinel.port, password: configuration.sentinelPassword,
+            connectTimeout: timeout, commandTimeout: timeout)
+        return try await RedisConnection.connectServer(
+            to: sentinelConfiguration, tls: tls?.retargeted(to: sentinel.host), on: eventLoop, logger: logger,
+            closesOnRoleChange: false)
+    }
+
+    /// The master's address in a `SENTINEL get-master-addr-by-name` reply (`[host, port]`), or
+    /// `nil` for anything else.
+    static func masterAddress(in reply: RedisValue) -> RedisEndpoint? {
+        guard case .array(let parts) = reply, parts.count == 2, let host = parts[0].string, !host.isEmpty,
+            let port = parts[1].int.flatMap({ Int(exactly: $0) }), (1...65535).contains(port)
+        else { return nil }
+        return RedisEndpoint(host: host, port: port)
     }
 
     /// The first element of the `ROLE` reply: `master`, `slave` or `sentinel`.

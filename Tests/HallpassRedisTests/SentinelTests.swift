@@ -126,6 +126,9 @@ struct SentinelTests {
 
             let key = uniqueKey("failover")
             _ = try await client.send(RedisCommand("SET", key, "before"))
+            // A dedicated connection (where a validator blocks in XREAD) sits idle on the master.
+            let dedicated = try await client.makeDedicatedConnection()
+            defer { Task { await dedicated.close() } }
             try await waitUntil("the Sentinel to know the replica", seconds: 15) {
                 !(try await admin.send(RedisCommand("SENTINEL", "REPLICAS", "mymaster")).array ?? []).isEmpty
             }
@@ -134,12 +137,13 @@ struct SentinelTests {
                 try await admin.send(RedisCommand("SENTINEL", "FAILOVER", "mymaster")) == .simpleString("OK")
             }
 
-            // About 11 s here: the client's connection to the old master stays open, and that
-            // master takes writes, until the Sentinel demotes it on its next INFO from it (every
-            // 10 s); the first READONLY then closes the connection and the reconnect finds the
-            // new master. The bound leaves room for a loaded machine.
+            // The old master takes writes until the Sentinel demotes it on its next INFO from it
+            // (every 10 s), and discards them then. The client's watch sees the Sentinel name the
+            // new master within a fraction of a second of the switch and closes the connections
+            // to the old one, so writes reach the new master long before that demotion (it took
+            // about 11 s before the watch). The bound leaves room for a loaded machine.
             var attempt = 0
-            try await waitUntil("a write through Sentinel to reach the former replica", seconds: 20, toleratingErrors: true) {
+            try await waitUntil("a write through Sentinel to reach the former replica", seconds: 8, toleratingErrors: true) {
                 // Until the promotion, the replica gets the old master's writes by replication.
                 guard try await onReplica.send(RedisCommand("ROLE")).array?.first == bulk("master") else {
                     return false
@@ -149,6 +153,8 @@ struct SentinelTests {
                 return try await onReplica.send(RedisCommand("GET", key)) == bulk("after-\(attempt)")
             }
             #expect(try await client.send(RedisCommand("ROLE")).array?.first == bulk("master"))
+            // The idle dedicated connection was closed too, so its owner reconnects to the new master.
+            #expect(!dedicated.isActive)
             let address = try await admin.send(RedisCommand("SENTINEL", "get-master-addr-by-name", "mymaster"))
             #expect(address.array?.last?.int == Int64(replica.port))
             #expect(replica.port != master.port)
