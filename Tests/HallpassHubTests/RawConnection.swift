@@ -43,12 +43,11 @@ struct RawConnection: Sendable {
         try? await channel.close()
     }
 
-    /// How many status lines (`HTTP/1.1 NNN`) the hub sent, and their codes in order.
+    /// The status codes of the responses the hub sent, in order. Found by their status line
+    /// (`HTTP/1.1 NNN`) anywhere in the text: a pipelined response follows the body before it
+    /// with no line break.
     var statusCodes: [Int] {
-        text.components(separatedBy: "\r\n").compactMap { line in
-            guard line.hasPrefix("HTTP/1.1 ") else { return nil }
-            return Int(line.dropFirst(9).prefix(3))
-        }
+        text.components(separatedBy: "HTTP/1.1 ").dropFirst().compactMap { Int($0.prefix(3)) }
     }
 
     /// Collects the bytes the hub sends.
