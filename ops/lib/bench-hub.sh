@@ -15,8 +15,12 @@ bench_hub() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=512
     # BENCH_SCENARIOS picks and orders the runs, e.g. "healthz refresh" while working on refresh.
     local scenarios=${BENCH_SCENARIOS:-framework healthz refresh refresh-api introspect argon2 login argon2}
+    log "building hallpass-bench (release)"
+    swift build -c release --package-path Benchmarks --product hallpass-bench
+    local bench_bin
+    bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/hallpass-bench"
     start_bench_hub
-    local base=$BENCH_BASE bench_bin=$BENCH_BIN redis_url=$BENCH_REDIS_URL
+    local base=$BENCH_BASE redis_url=$BENCH_REDIS_URL
     eval "$("$bench_bin" seed-hub --redis "$redis_url")"
     export BENCH_USER BENCH_PASSWORD
     BENCH_BASIC=$(printf '%s:%s' "$BENCH_CLIENT" "$BENCH_SECRET" | base64 -w0)
@@ -54,18 +58,15 @@ bench_hub() {
     done
 }
 
-# start_bench_hub [HUB FLAGS...]: builds the release hub and hallpass-bench, starts a throwaway
-# Redis and a hub on a free port (extra flags appended), and waits until it is ready. Sets
-# BENCH_BASE, BENCH_PORT, BENCH_BIN, BENCH_REDIS_URL, HUB_PID and RUN_DIR; the EXIT trap stops
-# everything.
+# start_bench_hub [HUB FLAGS...]: builds the release hub, starts a throwaway Redis and a hub
+# on a free port (extra flags appended), and waits until it is ready. Sets BENCH_BASE,
+# BENCH_PORT, BENCH_REDIS_URL, HUB_PID and RUN_DIR; the EXIT trap stops everything.
 start_bench_hub() {
     ensure_system_packages wrk curl bc time
-    log "building hallpass-hub and hallpass-bench (release)"
+    log "building hallpass-hub (release)"
     swift build -c release --product hallpass-hub
-    swift build -c release --package-path Benchmarks --product hallpass-bench
-    local hub_bin bench_bin
+    local hub_bin
     hub_bin="$(swift build -c release --show-bin-path)/hallpass-hub"
-    bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/hallpass-bench"
 
     RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")
     HUB_PID= FLOOR_PID=
@@ -88,7 +89,7 @@ start_bench_hub() {
         sleep 0.05
     done
     curl -fs "$base/readyz" >/dev/null || { log "hub did not become ready: $(tail -5 "$RUN_DIR/hub.log")"; return 1; }
-    BENCH_BASE=$base BENCH_BIN=$bench_bin BENCH_PORT=$port BENCH_REDIS_URL=$redis_url
+    BENCH_BASE=$base BENCH_PORT=$port BENCH_REDIS_URL=$redis_url
 }
 
 # open_refresh_pool BASE COUNT SCOPE FILE: COUNT password logins with SCOPE; their refresh
