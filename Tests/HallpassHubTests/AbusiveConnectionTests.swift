@@ -20,11 +20,15 @@ struct AbusiveConnectionTests {
     /// An ordinary request is answered 200: one on a new connection of its own (which the hub
     /// must still accept), and one through the shared HTTP client's pool.
     static func expectServed(_ hub: HubFixture, _ comment: Comment) async throws {
-        let fresh = try await RawConnection.open(port: hub.port)
+        try await expectServed(port: hub.port, comment)
+    }
+
+    static func expectServed(port: Int, _ comment: Comment) async throws {
+        let fresh = try await RawConnection.open(port: port)
         try await fresh.send("GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
         _ = try await fresh.untilClosed()
         #expect(fresh.statusCodes == [200], comment)
-        let reply = try await hub.get("/healthz")
+        let reply = try await HubFixture.plainGet("http://127.0.0.1:\(port)/healthz")
         #expect(reply.status == 200, comment)
     }
 
@@ -184,6 +188,74 @@ struct AbusiveConnectionTests {
             let metrics = try await hub.get("/metrics").text
             #expect(connectionsClosed(metrics, reason: "max_connections") >= 11)
         }
+    }
+
+    @Test("the hallpass-hub process raises its open files limit, takes the limit flags, and its descriptors return to their baseline after abuse")
+    func hubProcess() async throws {
+        let redis = try await RedisTestServer.start()
+        var started: HubProcess?
+        do {
+            let hub = try await HubProcess.start(
+                redisURL: redis.url,
+                arguments: ["--connection-idle-timeout", "3", "--header-timeout", "2", "--max-header-count", "20", "--log-level", "warning"],
+                environment: ["HALLPASS_MAX_CONNECTIONS": "400"])
+            started = hub
+            let proc = "/proc/\(hub.processIdentifier)"
+            let limits = try String(contentsOfFile: proc + "/limits", encoding: .utf8)
+            let openFiles = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+            let values = openFiles.split(separator: " ").dropFirst(3).prefix(2)
+            #expect(values.count == 2 && values.first == values.last, "soft limit not raised to the hard one: \(openFiles)")
+
+            try await Self.expectServed(port: hub.port, "before")
+            let baseline = try FileManager.default.contentsOfDirectory(atPath: proc + "/fd").count
+
+            var abusive: [RawConnection] = []
+            for index in 0..<500 {
+                let connection = try await RawConnection.open(port: hub.port)
+                switch index % 5 {
+                case 0: try? await connection.send("GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Slow: ")
+                case 1: try? await connection.send("GET /healthz HTTP/1.1\r\n" + (1...30).map { "X-\($0): v\r\n" }.joined() + "\r\n")
+                case 2: try? await connection.send("\u{1}garbage\r\n\r\n")
+                default: break
+                }
+                abusive.append(connection)
+            }
+            try await waitUntil("the abusive connections closed", seconds: 3 + 20) { abusive.allSatisfy(\.isClosed) }
+            #expect(abusive.contains { $0.statusCodes == [503] }, "none of 500 connections was refused at 400")
+            // Opened one after another, the first 350 are well within the 400 admitted.
+            #expect(abusive.prefix(350).enumerated().filter { $0.offset % 5 == 1 }.allSatisfy { $0.element.statusCodes == [431] })
+            try await Self.expectServed(port: hub.port, "after")
+            // The shared HTTP client may hold one more pooled connection than before.
+            try await waitUntil("the hub's descriptors back to the baseline", seconds: 10) {
+                try FileManager.default.contentsOfDirectory(atPath: proc + "/fd").count <= baseline + 1
+            }
+            let metrics = try await HubFixture.plainGet(hub.baseURL + "/metrics").text
+            for reason in ["max_connections", "header_timeout", "header_too_large", "bad_request"] {
+                #expect(connectionsClosed(metrics, reason: reason) > 0, "no \(reason) closures counted")
+            }
+        } catch {
+            await started?.stop()
+            await redis.stop()
+            throw error
+        }
+        await started?.stop()
+        await redis.stop()
+    }
+
+    @Test(
+        "hallpass-hub refuses limit flags and variables out of range as usage errors naming them",
+        arguments: [
+            (["--max-connections", "0"], [String: String](), "--max-connections must be 1-1000000"),
+            ([], ["HALLPASS_HEADER_TIMEOUT": "0"], "--header-timeout must be 1-300 seconds"),
+            ([], ["HALLPASS_MAX_HEADER_BYTES": "lots"], "HALLPASS_MAX_HEADER_BYTES=lots is not a valid value"),
+        ])
+    func limitUsageErrors(arguments: [String], environment: [String: String], fragment: String) async throws {
+        var inherited = ProcessInfo.processInfo.environment
+        inherited.merge(environment) { $1 }
+        let result = try await runProcess(
+            try HubProcess.executable(), ["--redis", "redis://127.0.0.1:1/0", "--port", "1"] + arguments, environment: inherited)
+        #expect(result.status == 64, "exit \(result.status): \(result.standardError)")
+        #expect(result.standardError.contains(fragment), "\(result.standardError)")
     }
 
     @Test("limits out of range are refused at start, and --max-connections is lowered to fit the open files limit")
