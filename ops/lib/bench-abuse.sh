@@ -33,9 +33,14 @@ bench_abuse() {
             sleep 2 ;;
         *) log "unknown scenario $scenario (baseline idle slowloris oversized clte garbage)"; return 1 ;;
         esac
+        # The abuser shares the machine's cores with the hub and wrk: its CPU is shown too.
+        local abuser_before=0 abuser_after=0
+        [ -n "$ABUSE_PID" ] && abuser_before=$(cpu_seconds "$ABUSE_PID")
         run_wrk "$scenario" "$BENCH_BASE" "$duration" "$connections" "$threads" Benchmarks/wrk/healthz.lua
-        printf '%-16s hub: %s open descriptors, %s MiB resident\n' "" \
-            "$(ls "/proc/$HUB_PID/fd" | wc -l)" "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$HUB_PID/status")"
+        [ -n "$ABUSE_PID" ] && abuser_after=$(cpu_seconds "$ABUSE_PID")
+        printf '%-16s hub: %s open descriptors, %s MiB resident; abuser CPU %.0f%%\n' "" \
+            "$(ls "/proc/$HUB_PID/fd" | wc -l)" "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$HUB_PID/status")" \
+            "$(echo "($abuser_after - $abuser_before) * 100 / $duration" | bc -l)"
         if [ -n "$ABUSE_PID" ]; then
             kill "$ABUSE_PID" 2>/dev/null; wait "$ABUSE_PID" 2>/dev/null || true
             ABUSE_PID=
