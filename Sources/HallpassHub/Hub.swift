@@ -2,6 +2,7 @@ import HallpassJOSE
 import HallpassRedis
 import HallpassStore
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import ServiceLifecycle
@@ -33,6 +34,17 @@ public enum Hub {
         let services = HubServices(configuration: configuration, store: store, passwords: passwords, metrics: metrics, logger: logger)
         let router = makeRouter(services)
         let feed = try GlobalChangeFeed(store: store, keyRing: services.keyRing, clients: services.clients, logger: logger)
+        let limits = configuration.connectionLimits
+        let fileDescriptors = FileDescriptorLimit.current()
+        let maximumConnections = limits.effectiveMaximumConnections(fileDescriptorLimit: fileDescriptors)
+        if maximumConnections < limits.maximumConnections {
+            logger.warning(
+                "--max-connections lowered to what the file descriptor limit allows",
+                metadata: [
+                    "max_connections": "\(maximumConnections)", "requested": "\(limits.maximumConnections)",
+                    "open_files_limit": "\(fileDescriptors)",
+                ])
+        }
         var background: [any Service] = [services.keyRing]
         if configuration.backchannelLogout.enabled { background.append(BackchannelLogoutService(services: services)) }
         background.append(Teardown(redis: redis, passwords: passwords))
@@ -41,7 +53,13 @@ public enum Hub {
         background.append(feed)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hallpass-hub"),
+            server: HTTPServerBuilder { responder in
+                HubHTTPChannel(responder: responder, limits: limits, maximumConnections: maximumConnections, metrics: metrics)
+            },
+            // A backlog of 1024 rather than Hummingbird's 256: a burst of new connections
+            // waits in the kernel's queue instead of being dropped and retried a second later.
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "hallpass-hub", backlog: 1024),
             services: background,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

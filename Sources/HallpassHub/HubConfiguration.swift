@@ -57,6 +57,9 @@ public struct HubConfiguration: Sendable {
     /// The device authorization grant (RFC 8628): code lifetime, polling, user-code throttle.
     public var deviceAuthorization = DeviceAuthorizationSettings()
 
+    /// Connection count, idle and header timeouts, and request head limits.
+    public var connectionLimits = ConnectionLimits()
+
     /// The defaults of the contract.
     public init() {}
 
@@ -94,6 +97,7 @@ public struct HubConfiguration: Sendable {
         guard (1...64).contains(passwordHashingThreads) else { throw .invalid("password hashing threads must be 1-64") }
         try backchannelLogout.validate()
         try deviceAuthorization.validate()
+        try connectionLimits.validate()
         _ = try redisConfiguration()
     }
 

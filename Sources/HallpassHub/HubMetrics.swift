@@ -13,6 +13,7 @@ final class HubMetrics: Sendable {
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
     private let requestHandles = Mutex<[RequestSeries: RequestHandles]>([:])
     private let queueDepth: CoreMetrics.Gauge
+    private let connections: CoreMetrics.Gauge
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -24,6 +25,7 @@ final class HubMetrics: Sendable {
         ]
         self.factory = factory
         queueDepth = CoreMetrics.Gauge(label: "hallpass_backchannel_logout_queue_depth", factory: factory)
+        connections = CoreMetrics.Gauge(label: "hallpass_open_connections", factory: factory)
     }
 
     func request(endpoint: String, method: String, status: Int, duration: Duration) {
@@ -92,7 +94,31 @@ final class HubMetrics: Sendable {
         counter("hallpass_sessions_expired_total").increment(by: count)
     }
 
+    /// Client connections open now (refused ones included until they close).
+    func openConnections(_ count: Int) {
+        connections.record(count)
+    }
+
+    /// A connection the hub closed, or refused, because of one of its ``ConnectionLimits``.
+    func connectionClosed(_ reason: ConnectionClosure) {
+        counter("hallpass_connections_closed_total", ("reason", reason.rawValue)).increment()
+    }
+
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    /// Why the hub closed a connection: the `reason` of `hallpass_connections_closed_total`.
+    /// Keep-alive connections closed by the idle timeout are not counted: Hummingbird closes
+    /// them, as it closes any connection whose client is done.
+    enum ConnectionClosure: String {
+        /// Refused on arrival: ``ConnectionLimits/maximumConnections`` were open.
+        case maximumConnections = "max_connections"
+        /// No complete request head within ``ConnectionLimits/headerTimeout``.
+        case headerTimeout = "header_timeout"
+        /// A head over ``ConnectionLimits/maximumHeaderBytes`` or ``ConnectionLimits/maximumHeaderCount`` (431).
+        case headerTooLarge = "header_too_large"
+        /// Any other malformed request (400): garbage, both Content-Length and Transfer-Encoding.
+        case badRequest = "bad_request"
+    }
 
     /// One counter series.
     private struct CounterKey: Hashable {

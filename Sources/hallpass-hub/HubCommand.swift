@@ -74,6 +74,16 @@ struct HubCommand: AsyncParsableCommand {
     var backchannelTimeoutMs: Int64?
     @Option(help: "Device code (and user code) lifetime of the device grant, seconds (env HALLPASS_DEVICE_CODE_TTL; default 600).")
     var deviceCodeTtl: Int64?
+    @Option(help: "Open client connections at most; more are answered 503 and closed, and it is lowered to fit the open files limit (env HALLPASS_MAX_CONNECTIONS; default 4096).")
+    var maxConnections: Int?
+    @Option(help: "Close a keep-alive connection with no request in flight after this long, seconds (env HALLPASS_CONNECTION_IDLE_TIMEOUT; default 75).")
+    var connectionIdleTimeout: Int64?
+    @Option(help: "Time from a request's first byte to the end of its headers, seconds; slower clients are disconnected (env HALLPASS_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Int64?
+    @Option(help: "Largest request line plus headers, bytes; larger get 431 (env HALLPASS_MAX_HEADER_BYTES; default 16384).")
+    var maxHeaderBytes: Int?
+    @Option(help: "Most header fields in a request; more get 431 (env HALLPASS_MAX_HEADER_COUNT; default 100).")
+    var maxHeaderCount: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env HALLPASS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
     @Option(help: "Run Swift Concurrency's tasks on the NIO event loops, so a request and its Redis calls stay on one thread: on or off (env HALLPASS_EVENT_LOOP_EXECUTOR; default on).")
@@ -126,6 +136,13 @@ struct HubCommand: AsyncParsableCommand {
         logout.requestTimeout = try pick(backchannelTimeoutMs, "HALLPASS_BACKCHANNEL_TIMEOUT_MS", logout.requestTimeout) { Int64($0) }
         configuration.backchannelLogout = logout
         configuration.deviceAuthorization.lifetime = try pick(deviceCodeTtl, "HALLPASS_DEVICE_CODE_TTL", 600) { Int64($0) }
+        var limits = ConnectionLimits()
+        limits.maximumConnections = try pick(maxConnections, "HALLPASS_MAX_CONNECTIONS", limits.maximumConnections) { Int($0) }
+        limits.idleTimeout = try pick(connectionIdleTimeout, "HALLPASS_CONNECTION_IDLE_TIMEOUT", limits.idleTimeout) { Int64($0) }
+        limits.headerTimeout = try pick(headerTimeout, "HALLPASS_HEADER_TIMEOUT", limits.headerTimeout) { Int64($0) }
+        limits.maximumHeaderBytes = try pick(maxHeaderBytes, "HALLPASS_MAX_HEADER_BYTES", limits.maximumHeaderBytes) { Int($0) }
+        limits.maximumHeaderCount = try pick(maxHeaderCount, "HALLPASS_MAX_HEADER_COUNT", limits.maximumHeaderCount) { Int($0) }
+        configuration.connectionLimits = limits
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         configuration.passwordHashingThreads = try pick(passwordThreads, "HALLPASS_PASSWORD_THREADS", max(1, cores)) { Int($0) }
         if let path = kekFile ?? getenv("HALLPASS_KEK_FILE").map({ String(cString: $0) }), !path.isEmpty {
@@ -144,6 +161,10 @@ struct HubCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        // Before the server starts: every client connection is a file descriptor, and the
+        // usual soft limit of 1024 would cap --max-connections far below its default.
+        let openFiles = FileDescriptorLimit.raiseToHardLimit()
+        logger.debug("open files limit", metadata: ["limit": "\(openFiles)"])
         let (host, issuerURL, log) = (configuration.host, configuration.issuer, logger)
         let app = try Hub.application(configuration: configuration, logger: logger) { port in
             log.notice("hallpass-hub listening", metadata: ["address": "\(host):\(port)", "issuer": "\(issuerURL)"])

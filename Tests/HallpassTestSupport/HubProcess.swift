@@ -13,6 +13,8 @@ public final class HubProcess: @unchecked Sendable {
     public let log: URL
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// The hub's process id, to look at it in `/proc`.
+    public var processIdentifier: Int32 { process.processIdentifier }
 
     /// The executable `swift build` put next to the tests: `<package>/.build/debug/hallpass-hub`.
     public static func executable(file: StaticString = #filePath) throws -> URL {

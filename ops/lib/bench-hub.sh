@@ -15,36 +15,12 @@ bench_hub() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=512
     # BENCH_SCENARIOS picks and orders the runs, e.g. "healthz refresh" while working on refresh.
     local scenarios=${BENCH_SCENARIOS:-framework healthz refresh refresh-api introspect argon2 login argon2}
-    ensure_system_packages wrk curl bc time
-    log "building hallpass-hub and hallpass-bench (release)"
-    swift build -c release --product hallpass-hub
+    log "building hallpass-bench (release)"
     swift build -c release --package-path Benchmarks --product hallpass-bench
-    local hub_bin bench_bin
-    hub_bin="$(swift build -c release --show-bin-path)/hallpass-hub"
+    local bench_bin
     bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/hallpass-bench"
-
-    RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")
-    HUB_PID= FLOOR_PID=
-    trap '[ -n "$HUB_PID" ] && kill "$HUB_PID" 2>/dev/null; [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null
-        stop_redis; rm -rf "$RUN_DIR"' EXIT
-    # As ops/run configures it: AOF on (fsync every second), no eviction.
-    start_redis "$RUN_DIR/redis" --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ''
-    local redis_url="redis://127.0.0.1:${REDIS_PORT}/0" port
-    port=$(free_port)
-    openssl rand -hex 32 > "$RUN_DIR/kek" && chmod 600 "$RUN_DIR/kek"
-    # The throttle counts a login as failed until its password is checked, so many concurrent
-    # logins of the one bench user need a high per-user limit.
-    "$hub_bin" --redis "$redis_url" --port "$port" --kek-file "$RUN_DIR/kek" --log-level warning \
-        --login-attempts-per-user 1000000 --login-attempts-per-address 1000000 \
-        > "$RUN_DIR/hub.log" 2>&1 &
-    HUB_PID=$!
-    local base="http://127.0.0.1:${port}" waited
-    for waited in $(seq 1 200); do
-        curl -fs "$base/readyz" >/dev/null 2>&1 && break
-        sleep 0.05
-    done
-    curl -fs "$base/readyz" >/dev/null || { log "hub did not become ready: $(tail -5 "$RUN_DIR/hub.log")"; return 1; }
-
+    start_bench_hub
+    local base=$BENCH_BASE redis_url=$BENCH_REDIS_URL
     eval "$("$bench_bin" seed-hub --redis "$redis_url")"
     export BENCH_USER BENCH_PASSWORD
     BENCH_BASIC=$(printf '%s:%s' "$BENCH_CLIENT" "$BENCH_SECRET" | base64 -w0)
@@ -80,6 +56,40 @@ bench_hub() {
         *) log "unknown scenario $scenario (framework healthz refresh refresh-api introspect login argon2)"; return 1 ;;
         esac
     done
+}
+
+# start_bench_hub [HUB FLAGS...]: builds the release hub, starts a throwaway Redis and a hub
+# on a free port (extra flags appended), and waits until it is ready. Sets BENCH_BASE,
+# BENCH_PORT, BENCH_REDIS_URL, HUB_PID and RUN_DIR; the EXIT trap stops everything.
+start_bench_hub() {
+    ensure_system_packages wrk curl bc time
+    log "building hallpass-hub (release)"
+    swift build -c release --product hallpass-hub
+    local hub_bin
+    hub_bin="$(swift build -c release --show-bin-path)/hallpass-hub"
+
+    RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")
+    HUB_PID= FLOOR_PID=
+    trap '[ -n "$HUB_PID" ] && kill "$HUB_PID" 2>/dev/null; [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null
+        stop_redis; rm -rf "$RUN_DIR"' EXIT
+    # As ops/run configures it: AOF on (fsync every second), no eviction.
+    start_redis "$RUN_DIR/redis" --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ''
+    local redis_url="redis://127.0.0.1:${REDIS_PORT}/0" port
+    port=$(free_port)
+    openssl rand -hex 32 > "$RUN_DIR/kek" && chmod 600 "$RUN_DIR/kek"
+    # The throttle counts a login as failed until its password is checked, so many concurrent
+    # logins of the one bench user need a high per-user limit.
+    "$hub_bin" --redis "$redis_url" --port "$port" --kek-file "$RUN_DIR/kek" --log-level warning \
+        --login-attempts-per-user 1000000 --login-attempts-per-address 1000000 "$@" \
+        > "$RUN_DIR/hub.log" 2>&1 &
+    HUB_PID=$!
+    local base="http://127.0.0.1:${port}" waited
+    for waited in $(seq 1 200); do
+        curl -fs "$base/readyz" >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    curl -fs "$base/readyz" >/dev/null || { log "hub did not become ready: $(tail -5 "$RUN_DIR/hub.log")"; return 1; }
+    BENCH_BASE=$base BENCH_PORT=$port BENCH_REDIS_URL=$redis_url
 }
 
 # open_refresh_pool BASE COUNT SCOPE FILE: COUNT password logins with SCOPE; their refresh
