@@ -26,7 +26,6 @@ struct SampleAppTLSOptionTests {
         let cases: [([String], String)] = [
             (["--redis", "rediss://127.0.0.1:6390/0", "--redis-cert-file", "/nonexistent/c.pem"], "--redis-key-file"),
             (["--redis", "redis://127.0.0.1:6379/0", "--redis-ca-file", "/nonexistent/ca.pem"], "--redis-ca-file"),
-            (["--redis", "rediss+sentinel://127.0.0.1:26379/mymaster"], "not supported yet"),
         ]
         for (arguments, fragment) in cases {
             let options = try SampleAppOptions.parse(arguments)
