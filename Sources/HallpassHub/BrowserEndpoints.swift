@@ -19,6 +19,18 @@ struct AuthorizationRequest: Sendable {
     /// `acr_values` (OIDC Core 3.1.2.1), as sent.
     let acrValues: String?
 
+    init(client: ClientRecord, parameters: AuthorizationParameters) {
+        self.client = client
+        redirectURI = parameters.redirectURI
+        state = parameters.state
+        nonce = parameters.nonce
+        scope = parameters.scope
+        codeChallenge = parameters.codeChallenge
+        prompt = parameters.prompt
+        maxAge = parameters.maxAge
+        acrValues = parameters.acrValues
+    }
+
     /// Whether the client asked for a second factor: `acr_values` names
     /// ``AuthenticationMethods/secondFactorLevel``. The hub then demands it even inside a
     /// live single-sign-on session (a step up).
@@ -80,8 +92,6 @@ struct BrowserEndpoints: Sendable {
     }
 
     static let loginPath = "/oauth2/login"
-    static let maximumParameter = 2048
-
     // MARK: authorization endpoint
 
     /// `GET` or `POST /oauth2/authorize`: a live hub cookie gets a code at once (single
@@ -237,53 +247,21 @@ struct BrowserEndpoints: Sendable {
         guard let client = try await services.clients.client(id: clientID) else {
             throw BrowserError.page(.badRequest, title: "Unknown application", message: "The application that sent you here is not registered.")
         }
-        guard let redirectURI = parameters["redirect_uri"], client.redirectURIs.contains(redirectURI) else {
-            throw BrowserError.page(
-                .badRequest, title: "Invalid redirect",
-                message: "The application asked to send you back to an address that is not registered for it, so Hallpass will not.")
-        }
-        let state = parameters["state"]
-        func fail(_ error: String, _ description: String) -> BrowserError {
-            .redirect(uri: redirectURI, error: error, description: description, state: state)
-        }
-        if parameters["request"] != nil { throw fail("request_not_supported", "request objects are not supported") }
-        if parameters["request_uri"] != nil { throw fail("request_uri_not_supported", "request_uri is not supported") }
-        guard let responseType = parameters["response_type"] else { throw fail("invalid_request", "response_type is required") }
-        guard responseType == "code" else { throw fail("unsupported_response_type", "only response_type=code is supported") }
-        guard client.grantTypes.contains("authorization_code") else {
-            throw fail("unauthorized_client", "this client may not use the authorization code flow")
-        }
-        guard let state, state.utf8.count <= Self.maximumParameter else {
-            throw fail("invalid_request", "state is required (at most 2048 bytes)")
-        }
-        let nonce = parameters["nonce"]
-        if let nonce, nonce.utf8.count > Self.maximumParameter { throw fail("invalid_request", "nonce is too long") }
-        let scope: String
-        do { scope = try Scopes.parse(parameters["scope"]) } catch let error as OAuthError { throw fail(error.code, error.description) }
-        let challenge = parameters["code_challenge"]
-        let method = parameters["code_challenge_method"]
-        if let challenge {
-            guard method == "S256" else { throw fail("invalid_request", "code_challenge_method must be S256") }
-            guard PKCE.isValidChallenge(challenge) else { throw fail("invalid_request", "code_challenge is malformed") }
-        } else {
-            guard method == nil else { throw fail("invalid_request", "code_challenge_method without code_challenge") }
-            guard client.isConfidential else { throw fail("invalid_request", "PKCE (code_challenge with S256) is required") }
-        }
-        let prompt = Set((parameters["prompt"] ?? "").split(separator: " "))
-        if prompt.contains("none") && prompt.count > 1 { throw fail("invalid_request", "prompt=none cannot be combined") }
-        var maxAge: Int64?
-        if let text = parameters["max_age"] {
-            // Digits only (no sign, no spaces), and at most nine: over 31 years is no limit.
-            guard (1...9).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int64(text) else {
-                throw fail("invalid_request", "max_age must be a number of seconds")
+        let registration = AuthorizationParameters.Registration(
+            redirectURIs: client.redirectURIs, mayUseAuthorizationCode: client.grantTypes.contains("authorization_code"),
+            isConfidential: client.isConfidential)
+        do throws(AuthorizationParameters.Failure) {
+            return AuthorizationRequest(client: client, parameters: try AuthorizationParameters(parameters, registration: registration))
+        } catch {
+            switch error {
+            case .unregisteredRedirect:
+                throw BrowserError.page(
+                    .badRequest, title: "Invalid redirect",
+                    message: "The application asked to send you back to an address that is not registered for it, so Hallpass will not.")
+            case .refused(let uri, let code, let description, let state):
+                throw BrowserError.redirect(uri: uri, error: code, description: description, state: state)
             }
-            maxAge = value
         }
-        let acrValues = parameters["acr_values"]
-        if let acrValues, acrValues.utf8.count > Self.maximumParameter { throw fail("invalid_request", "acr_values is too long") }
-        return AuthorizationRequest(
-            client: client, redirectURI: redirectURI, state: state, nonce: nonce, scope: scope, codeChallenge: challenge,
-            prompt: prompt, maxAge: maxAge, acrValues: acrValues)
     }
 
     /// A code for `session`, redirected to the client; `nil` if the session ended meanwhile.
@@ -340,7 +318,7 @@ struct BrowserEndpoints: Sendable {
             }
             let target = parameters["post_logout_redirect_uri"]
             if let target {
-                guard let client, client.postLogoutRedirectURIs.contains(target) else {
+                guard let client, RedirectURI.isRegistered(target, in: client.postLogoutRedirectURIs) else {
                     throw BrowserError.page(
                         .badRequest, title: "Invalid sign-out redirect",
                         message: "The application asked to send you to an address that is not registered for it, so Hallpass will not. "
