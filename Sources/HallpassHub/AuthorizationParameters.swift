@@ -13,9 +13,23 @@ struct AuthorizationParameters: Sendable, Equatable {
     let scope: String
     let codeChallenge: String?
     let prompt: Set<Substring>
-    /// `max_age` in seconds, at most nine digits.
+    /// `max_age` (OIDC Core 3.1.2.1): the oldest authentication, in seconds, that may sign
+    /// the user in without the form; at most nine digits.
     let maxAge: Int64?
+    /// `acr_values` (OIDC Core 3.1.2.1), as sent.
     let acrValues: String?
+
+    /// The parameters as form fields, `client_id` and `prompt` aside (the login form carries
+    /// them back to the hub, whose `POST` re-validates them): `response_type` first, then
+    /// `redirect_uri`, the granted `scope`, `state` and whichever of the rest were sent.
+    var formFields: [(String, String)] {
+        var fields = [("response_type", "code"), ("redirect_uri", redirectURI), ("scope", scope), ("state", state)]
+        if let nonce { fields.append(("nonce", nonce)) }
+        if let codeChallenge { fields += [("code_challenge", codeChallenge), ("code_challenge_method", "S256")] }
+        if let maxAge { fields.append(("max_age", String(maxAge))) }
+        if let acrValues { fields.append(("acr_values", acrValues)) }
+        return fields
+    }
 
     /// The longest `state`, `nonce` and `acr_values` accepted, in bytes.
     static let maximumParameter = 2048

@@ -4,38 +4,22 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// A validated authorization request (RFC 6749 section 4.1.1, OIDC Core 3.1.2.1).
+/// A validated authorization request (RFC 6749 section 4.1.1, OIDC Core 3.1.2.1): the client
+/// and its checked parameters, which read as members of the request (`authorization.state`).
+@dynamicMemberLookup
 struct AuthorizationRequest: Sendable {
     let client: ClientRecord
-    let redirectURI: String
-    let state: String
-    let nonce: String?
-    let scope: String
-    let codeChallenge: String?
-    let prompt: Set<Substring>
-    /// `max_age` (OIDC Core 3.1.2.1): the oldest authentication, in seconds, that may sign
-    /// the user in without the form.
-    let maxAge: Int64?
-    /// `acr_values` (OIDC Core 3.1.2.1), as sent.
-    let acrValues: String?
+    let parameters: AuthorizationParameters
 
-    init(client: ClientRecord, parameters: AuthorizationParameters) {
-        self.client = client
-        redirectURI = parameters.redirectURI
-        state = parameters.state
-        nonce = parameters.nonce
-        scope = parameters.scope
-        codeChallenge = parameters.codeChallenge
-        prompt = parameters.prompt
-        maxAge = parameters.maxAge
-        acrValues = parameters.acrValues
+    subscript<Value>(dynamicMember member: KeyPath<AuthorizationParameters, Value>) -> Value {
+        parameters[keyPath: member]
     }
 
     /// Whether the client asked for a second factor: `acr_values` names
     /// ``AuthenticationMethods/secondFactorLevel``. The hub then demands it even inside a
     /// live single-sign-on session (a step up).
     var demandsSecondFactor: Bool {
-        acrValues?.split(separator: " ").contains(Substring(AuthenticationMethods.secondFactorLevel)) ?? false
+        parameters.acrValues?.split(separator: " ").contains(Substring(AuthenticationMethods.secondFactorLevel)) ?? false
     }
 
     /// Where a sign-in that needed a second step goes on to: this request again, at the
@@ -50,25 +34,20 @@ struct AuthorizationRequest: Sendable {
     /// The fields the login form carries back to the hub, so its `POST` re-validates the
     /// same request.
     var hiddenFields: [(String, String)] {
-        var fields = [
-            ("response_type", "code"), ("client_id", client.id), ("redirect_uri", redirectURI), ("scope", scope), ("state", state),
-        ]
-        if let nonce { fields.append(("nonce", nonce)) }
-        if let codeChallenge { fields += [("code_challenge", codeChallenge), ("code_challenge_method", "S256")] }
-        if let maxAge { fields.append(("max_age", String(maxAge))) }
-        if let acrValues { fields.append(("acr_values", acrValues)) }
+        var fields = parameters.formFields
+        fields.insert(("client_id", client.id), at: 1)
         return fields
     }
 
     /// Whether the user must enter the password whatever the hub cookie says: `prompt=login`,
     /// or `max_age=0` (OIDC Core: "equivalent to prompt=login").
-    var requiresLoginForm: Bool { prompt.contains("login") || maxAge == 0 }
+    var requiresLoginForm: Bool { parameters.prompt.contains("login") || parameters.maxAge == 0 }
 
     /// Whether `session`'s authentication is recent enough for `max_age`. One exactly
     /// `max_age` seconds old is not: auth times are whole seconds, so it may be up to a second
     /// older.
     func isRecentEnough(_ session: BrowserSession, now: Int64) -> Bool {
-        guard let maxAge else { return true }
+        guard let maxAge = parameters.maxAge else { return true }
         return now - session.authTime < maxAge
     }
 }

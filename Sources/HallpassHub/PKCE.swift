@@ -14,9 +14,11 @@ enum PKCE {
         (43...128).contains(verifier.utf8.count) && verifier.utf8.allSatisfy(Self.isUnreserved)
     }
 
-    /// An S256 challenge: 43 base64url characters (a SHA-256 digest).
+    /// An S256 challenge: a SHA-256 digest in unpadded base64url, 43 characters in the
+    /// canonical form (the last one's unused low bits zero), since that is all
+    /// `challenge(for:)` can produce: any other challenge names a code no verifier redeems.
     static func isValidChallenge(_ challenge: String) -> Bool {
-        challenge.utf8.count == 43 && challenge.utf8.allSatisfy { isUnreserved($0) && $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "~") }
+        challenge.utf8.count == 43 && (try? UnpaddedBase64.url.decode(challenge))?.count == 32
     }
 
     static func isUnreserved(_ byte: UInt8) -> Bool {

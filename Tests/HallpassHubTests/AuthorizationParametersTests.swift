@@ -41,6 +41,22 @@ struct AuthorizationParametersTests {
         #expect(!RedirectURI.isSame(requested, registered))
     }
 
+    /// The fuzzer's first find: `...Sstw-cK` (43 base64url characters, but `K` leaves low
+    /// bits set that a 32-byte digest cannot) was accepted, for a code no verifier redeems.
+    @Test("a code_challenge is a canonical base64url SHA-256 digest")
+    func challenge() throws {
+        let base = "response_type=code&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge_method=S256&code_challenge="
+        let registered = ["https://app.example/cb"]
+        let good = PKCE.challenge(for: String(repeating: "v", count: 43))
+        #expect(try check(base + good, registered: registered, confidential: false).codeChallenge == good)
+        for bad in ["E9Melhoa2OwvFzEMTJgUCHaoeK1t8URWbuGJSstw-cK", String(repeating: "a", count: 43), String(repeating: "A", count: 42) + ".", good + "A"] {
+            #expect(throws: AuthorizationParameters.Failure.refused(
+                redirectURI: "https://app.example/cb", error: "invalid_request", description: "code_challenge is malformed", state: "s")) {
+                try check(base + bad, registered: registered, confidential: false)
+            }
+        }
+    }
+
     @Test("after the redirect URI, failures redirect back with the request's state")
     func refusals() {
         let registered = ["https://app.example/cb"]

@@ -69,14 +69,10 @@ private func checkPromises(_ accepted: AuthorizationParameters, _ form: FormBody
     require(!accepted.prompt.contains("none") || accepted.prompt.count == 1, "prompt=none combined: \(shown)")
 }
 
-/// The login form's hidden fields (AuthorizationRequest.hiddenFields), form-encoded and parsed
-/// again, as the form's `POST` is.
+/// The login form's hidden fields (`formFields`, which AuthorizationRequest.hiddenFields adds
+/// `client_id` to), form-encoded and parsed again, as the form's `POST` is.
 private func checkHiddenFields(_ accepted: AuthorizationParameters, _ registration: AuthorizationParameters.Registration, _ shown: String) {
-    var fields = [("response_type", "code"), ("redirect_uri", accepted.redirectURI), ("scope", accepted.scope), ("state", accepted.state)]
-    if let nonce = accepted.nonce { fields.append(("nonce", nonce)) }
-    if let challenge = accepted.codeChallenge { fields += [("code_challenge", challenge), ("code_challenge_method", "S256")] }
-    if let maxAge = accepted.maxAge { fields.append(("max_age", String(maxAge))) }
-    if let acrValues = accepted.acrValues { fields.append(("acr_values", acrValues)) }
+    let fields = accepted.formFields
     let body = fields.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&")
     guard let form = try? FormBody(parsing: Array(body.utf8)) else { fuzzFailure("the hidden fields do not parse: \(body) (from \(shown))") }
     let again = Result { () throws(AuthorizationParameters.Failure) in try AuthorizationParameters(form, registration: registration) }
