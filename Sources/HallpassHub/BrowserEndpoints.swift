@@ -71,6 +71,7 @@ struct BrowserEndpoints: Sendable {
     }
 
     static let loginPath = "/oauth2/login"
+
     // MARK: authorization endpoint
 
     /// `GET` or `POST /oauth2/authorize`: a live hub cookie gets a code at once (single
