@@ -4,26 +4,22 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// A validated authorization request (RFC 6749 section 4.1.1, OIDC Core 3.1.2.1).
+/// A validated authorization request (RFC 6749 section 4.1.1, OIDC Core 3.1.2.1): the client
+/// and its checked parameters, which read as members of the request (`authorization.state`).
+@dynamicMemberLookup
 struct AuthorizationRequest: Sendable {
     let client: ClientRecord
-    let redirectURI: String
-    let state: String
-    let nonce: String?
-    let scope: String
-    let codeChallenge: String?
-    let prompt: Set<Substring>
-    /// `max_age` (OIDC Core 3.1.2.1): the oldest authentication, in seconds, that may sign
-    /// the user in without the form.
-    let maxAge: Int64?
-    /// `acr_values` (OIDC Core 3.1.2.1), as sent.
-    let acrValues: String?
+    let parameters: AuthorizationParameters
+
+    subscript<Value>(dynamicMember member: KeyPath<AuthorizationParameters, Value>) -> Value {
+        parameters[keyPath: member]
+    }
 
     /// Whether the client asked for a second factor: `acr_values` names
     /// ``AuthenticationMethods/secondFactorLevel``. The hub then demands it even inside a
     /// live single-sign-on session (a step up).
     var demandsSecondFactor: Bool {
-        acrValues?.split(separator: " ").contains(Substring(AuthenticationMethods.secondFactorLevel)) ?? false
+        parameters.acrValues?.split(separator: " ").contains(Substring(AuthenticationMethods.secondFactorLevel)) ?? false
     }
 
     /// Where a sign-in that needed a second step goes on to: this request again, at the
@@ -38,25 +34,20 @@ struct AuthorizationRequest: Sendable {
     /// The fields the login form carries back to the hub, so its `POST` re-validates the
     /// same request.
     var hiddenFields: [(String, String)] {
-        var fields = [
-            ("response_type", "code"), ("client_id", client.id), ("redirect_uri", redirectURI), ("scope", scope), ("state", state),
-        ]
-        if let nonce { fields.append(("nonce", nonce)) }
-        if let codeChallenge { fields += [("code_challenge", codeChallenge), ("code_challenge_method", "S256")] }
-        if let maxAge { fields.append(("max_age", String(maxAge))) }
-        if let acrValues { fields.append(("acr_values", acrValues)) }
+        var fields = parameters.formFields
+        fields.insert(("client_id", client.id), at: 1)
         return fields
     }
 
     /// Whether the user must enter the password whatever the hub cookie says: `prompt=login`,
     /// or `max_age=0` (OIDC Core: "equivalent to prompt=login").
-    var requiresLoginForm: Bool { prompt.contains("login") || maxAge == 0 }
+    var requiresLoginForm: Bool { parameters.prompt.contains("login") || parameters.maxAge == 0 }
 
     /// Whether `session`'s authentication is recent enough for `max_age`. One exactly
     /// `max_age` seconds old is not: auth times are whole seconds, so it may be up to a second
     /// older.
     func isRecentEnough(_ session: BrowserSession, now: Int64) -> Bool {
-        guard let maxAge else { return true }
+        guard let maxAge = parameters.maxAge else { return true }
         return now - session.authTime < maxAge
     }
 }
@@ -80,7 +71,6 @@ struct BrowserEndpoints: Sendable {
     }
 
     static let loginPath = "/oauth2/login"
-    static let maximumParameter = 2048
 
     // MARK: authorization endpoint
 
@@ -237,53 +227,21 @@ struct BrowserEndpoints: Sendable {
         guard let client = try await services.clients.client(id: clientID) else {
             throw BrowserError.page(.badRequest, title: "Unknown application", message: "The application that sent you here is not registered.")
         }
-        guard let redirectURI = parameters["redirect_uri"], client.redirectURIs.contains(redirectURI) else {
-            throw BrowserError.page(
-                .badRequest, title: "Invalid redirect",
-                message: "The application asked to send you back to an address that is not registered for it, so Hallpass will not.")
-        }
-        let state = parameters["state"]
-        func fail(_ error: String, _ description: String) -> BrowserError {
-            .redirect(uri: redirectURI, error: error, description: description, state: state)
-        }
-        if parameters["request"] != nil { throw fail("request_not_supported", "request objects are not supported") }
-        if parameters["request_uri"] != nil { throw fail("request_uri_not_supported", "request_uri is not supported") }
-        guard let responseType = parameters["response_type"] else { throw fail("invalid_request", "response_type is required") }
-        guard responseType == "code" else { throw fail("unsupported_response_type", "only response_type=code is supported") }
-        guard client.grantTypes.contains("authorization_code") else {
-            throw fail("unauthorized_client", "this client may not use the authorization code flow")
-        }
-        guard let state, state.utf8.count <= Self.maximumParameter else {
-            throw fail("invalid_request", "state is required (at most 2048 bytes)")
-        }
-        let nonce = parameters["nonce"]
-        if let nonce, nonce.utf8.count > Self.maximumParameter { throw fail("invalid_request", "nonce is too long") }
-        let scope: String
-        do { scope = try Scopes.parse(parameters["scope"]) } catch let error as OAuthError { throw fail(error.code, error.description) }
-        let challenge = parameters["code_challenge"]
-        let method = parameters["code_challenge_method"]
-        if let challenge {
-            guard method == "S256" else { throw fail("invalid_request", "code_challenge_method must be S256") }
-            guard PKCE.isValidChallenge(challenge) else { throw fail("invalid_request", "code_challenge is malformed") }
-        } else {
-            guard method == nil else { throw fail("invalid_request", "code_challenge_method without code_challenge") }
-            guard client.isConfidential else { throw fail("invalid_request", "PKCE (code_challenge with S256) is required") }
-        }
-        let prompt = Set((parameters["prompt"] ?? "").split(separator: " "))
-        if prompt.contains("none") && prompt.count > 1 { throw fail("invalid_request", "prompt=none cannot be combined") }
-        var maxAge: Int64?
-        if let text = parameters["max_age"] {
-            // Digits only (no sign, no spaces), and at most nine: over 31 years is no limit.
-            guard (1...9).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int64(text) else {
-                throw fail("invalid_request", "max_age must be a number of seconds")
+        let registration = AuthorizationParameters.Registration(
+            redirectURIs: client.redirectURIs, mayUseAuthorizationCode: client.grantTypes.contains("authorization_code"),
+            isConfidential: client.isConfidential)
+        do throws(AuthorizationParameters.Failure) {
+            return AuthorizationRequest(client: client, parameters: try AuthorizationParameters(parameters, registration: registration))
+        } catch {
+            switch error {
+            case .unregisteredRedirect:
+                throw BrowserError.page(
+                    .badRequest, title: "Invalid redirect",
+                    message: "The application asked to send you back to an address that is not registered for it, so Hallpass will not.")
+            case .refused(let uri, let code, let description, let state):
+                throw BrowserError.redirect(uri: uri, error: code, description: description, state: state)
             }
-            maxAge = value
         }
-        let acrValues = parameters["acr_values"]
-        if let acrValues, acrValues.utf8.count > Self.maximumParameter { throw fail("invalid_request", "acr_values is too long") }
-        return AuthorizationRequest(
-            client: client, redirectURI: redirectURI, state: state, nonce: nonce, scope: scope, codeChallenge: challenge,
-            prompt: prompt, maxAge: maxAge, acrValues: acrValues)
     }
 
     /// A code for `session`, redirected to the client; `nil` if the session ended meanwhile.
@@ -340,7 +298,7 @@ struct BrowserEndpoints: Sendable {
             }
             let target = parameters["post_logout_redirect_uri"]
             if let target {
-                guard let client, client.postLogoutRedirectURIs.contains(target) else {
+                guard let client, RedirectURI.isRegistered(target, in: client.postLogoutRedirectURIs) else {
                     throw BrowserError.page(
                         .badRequest, title: "Invalid sign-out redirect",
                         message: "The application asked to send you to an address that is not registered for it, so Hallpass will not. "

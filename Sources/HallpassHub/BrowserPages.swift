@@ -4,32 +4,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// PKCE (RFC 7636) with the S256 method only: `plain` would send the verifier itself through
-/// the browser.
-enum PKCE {
-    /// `BASE64URL(SHA256(ASCII(verifier)))`, section 4.2.
-    static func challenge(for verifier: String) -> String { Base64URL.encode(Digest.sha256(Array(verifier.utf8))) }
-
-    /// Section 4.1: 43-128 unreserved characters.
-    static func isValidVerifier(_ verifier: String) -> Bool {
-        (43...128).contains(verifier.utf8.count) && verifier.utf8.allSatisfy(Self.isUnreserved)
-    }
-
-    /// An S256 challenge: 43 base64url characters (a SHA-256 digest).
-    static func isValidChallenge(_ challenge: String) -> Bool {
-        challenge.utf8.count == 43 && challenge.utf8.allSatisfy { isUnreserved($0) && $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "~") }
-    }
-
-    static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-            true
-        default: false
-        }
-    }
-}
-
 /// The hub's cookies: the browser session and the login form's CSRF token.
 ///
 /// Both are `HttpOnly; SameSite=Lax; Path=/`, and `Secure` when the issuer is https; then
@@ -53,16 +27,7 @@ struct HubCookies: Sendable {
 
     /// The value of cookie `name` in the request, if sent exactly once.
     static func value(_ name: String, in request: Request) -> String? {
-        var found: [Substring] = []
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.trimmingSpaces
-                guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
-                found.append(trimmed[trimmed.index(after: equals)...])
-            }
-        }
-        guard found.count == 1, let value = found.first, !value.isEmpty, value.utf8.count <= 256 else { return nil }
-        return String(value)
+        CookieHeader.value(name, in: request.headers[values: .cookie])
     }
 }
 

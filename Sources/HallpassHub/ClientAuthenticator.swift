@@ -44,29 +44,9 @@ struct ClientAuthenticator: Sendable {
         guard var value = headers[.authorization] else { return nil }
         // Every token request with a confidential client passes here: the header is read as
         // bytes, since walking it by `Character` costs microseconds of grapheme breaking.
-        return try value.withUTF8 { utf8 in Result { () throws(OAuthError) in try basicCredentials(utf8) } }.get()
-    }
-
-    private static func basicCredentials(_ value: UnsafeBufferPointer<UInt8>) throws(OAuthError) -> (id: String, secret: String)? {
-        // The scheme is case-insensitive (RFC 9110 section 11.1). A bare `Basic` with no
-        // credentials is still an attempt at Basic, which RFC 6749 section 5.2 answers with
-        // 401 and a Basic challenge, like any other malformed one.
-        let schemeEnd = value.firstIndex(of: UInt8(ascii: " ")) ?? value.count
-        guard schemeEnd == 5, UnsafeBufferPointer(rebasing: value[..<5]).equalsIgnoringASCIICase("basic") else { return nil }
-        let encoded = UnsafeBufferPointer(rebasing: value[schemeEnd...]).trimmingSpaces
-        guard !encoded.isEmpty, let decoded = PaddedBase64.decode(encoded),
-            let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
-            let id = Self.formDecoded(decoded[..<colon]),
-            let secret = Self.formDecoded(decoded[(colon + 1)...])
-        else { throw OAuthError.invalidClient(basic: true) }
-        return (id, secret)
-    }
-
-    /// One form-urlencoded, UTF-8 half of a Basic credential.
-    private static func formDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
-        bytes.withUnsafeBufferPointer { buffer in
-            PercentEncoding.decode(buffer, plusIsSpace: true).flatMap { String(validating: $0, as: UTF8.self) }
-        }
+        let parsed = value.withUTF8 { utf8 in Result { () throws(BasicCredentials.Malformed) in try BasicCredentials.parse(utf8) } }
+        guard case .success(let credentials) = parsed else { throw OAuthError.invalidClient(basic: true) }
+        return credentials.map { ($0.id, $0.secret) }
     }
 }
 
@@ -108,16 +88,5 @@ final class ClientCache: Sendable {
             entries.generation &+= 1
             entries.records.removeAll()
         }
-    }
-}
-
-/// Standard base64 with padding, as HTTP Basic uses it.
-enum PaddedBase64 {
-    /// The decoded bytes, or `nil` unless `text` is canonical padded base64.
-    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        guard text.count % 4 == 0 else { return nil }
-        var end = text.count
-        while end > 0, text.count - end < 2, text[end - 1] == UInt8(ascii: "=") { end -= 1 }
-        return try? UnpaddedBase64.standard.decode(UnsafeBufferPointer(rebasing: text[..<end]))
     }
 }

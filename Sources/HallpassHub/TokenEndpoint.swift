@@ -136,7 +136,7 @@ struct TokenEndpoint: Sendable {
         }
         // RFC 6749 section 4.1.3: issued to this client, for this redirect URI; RFC 7636
         // section 4.6: the verifier hashes to the challenge. The code is used up either way.
-        guard record.clientID == client.id, record.redirectURI == redirectURI else { throw invalid }
+        guard record.clientID == client.id, RedirectURI.isSame(redirectURI, record.redirectURI) else { throw invalid }
         let verifier = form["code_verifier"]
         if record.codeChallenge.isEmpty {
             guard verifier == nil else { throw OAuthError.invalidGrant("no code_challenge was sent for this code") }

@@ -1,0 +1,1 @@
+../../../Sources/HallpassHub/AuthorizationParameters.swift

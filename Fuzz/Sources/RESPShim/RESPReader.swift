@@ -1,0 +1,1 @@
+../../../Sources/HallpassRedis/RESPReader.swift

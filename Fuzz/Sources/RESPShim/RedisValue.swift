@@ -1,0 +1,1 @@
+../../../Sources/HallpassRedis/RedisValue.swift
