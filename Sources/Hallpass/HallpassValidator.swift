@@ -84,7 +84,7 @@ public final class HallpassValidator: Service, Sendable {
 
     /// Why a validator could not be built.
     public enum SetupError: Error, Sendable, Equatable, CustomStringConvertible {
-        /// The Redis URL does not parse, or names a topology not supported yet; the text never
+        /// The Redis URL does not parse; the text never
         /// repeats credentials.
         case invalidRedisURL(String)
         /// A Redis TLS file is unusable (or given for a plaintext URL); the text names the

@@ -129,8 +129,21 @@ struct SentinelFailoverTests {
                 let after = try await hub.refreshTokens(rotated.refresh, client: "api", secret: secret)
                 #expect(try validator.validate(after.access).subject.isEmpty == false)
                 #expect(try await hub.logout(bearer: after.access).status == 204)
-                try await waitUntil("the validator to refuse the ended session") {
-                    (try? validator.validate(after.access)) == nil
+                do {
+                    try await waitUntil("the validator to refuse the ended session") {
+                        (try? validator.validate(after.access)) == nil
+                    }
+                } catch {
+                    // Which server took the logout, and what each thinks it is.
+                    var servers: [String] = []
+                    for server in [master, replica] where fault == .sentinelFailover {
+                        let direct = try testRedisClient(url: server.url)
+                        let role = try await direct.send(RedisCommand("ROLE")).array?.first?.string ?? "?"
+                        let ended = try await direct.send(RedisCommand("KEYS", "hp:*:rs")).array?.count ?? -1
+                        servers.append("\(server.port): \(role), \(ended) ended-session sets")
+                        await direct.shutdown()
+                    }
+                    Issue.record("\(error); validator \(validator.status); \(servers.joined(separator: "; "))")
                 }
             }
         } catch {
