@@ -71,7 +71,7 @@ struct SentinelFailoverTests {
                 // own user: the load's logins of pat end pat's earlier sessions (newest-wins).
                 let before = try await hub.loginTokens("kim", password: "kim pw", client: "api", secret: secret)
                 let rotated = try await hub.refreshTokens(before.refresh, client: "api", secret: secret)
-                _ = try await hub.store.redis.send(RedisCommand("WAIT", 1, 5000))
+                try await waitForReplication(from: master, to: replica)
 
                 var validation = HallpassValidator.Configuration(issuer: hub.configuration.issuer, audience: "api", redisURL: sentinel.url)
                 validation.connectTimeout = .seconds(10)
@@ -152,4 +152,18 @@ struct SentinelFailoverTests {
         }
         for server in servers { await server.stop() }
     }
+}
+
+/// Waits until `replica` has applied everything `master` had written when called (`WAIT` would
+/// not do: it waits only for the writes of the connection it is sent on, not the hub's).
+private func waitForReplication(from master: RedisTestServer, to replica: RedisTestServer) async throws {
+    func offset(_ server: RedisTestServer) async throws -> Int64 {
+        let client = try testRedisClient(url: server.url)
+        defer { Task { await client.shutdown() } }
+        let info = try await client.send(RedisCommand("INFO", "replication")).string ?? ""
+        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("master_repl_offset:") }
+        return line.flatMap { Int64($0.dropFirst("master_repl_offset:".count)) } ?? -1
+    }
+    let target = try await offset(master)
+    try await waitUntil("the replica to catch up", seconds: 10) { try await offset(replica) >= target }
 }
