@@ -66,7 +66,7 @@ struct OpenAPIDocumentTests {
         #expect(described.subtracting(registered).isEmpty, "described but not routes: \(described.subtracting(registered).sorted())")
     }
 
-    @Test("every $ref resolves, every operation has an id and responses, and form bodies are form-encoded")
+    @Test("every $ref resolves, every operation has an id and responses (431 among them), and form bodies are form-encoded")
     func wellFormed() throws {
         let root = try JSONParser.parse(Self.committedFile())
         var references: [String] = []
@@ -94,6 +94,9 @@ struct OpenAPIDocumentTests {
                 let id = try #require(operation["operationId"]?.stringValue, "\(method) \(path) has no operationId")
                 #expect(operationIDs.insert(id).inserted, "operationId \(id) repeats")
                 #expect(operation["responses"]?.objectValue?.isEmpty == false, "\(method) \(path) has no responses")
+                // The connection layer (HeaderOverflowReply) answers 431 before any route runs,
+                // so every operation can give it.
+                #expect(operation["responses"]?.objectValue?["431"] != nil, "\(method) \(path) does not document 431")
                 if let body = operation["requestBody"]?.objectValue?["content"]?.objectValue {
                     #expect(Array(body.keys) == ["application/x-www-form-urlencoded"], "\(method) \(path)")
                 }
