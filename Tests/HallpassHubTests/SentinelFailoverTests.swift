@@ -17,41 +17,7 @@ struct SentinelFailoverTests {
         var description: String { rawValue }
     }
 
-    /// What the load saw: every status, the 400 error codes, and when requests failed.
-    final class LoadRecord: Sendable {
-        private let state = Mutex<(statuses: [Int: Int], codes: [String: Int], firstFailure: ContinuousClock.Instant?, lastFailure: ContinuousClock.Instant?)>(
-            ([:], [:], nil, nil))
-
-        func record(_ reply: HTTPReply) {
-            state.withLock { state in
-                state.statuses[reply.status, default: 0] += 1
-                if reply.status == 400 { state.codes[reply.string("error") ?? "?", default: 0] += 1 }
-                if reply.status != 200 {
-                    let now = ContinuousClock.now
-                    if state.firstFailure == nil { state.firstFailure = now }
-                    state.lastFailure = now
-                }
-            }
-        }
-
-        var statuses: [Int: Int] { state.withLock { $0.statuses } }
-        var codes: [String: Int] { state.withLock { $0.codes } }
-        /// From the first failed request to the last (zero when none failed).
-        var unavailableWindow: Duration {
-            state.withLock { state in
-                guard let first = state.firstFailure, let last = state.lastFailure else { return .zero }
-                return first.duration(to: last)
-            }
-        }
-        var successes: Int { statuses[200] ?? 0 }
-    }
-
-    // Only the SIGKILL: through `SENTINEL FAILOVER` the hub sometimes (2 runs in 9) kept
-    // writing to the old master, which stays up and takes writes until the Sentinels demote it,
-    // although its Sentinel watch should have moved it within 200 ms; the logout then never
-    // reached the new master. Not found yet (docs/DEPLOYMENT.md, "Not yet"); the Redis-level
-    // SentinelTests cover the watch itself.
-    @Test("the hub answers only 200 or 503 (no 5xx else), serves again by itself, a session from before refreshes after, and the validator proves currency again", arguments: [Fault.killedMaster])
+    @Test("the hub answers only 200 or 503 (no 5xx else), serves again by itself, a session from before refreshes after, and the validator proves currency again", arguments: Fault.allCases)
     func failoverUnderLoad(fault: Fault) async throws {
         let master = try await RedisTestServer.start()
         var servers = [master]
@@ -87,20 +53,7 @@ struct SentinelFailoverTests {
                 #expect(try validator.validate(rotated.access).subject.isEmpty == false)
 
                 let load = LoadRecord()
-                let loop = Task {
-                    while !Task.isCancelled {
-                        let login = try await hub.login("pat", password: "pat pw", client: "api", secret: secret)
-                        load.record(login)
-                        var refresh = login.string("refresh_token")
-                        for _ in 0..<3 where !Task.isCancelled {
-                            guard let token = refresh else { break }
-                            let reply = try await hub.refresh(token, client: "api", secret: secret)
-                            load.record(reply)
-                            refresh = reply.string("refresh_token")
-                        }
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
-                }
+                let loop = hub.runLoginRefreshLoad(user: "pat", password: "pat pw", client: "api", secret: secret, into: load)
                 defer { loop.cancel() }
                 try await waitUntil("the load to run", seconds: 20) { load.successes >= 10 }
 
@@ -116,6 +69,12 @@ struct SentinelFailoverTests {
                     try await admin.send(RedisCommand("SENTINEL", "get-master-addr-by-name", "mymaster")).array?.last?.int
                         == Int64(replica.port)
                 }
+                // The hub's Sentinel watch asks every 200 ms; until it has moved the hub, the old
+                // master (up, and still a master until the Sentinels demote it seconds later)
+                // goes on taking writes, and those are lost when it is demoted: asynchronous
+                // replication (issue 17's durable writes make them fail instead). Ten watch
+                // intervals on, whatever follows (the logout below) reaches the new master.
+                try await Task.sleep(for: .seconds(2))
                 // The hub serves again by itself: logins and refreshes succeed on the new master.
                 let served = load.successes
                 try await waitUntil("the hub to serve again", seconds: 20) { load.successes >= served + 10 }
@@ -141,7 +100,7 @@ struct SentinelFailoverTests {
                 } catch {
                     // Which server took the logout, and what each thinks it is.
                     var servers: [String] = []
-                    for server in [master, replica] where fault == .sentinelFailover {
+                    for server in [master, replica] where fault == .sentinelFailover || server !== master {
                         let direct = try testRedisClient(url: server.url)
                         let role = try await direct.send(RedisCommand("ROLE")).array?.first?.string ?? "?"
                         let ended = try await direct.send(RedisCommand("KEYS", "hp:*:rs")).array?.count ?? -1
