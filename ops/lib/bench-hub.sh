@@ -32,8 +32,8 @@ bench_hub() {
 
     printf '\nhub and Redis on loopback, wrk -t%s -c%s -d%ss on the same %s-core machine\n' \
         "$threads" "$connections" "$duration" "$(nproc)"
-    printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
-        "wrk CPU" "hub µs/req" errors
+    printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s %12s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
+        "wrk CPU" "hub µs/req" errors "redis µs/req"
     # The floors: a bare Hummingbird app, and the hub's GET /healthz, which does no work of ours
     # beyond the middleware every request passes through. No endpoint can go faster than these.
     local scenario
@@ -68,13 +68,16 @@ start_bench_hub() {
     local hub_bin
     hub_bin="$(swift build -c release --show-bin-path)/hallpass-hub"
 
-    RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")
+    RUN_DIR=${RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")}
     HUB_PID= FLOOR_PID=
-    trap '[ -n "$HUB_PID" ] && kill "$HUB_PID" 2>/dev/null; [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null
-        stop_redis; rm -rf "$RUN_DIR"' EXIT
-    # As ops/run configures it: AOF on (fsync every second), no eviction.
-    start_redis "$RUN_DIR/redis" --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ''
-    local redis_url="redis://127.0.0.1:${REDIS_PORT}/0" port
+    trap 'stop_bench_hub; rm -rf "$RUN_DIR"' EXIT
+    # As ops/run configures it: AOF on (fsync every second), no eviction; on BENCH_TOPOLOGY
+    # (single, sentinel or cluster: ops/lib/topology.sh).
+    local topology=${BENCH_TOPOLOGY:-single}
+    start_redis_topology "$topology" "$RUN_DIR/redis-$topology" --appendonly yes --appendfsync everysec \
+        --maxmemory-policy noeviction --save ''
+    local redis_url port
+    redis_url=$(redis_topology_url "$topology")
     port=$(free_port)
     openssl rand -hex 32 > "$RUN_DIR/kek" && chmod 600 "$RUN_DIR/kek"
     # The throttle counts a login as failed until its password is checked, so many concurrent
@@ -92,6 +95,16 @@ start_bench_hub() {
     BENCH_BASE=$base BENCH_PORT=$port BENCH_REDIS_URL=$redis_url
 }
 
+# stop_bench_hub: stops the hub, the framework floor and every Redis process start_bench_hub
+# started (RUN_DIR stays).
+stop_bench_hub() {
+    [ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+    [ -n "${FLOOR_PID:-}" ] && kill "$FLOOR_PID" 2>/dev/null
+    HUB_PID= FLOOR_PID=
+    stop_redis_nodes
+    stop_redis
+}
+
 # open_refresh_pool BASE COUNT SCOPE FILE: COUNT password logins with SCOPE; their refresh
 # tokens, one per line, in FILE (the refresh scenarios rotate each once per pass).
 open_refresh_pool() {
@@ -103,9 +116,16 @@ open_refresh_pool() {
     log "$(wc -l < "$file") refresh tokens ready"
 }
 
-# CPU seconds (user + system) a process has used so far.
+# CPU seconds (user + system) a process has used so far (0 once it is gone).
 cpu_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# CPU seconds of every Redis process of the topology together (data nodes and Sentinels).
+redis_cpu_seconds() {
+    local total=0 pid
+    for pid in $(redis_topology_pids); do total=$(echo "$total + $(cpu_seconds "$pid")" | bc -l); done
+    echo "$total"
 }
 
 # run_framework_floor BENCH_BIN DURATION CONNECTIONS THREADS: GET /healthz on a bare Hummingbird
@@ -131,10 +151,10 @@ run_wrk() {
     local name=$1 base=$2 duration=$3 connections=$4 threads=$5 script=$6 server=${SERVER_PID:-$HUB_PID}
     shift 6
     local hub_before redis_before hub_after redis_after out
-    hub_before=$(cpu_seconds "$server"); redis_before=$(cpu_seconds "$REDIS_PID")
+    hub_before=$(cpu_seconds "$server"); redis_before=$(redis_cpu_seconds)
     out=$(/usr/bin/time -f '%U %S' -o "$RUN_DIR/wrk-cpu" \
         wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1) || true
-    hub_after=$(cpu_seconds "$server"); redis_after=$(cpu_seconds "$REDIS_PID")
+    hub_after=$(cpu_seconds "$server"); redis_after=$(redis_cpu_seconds)
     echo "$out" > "$RUN_DIR/wrk-$name.txt"
     local rps p50 p99 non2xx errors
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
@@ -148,9 +168,10 @@ run_wrk() {
     # CPU per request is the figure least disturbed by whatever else the machine is doing.
     local wrk_cpu
     wrk_cpu=$(awk '{ print $1 + $2 }' "$RUN_DIR/wrk-cpu" 2>/dev/null || echo 0)
-    printf '%-16s %10s %9s %9s %9s %9.0f%% %9.0f%% %9.0f%% %12.0f %8s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
+    printf '%-16s %10s %9s %9s %9s %9.0f%% %9.0f%% %9.0f%% %12.0f %8s %12.0f\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
         "$(echo "($hub_after - $hub_before) * 100 / $duration" | bc -l)" \
         "$(echo "($redis_after - $redis_before) * 100 / $duration" | bc -l)" \
         "$(echo "${wrk_cpu:-0} * 100 / $duration" | bc -l)" \
-        "$(echo "if ($requests > 0) ($hub_after - $hub_before) * 1000000 / $requests else 0" | bc -l)" "$errors"
+        "$(echo "if ($requests > 0) ($hub_after - $hub_before) * 1000000 / $requests else 0" | bc -l)" "$errors" \
+        "$(echo "if ($requests > 0) ($redis_after - $redis_before) * 1000000 / $requests else 0" | bc -l)"
 }

@@ -26,6 +26,62 @@ func seedHub(redisURL: String) async throws {
     await client.shutdown()
 }
 
+/// Starts `count` sessions for `clientID` straight in the store (no password hashing), spread
+/// round-robin over `users` users (`bench-1`…, made if missing, sharing one password hash), and
+/// prints their refresh tokens, one per line. Many users spread the sessions over the 16 user
+/// shards, as real traffic is, so a cluster's masters share the load. It fills a pool of
+/// first-use tokens big enough for a refresh or revocation load, which logins through the hub,
+/// at the Argon2id rate, could not do in reasonable time.
+func seedSessions(redisURL: String, users: Int, clientID: String, scope: String, count: Int) async throws {
+    let client = RedisClient(configuration: try RedisConfiguration(url: redisURL))
+    let store = HallpassStore(redis: client)
+    let phc = try PasswordHasher(parameters: .owasp).hash("bench-password-1")
+    var userIDs: [String] = []
+    for index in 1...max(users, 1) {
+        let name = "bench-\(index)"
+        if let existing = try await store.userID(forUsername: name) {
+            userIDs.append(existing)
+        } else {
+            let user = try await store.createUser(username: name, passwordHash: phc, actor: "bench")
+            try await store.setSingleLoginPolicy(.off, forUser: user.id, actor: "bench")
+            userIDs.append(user.id)
+        }
+    }
+    let owners = userIDs
+    let tokens = try await withThrowingTaskGroup(of: [String].self) { group in
+        let tasks = 16
+        for task in 0..<tasks {
+            group.addTask {
+                var made: [String] = []
+                for index in stride(from: task, to: count, by: tasks) {
+                    let outcome = try await store.startSession(
+                        userID: owners[index % owners.count], clientID: clientID, scope: scope, timeouts: SessionTimeouts(),
+                        defaultPolicy: .off, actor: "bench", remoteAddress: "127.0.0.1")
+                    guard case .started(let started) = outcome else { throw BenchError.refused("\(outcome)") }
+                    made.append(started.refreshToken.encoded)
+                }
+                return made
+            }
+        }
+        var all: [String] = []
+        for try await made in group { all += made }
+        return all
+    }
+    print(tokens.joined(separator: "\n"))
+    await client.shutdown()
+}
+
+/// Why a benchmark helper could not go on.
+enum BenchError: Error, CustomStringConvertible {
+    /// The store refused to start a session.
+    case refused(String)
+    var description: String {
+        switch self {
+        case .refused(let outcome): "the store refused a session: \(outcome)"
+        }
+    }
+}
+
 /// Argon2id (OWASP parameters) verifications per second on `threads` threads: the ceiling
 /// for password logins on this machine.
 func runArgon2(threads: Int, seconds: Double) throws {

@@ -7,6 +7,8 @@
 //   hallpass-bench all --redis URL             crypto, redis and validator
 //   hallpass-bench argon2 [--threads N]        Argon2id verifications/s (the password-login ceiling)
 //   hallpass-bench seed-hub --redis URL        a user and a client for ops/bench hub
+//   hallpass-bench seed-sessions --redis URL [--count N] [--users U] [--scope S]
+//                                              N sessions over U users, made in the store; their refresh tokens
 //   hallpass-bench framework-floor --port P    a bare Hummingbird app with GET /healthz, for ops/bench hub
 import HallpassCrypto
 import HallpassJOSE
@@ -167,6 +169,11 @@ case "validator":
     try await runValidator(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0")
 case "seed-hub":
     try await seedHub(redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0")
+case "seed-sessions":
+    try await seedSessions(
+        redisURL: option("--redis") ?? "redis://127.0.0.1:6379/0", users: Int(option("--users") ?? "") ?? 256,
+        clientID: option("--client") ?? "bench-api", scope: option("--scope") ?? "profile",
+        count: Int(option("--count") ?? "") ?? 10000)
 case "framework-floor":
     try await serveFrameworkFloor(port: Int(option("--port") ?? "") ?? 8080)
 case "argon2":
@@ -180,6 +187,7 @@ case "all", nil:
 default:
     print("usage: hallpass-bench [crypto | redis --redis URL [--tasks N] [--seconds S] | all --redis URL"
         + " | validator --redis URL [--revocations N] | argon2 [--threads N] | seed-hub --redis URL"
+        + " | seed-sessions --redis URL [--users U] [--client C] [--scope S] [--count N]"
         + " | framework-floor --port P]")
     exit(2)
 }
