@@ -268,6 +268,45 @@ struct ClusterTests {
         }
     }
 
+    @Test func aMultiKeyScriptWaitsOutAMigrationThatRefusesItTRYAGAIN() async throws {
+        try await withTestCluster { cluster, client in
+            let tag = "h7"
+            let slot = RedisSlot.of(tag)
+            let topology = try #require(try await client.clusterTopology())
+            let source = try #require(topology.master(forSlot: slot))
+            let target = try #require(topology.masters.first { $0 != source })
+            let admin = try await AdminConnections(cluster)
+            defer { Task { await admin.close() } }
+            let sourceID = try await admin.id(of: source)
+            let targetID = try await admin.id(of: target)
+            let run = UInt64.random(in: 0...UInt64.max)
+            let moved = "hp:{\(tag)}:moved:\(run)"
+            let created = "hp:{\(tag)}:created:\(run)"
+            _ = try await client.send(RedisCommand("SET", moved, "v"))
+
+            // Half moved: `moved` is on the target, the slot still the source's. A script on
+            // `moved` and a new key is sent ASK by the source (it has neither) and refused
+            // TRYAGAIN by the target (it lacks one), round after round, until the move ends.
+            _ = try await admin.send(to: target, RedisCommand("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID))
+            _ = try await admin.send(to: source, RedisCommand("CLUSTER", "SETSLOT", slot, "MIGRATING", targetID))
+            _ = try await admin.send(
+                to: source, RedisCommand("MIGRATE", arguments: [target.host, target.port, "", 0, 5000, "KEYS", moved]))
+            let script = RedisScript("#!lua\nredis.call('SET', KEYS[2], redis.call('GET', KEYS[1]))\nreturn 1")
+            let started = ContinuousClock.now
+            let call = Task { try await client.evalScript(script, keys: [moved, created], arguments: []) }
+            // Far more rounds than the five redirections a command may follow.
+            try await Task.sleep(for: .seconds(1))
+            _ = try await admin.send(to: target, RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID))
+            _ = try await admin.send(to: source, RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID))
+            for master in topology.masters where master != source && master != target {
+                _ = try await admin.send(to: master, RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID))
+            }
+            #expect(try await call.value == .integer(1))
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            #expect(try await client.send(RedisCommand("GET", created)) == bulk("v"))
+        }
+    }
+
     @Test func commandsSucceedSoonAfterAReplicaIsPromoted() async throws {
         try await withTestCluster { cluster, client in
             let tag = "hg"

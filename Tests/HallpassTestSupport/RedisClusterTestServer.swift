@@ -77,12 +77,12 @@ public final class RedisClusterTestServer: Sendable {
 
     /// Moves hash slot `slot` from its master to another master, as `redis-cli --cluster
     /// reshard` does: `SETSLOT IMPORTING` on the target, `MIGRATING` on the source, `MIGRATE`
-    /// of its keys a few at a time (pausing `pause` between batches, so traffic meets the slot
+    /// of its keys `batch` at a time (pausing `pause` between batches, so traffic meets the slot
     /// half moved), then `SETSLOT NODE` on the target, the source and the other masters.
     /// Returns the ports of the source and the target.
     @discardableResult
-    public func moveSlot(_ slot: Int, pause: TimeInterval = 0.02) async throws -> (from: Int, to: Int) {
-        try await onBlockingThread { try self.moveSlotBlocking(slot, pause: pause) }
+    public func moveSlot(_ slot: Int, batch: Int = 5, pause: TimeInterval = 0.02) async throws -> (from: Int, to: Int) {
+        try await onBlockingThread { try self.moveSlotBlocking(slot, batch: batch, pause: pause) }
     }
 
     /// One node as another node's `CLUSTER NODES` describes it.
@@ -168,7 +168,7 @@ public final class RedisClusterTestServer: Sendable {
         }
     }
 
-    private func moveSlotBlocking(_ slot: Int, pause: TimeInterval) throws -> (from: Int, to: Int) {
+    private func moveSlotBlocking(_ slot: Int, batch: Int, pause: TimeInterval) throws -> (from: Int, to: Int) {
         let masters = try self.viewBlocking(fromPort: nodes[0].port).filter { $0.isMaster && !$0.isFailing }
         guard let source = masters.first(where: { $0.serves(slot) }),
             let target = masters.first(where: { $0.id != source.id })
@@ -181,7 +181,7 @@ public final class RedisClusterTestServer: Sendable {
         _ = try on(target.port, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id])
         _ = try on(source.port, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id])
         while true {
-            let keys = try on(source.port, ["CLUSTER", "GETKEYSINSLOT", "\(slot)", "5"]).split(separator: "\n").map(String.init)
+            let keys = try on(source.port, ["CLUSTER", "GETKEYSINSLOT", "\(slot)", "\(max(1, batch))"]).split(separator: "\n").map(String.init)
                 .filter { !$0.isEmpty }
             if keys.isEmpty { break }
             // redis-cli exits 0 on an error reply; a refused MIGRATE (BUSYKEY: the target has
