@@ -1,4 +1,6 @@
 public import Foundation
+public import HallpassRedis
+public import Logging
 
 /// A real Redis Cluster that a test starts: `masters` masters with `replicasPerMaster` replicas
 /// each, every node a `redis-server --cluster-enabled yes` on a free loopback port with a data
@@ -279,4 +281,36 @@ public final class RedisClusterTestServer: Sendable {
         }
         return text
     }
+}
+
+/// Runs `body` with a fresh cluster (``RedisClusterTestServer/start(masters:replicasPerMaster:tls:)``)
+/// and a client of it, then shuts the client down and stops the cluster, also when `body` throws.
+/// The client's timeouts are as generous as ``testRedisClient(url:caFile:)``'s unless
+/// `commandTimeout` says otherwise; with `tls`, it trusts the cluster's CA.
+public func withTestCluster(
+    masters: Int = 3, replicasPerMaster: Int = 1, tls: RedisTestServer.TLS? = nil,
+    commandTimeout: Duration = .seconds(20), logger: Logger = quietLogger,
+    _ body: (RedisClusterTestServer, RedisClient) async throws -> Void
+) async throws {
+    let cluster = try await RedisClusterTestServer.start(masters: masters, replicasPerMaster: replicasPerMaster, tls: tls)
+    let client: RedisClient
+    do {
+        var configuration = try RedisConfiguration(url: cluster.url)
+        if let tls { configuration.tls?.caFile = tls.caFile }
+        configuration.connectTimeout = .seconds(20)
+        configuration.commandTimeout = commandTimeout
+        client = RedisClient(configuration: configuration, logger: logger)
+    } catch {
+        await cluster.stop()
+        throw error
+    }
+    do {
+        try await body(cluster, client)
+    } catch {
+        await client.shutdown()
+        await cluster.stop()
+        throw error
+    }
+    await client.shutdown()
+    await cluster.stop()
 }
