@@ -269,6 +269,11 @@ final class RedisCluster: Sendable {
                     delay = min(delay * 2, Self.maximumRetryDelay)
                     target = nil
                     asking = false
+                    // The retry starts over at the slot's owner, bounded by the deadline. A
+                    // multi-key command on a slot in migration is sent ASK by the source and
+                    // refused TRYAGAIN by the target until the migration ends; counting those
+                    // ASKs as redirections failed it after five rounds (~0.3 s).
+                    redirects = 0
                 }
             }
         }

@@ -166,15 +166,19 @@ extension HubConfiguration {
 ///
 /// - Parameter waitForReadiness: Whether to wait until `/readyz` answers 200 (the hub reaches
 ///   Redis and can sign) before `body`; without it, only until the server answers `/healthz`.
+/// - Parameter storeURL: The URL of the fixture's own store client, when `redis.url` will not
+///   do: a Redis Cluster's `redis+cluster://` URL, since one node alone answers `MOVED` for
+///   most keys.
 func runHub(
-    _ configuration: HubConfiguration, redis: RedisTestServer, waitForReadiness: Bool = true, logger: Logger = quietLogger,
+    _ configuration: HubConfiguration, redis: RedisTestServer, storeURL: String? = nil, waitForReadiness: Bool = true,
+    logger: Logger = quietLogger,
     _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let app = try Hub.application(configuration: configuration, logger: logger) { port in
         continuation.yield(port)
     }
-    let client = try testRedisClient(url: redis.url, caFile: configuration.redisCAFile)
+    let client = try testRedisClient(url: storeURL ?? redis.url, caFile: configuration.redisCAFile)
     defer { Task { await client.shutdown() } }
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {

@@ -103,7 +103,7 @@ struct ClusterSlotTests {
 @Suite("Redis Cluster: a real three-master cluster", .serialized)
 struct ClusterTests {
     @Test func slotsMatchTheServersOwnKeyslot() async throws {
-        try await withTestCluster { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             var keys = ["123456789", "", "{}", "{", "}", "foo{}{bar}", "foo{{bar}}zap", "foo{bar}{zap}", "{user1000}.following"]
             keys += schemaTags.map { "hp:{\($0)}:ev" }
             keys += (0..<200).map { "key:\($0):\(UInt64.random(in: 0...UInt64.max))" }
@@ -115,7 +115,7 @@ struct ClusterTests {
     }
 
     @Test func commandsAndScriptsReachEveryHashTagsMaster() async throws {
-        try await withTestCluster { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             let script = RedisScript(
                 """
                 #!lua
@@ -167,7 +167,7 @@ struct ClusterTests {
     }
 
     @Test func aPipelineAcrossMastersIsAnsweredInOrder() async throws {
-        try await withTestCluster { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             let run = UInt64.random(in: 0...UInt64.max)
             var commands: [RedisCommand] = []
             var expected: [RedisValue] = []
@@ -192,7 +192,7 @@ struct ClusterTests {
 
     @Test func aSlotMigratedUnderTrafficCostsNoCommand() async throws {
         let log = LogCapture()
-        try await withTestCluster(logger: log.logger) { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10), logger: log.logger) { cluster, client in
             let tag = "h5"
             let slot = RedisSlot.of(tag)
             let topology = try #require(try await client.clusterTopology())
@@ -268,8 +268,47 @@ struct ClusterTests {
         }
     }
 
+    @Test func aMultiKeyScriptWaitsOutAMigrationThatRefusesItTRYAGAIN() async throws {
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
+            let tag = "h7"
+            let slot = RedisSlot.of(tag)
+            let topology = try #require(try await client.clusterTopology())
+            let source = try #require(topology.master(forSlot: slot))
+            let target = try #require(topology.masters.first { $0 != source })
+            let admin = try await AdminConnections(cluster)
+            defer { Task { await admin.close() } }
+            let sourceID = try await admin.id(of: source)
+            let targetID = try await admin.id(of: target)
+            let run = UInt64.random(in: 0...UInt64.max)
+            let moved = "hp:{\(tag)}:moved:\(run)"
+            let created = "hp:{\(tag)}:created:\(run)"
+            _ = try await client.send(RedisCommand("SET", moved, "v"))
+
+            // Half moved: `moved` is on the target, the slot still the source's. A script on
+            // `moved` and a new key is sent ASK by the source (it has neither) and refused
+            // TRYAGAIN by the target (it lacks one), round after round, until the move ends.
+            _ = try await admin.send(to: target, RedisCommand("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID))
+            _ = try await admin.send(to: source, RedisCommand("CLUSTER", "SETSLOT", slot, "MIGRATING", targetID))
+            _ = try await admin.send(
+                to: source, RedisCommand("MIGRATE", arguments: [target.host, target.port, "", 0, 5000, "KEYS", moved]))
+            let script = RedisScript("#!lua\nredis.call('SET', KEYS[2], redis.call('GET', KEYS[1]))\nreturn 1")
+            let started = ContinuousClock.now
+            let call = Task { try await client.evalScript(script, keys: [moved, created], arguments: []) }
+            // Far more rounds than the five redirections a command may follow.
+            try await Task.sleep(for: .seconds(1))
+            _ = try await admin.send(to: target, RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID))
+            _ = try await admin.send(to: source, RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID))
+            for master in topology.masters where master != source && master != target {
+                _ = try await admin.send(to: master, RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID))
+            }
+            #expect(try await call.value == .integer(1))
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            #expect(try await client.send(RedisCommand("GET", created)) == bulk("v"))
+        }
+    }
+
     @Test func commandsSucceedSoonAfterAReplicaIsPromoted() async throws {
-        try await withTestCluster { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             let tag = "hg"
             let key = "hp:{\(tag)}:f:\(UInt64.random(in: 0...UInt64.max))"
             _ = try await client.send(RedisCommand("SET", key, "before"))
@@ -310,7 +349,7 @@ struct ClusterTests {
     }
 
     @Test func placementReportsEachHashTagsSlotAndMaster() async throws {
-        try await withTestCluster { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             let keys = schemaTags.map { "hp:{\($0)}:ev" }
             let placement = try await client.placement(ofKeys: keys)
             #expect(placement.map(\.key) == keys)
@@ -336,7 +375,7 @@ struct ClusterTests {
     }
 
     @Test func dedicatedConnectionsAreOnePerMasterServingTheKeys() async throws {
-        try await withTestCluster { cluster, client in
+        try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             let streams = schemaTags.map { "hp:{\($0)}:ev" }
             let groups = try await client.makeDedicatedConnections(forKeys: streams)
             defer { Task { for group in groups { await group.connection.close() } } }
@@ -357,26 +396,6 @@ struct ClusterTests {
             }
         }
     }
-}
-
-/// Runs `body` with a fresh 3-master, 3-replica cluster and a client of it; stops both after.
-func withTestCluster(
-    logger: Logger = quietLogger,
-    _ body: (RedisClusterTestServer, RedisClient) async throws -> Void
-) async throws {
-    let cluster = try await RedisClusterTestServer.start()
-    var configuration = try testConfiguration(url: cluster.url)
-    configuration.commandTimeout = .seconds(10)
-    let client = RedisClient(configuration: configuration, logger: logger)
-    do {
-        try await body(cluster, client)
-    } catch {
-        await client.shutdown()
-        await cluster.stop()
-        throw error
-    }
-    await client.shutdown()
-    await cluster.stop()
 }
 
 /// Plain connections to every node of a test cluster, for admin commands sent to one node.

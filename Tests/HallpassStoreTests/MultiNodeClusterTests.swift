@@ -11,20 +11,11 @@ import Testing
 struct MultiNodeClusterTests {
     /// Runs `body` against a store over a fresh three-master cluster; stops it afterwards.
     func withMultiNodeClusterStore(_ body: (StoreFixture) async throws -> Void) async throws {
-        let cluster = try await RedisClusterTestServer.start()
-        let redis = RedisClient(configuration: try testConfiguration(url: cluster.url), logger: quietLogger)
-        let clock = TestClock()
-        let store = HallpassStore(redis: redis, clock: clock.read)
-        let fixture = StoreFixture(server: cluster.nodes[0], redis: redis, clock: clock, store: store)
-        do {
-            try await body(fixture)
-        } catch {
-            await redis.shutdown()
-            await cluster.stop()
-            throw error
+        try await withTestCluster { cluster, redis in
+            let clock = TestClock()
+            let store = HallpassStore(redis: redis, clock: clock.read)
+            try await body(StoreFixture(server: cluster.nodes[0], redis: redis, clock: clock, store: store))
         }
-        await redis.shutdown()
-        await cluster.stop()
     }
 
     @Test func theStoresFlowsRunOnAThreeMasterCluster() async throws {

@@ -1,4 +1,6 @@
 public import Foundation
+public import HallpassRedis
+public import Logging
 
 /// A real Redis Cluster that a test starts: `masters` masters with `replicasPerMaster` replicas
 /// each, every node a `redis-server --cluster-enabled yes` on a free loopback port with a data
@@ -49,6 +51,7 @@ public final class RedisClusterTestServer: Sendable {
             try await onBlockingThread {
                 try cluster.create(replicasPerMaster: replicasPerMaster)
                 try cluster.waitUntilSettled(seconds: 60)
+                try cluster.waitUntilReplicasOnline(masters: masters, replicasPerMaster: replicasPerMaster, seconds: 60)
             }
             return cluster
         } catch {
@@ -76,31 +79,100 @@ public final class RedisClusterTestServer: Sendable {
 
     /// Moves hash slot `slot` from its master to another master, as `redis-cli --cluster
     /// reshard` does: `SETSLOT IMPORTING` on the target, `MIGRATING` on the source, `MIGRATE`
-    /// of its keys a few at a time (pausing `pause` between batches, so traffic meets the slot
+    /// of its keys `batch` at a time (pausing `pause` between batches, so traffic meets the slot
     /// half moved), then `SETSLOT NODE` on the target, the source and the other masters.
     /// Returns the ports of the source and the target.
     @discardableResult
-    public func moveSlot(_ slot: Int, pause: TimeInterval = 0.02) async throws -> (from: Int, to: Int) {
-        try await onBlockingThread { try self.moveSlotBlocking(slot, pause: pause) }
+    public func moveSlot(_ slot: Int, batch: Int = 5, pause: TimeInterval = 0.02) async throws -> (from: Int, to: Int) {
+        try await onBlockingThread { try self.moveSlotBlocking(slot, batch: batch, pause: pause) }
     }
 
-    private func moveSlotBlocking(_ slot: Int, pause: TimeInterval) throws -> (from: Int, to: Int) {
-        // "<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>"
-        let lines = try self.redisCLI(["-p", "\(nodes[0].port)", "CLUSTER", "NODES"]).split(separator: "\n")
-        var masters: [(id: String, port: Int, slots: [ClosedRange<Int>])] = []
-        for line in lines {
+    /// One node as another node's `CLUSTER NODES` describes it.
+    public struct NodeView: Sendable, Hashable {
+        public var id: String
+        public var port: Int
+        /// `myself`, `master`, `slave`, `fail`, `fail?`, ... as listed.
+        public var flags: Set<String>
+        /// The id of its master, for a replica.
+        public var masterID: String?
+        /// The slots it serves, for a master.
+        public var slots: [ClosedRange<Int>]
+
+        public var isMaster: Bool { flags.contains("master") }
+        /// Flagged failed (`fail`) or suspected (`fail?`) by the node asked.
+        public var isFailing: Bool { flags.contains("fail") || flags.contains("fail?") }
+        public func serves(_ slot: Int) -> Bool { slots.contains { $0.contains(slot) } }
+    }
+
+    /// The cluster as node `index` sees it (`CLUSTER NODES`; slots being moved, `[slot->-id]`,
+    /// are left out).
+    public func view(from index: Int) async throws -> [NodeView] {
+        let port = nodes[index].port
+        return try await onBlockingThread { try self.viewBlocking(fromPort: port) }
+    }
+
+    /// The index in ``nodes`` of the master serving `slot`, as the first node not in `excluding`
+    /// that answers sees it (a killed node answers nothing: leave it out).
+    public func master(ofSlot slot: Int, excluding: Set<Int> = []) async throws -> Int? {
+        for index in nodes.indices where !excluding.contains(index) {
+            guard let view = try? await self.view(from: index) else { continue }
+            guard let master = view.first(where: { $0.isMaster && !$0.isFailing && $0.serves(slot) }) else { return nil }
+            return nodes.firstIndex { $0.port == master.port }
+        }
+        return nil
+    }
+
+    /// The indexes in ``nodes`` of the replicas online at the master at `index`, as its
+    /// `INFO replication` lists them (its `CLUSTER NODES` may learn of them later).
+    public func replicas(of index: Int) async throws -> [Int] {
+        // "slave0:ip=127.0.0.1,port=40001,state=online,offset=...,lag=0"
+        let info = try await self.cli(index, ["INFO", "replication"])
+        let ports = Set(
+            info.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("slave") && $0.contains("state=online") }.compactMap { line in
+                line.split(separator: ",").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst("port=".count)) }
+            })
+        return nodes.indices.filter { ports.contains(nodes[$0].port) }
+    }
+
+    /// Waits until every replica of the master at `index` has applied everything the master
+    /// had written when called. `WAIT` would not do: it covers only the writes of the
+    /// connection it is sent on, not those of the hub's or a validator's connections.
+    public func waitUntilReplicated(master index: Int, seconds: Double = 10) async throws {
+        func offset(_ node: Int) async throws -> Int64 {
+            let info = try await self.cli(node, ["INFO", "replication"])
+            let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("master_repl_offset:") }
+            return line.flatMap { Int64($0.dropFirst("master_repl_offset:".count).trimmingCharacters(in: .whitespaces)) } ?? -1
+        }
+        let replicas = try await self.replicas(of: index)
+        guard !replicas.isEmpty else { throw TestSupportErrorBox(description: "node \(nodes[index].port) has no replica") }
+        let target = try await offset(index)
+        try await waitUntil("the replicas of \(nodes[index].port) to catch up", seconds: seconds) {
+            for replica in replicas where try await offset(replica) < target { return false }
+            return true
+        }
+    }
+
+    private func viewBlocking(fromPort port: Int) throws -> [NodeView] {
+        // "<id> <ip:port@bus[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slots...>"
+        try self.redisCLI(["-p", "\(port)", "CLUSTER", "NODES"]).split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ").map(String.init)
-            guard fields.count >= 8, fields[2].contains("master"), !fields[2].contains("fail") else { continue }
+            guard fields.count >= 8 else { return nil }
             let address = fields[1].split(separator: "@")[0]
-            guard let port = address.split(separator: ":").last.flatMap({ Int($0) }) else { continue }
+            guard let port = address.split(separator: ":").last.flatMap({ Int($0) }) else { return nil }
             let ranges = fields.dropFirst(8).compactMap { range -> ClosedRange<Int>? in
                 let bounds = range.split(separator: "-").compactMap { Int($0) }
                 if bounds.count == 1 { return bounds[0]...bounds[0] }
                 return bounds.count == 2 ? bounds[0]...bounds[1] : nil
             }
-            masters.append((fields[0], port, ranges))
+            return NodeView(
+                id: fields[0], port: port, flags: Set(fields[2].split(separator: ",").map(String.init)),
+                masterID: fields[3] == "-" ? nil : fields[3], slots: ranges)
         }
-        guard let source = masters.first(where: { $0.slots.contains { $0.contains(slot) } }),
+    }
+
+    private func moveSlotBlocking(_ slot: Int, batch: Int, pause: TimeInterval) throws -> (from: Int, to: Int) {
+        let masters = try self.viewBlocking(fromPort: nodes[0].port).filter { $0.isMaster && !$0.isFailing }
+        guard let source = masters.first(where: { $0.serves(slot) }),
             let target = masters.first(where: { $0.id != source.id })
         else {
             throw TestSupportErrorBox(description: "no master serves slot \(slot), or no other master to move it to")
@@ -111,10 +183,16 @@ public final class RedisClusterTestServer: Sendable {
         _ = try on(target.port, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id])
         _ = try on(source.port, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id])
         while true {
-            let keys = try on(source.port, ["CLUSTER", "GETKEYSINSLOT", "\(slot)", "5"]).split(separator: "\n").map(String.init)
+            let keys = try on(source.port, ["CLUSTER", "GETKEYSINSLOT", "\(slot)", "\(max(1, batch))"]).split(separator: "\n").map(String.init)
                 .filter { !$0.isEmpty }
             if keys.isEmpty { break }
-            _ = try on(source.port, ["MIGRATE", "127.0.0.1", "\(target.port)", "", "0", "5000", "KEYS"] + keys)
+            // redis-cli exits 0 on an error reply; a refused MIGRATE (BUSYKEY: the target has
+            // the key already) would otherwise be repeated forever, as the keys stay put.
+            let reply = try on(source.port, ["MIGRATE", "127.0.0.1", "\(target.port)", "", "0", "5000", "KEYS"] + keys)
+            guard ["OK", "NOKEY"].contains(reply.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw TestSupportErrorBox(
+                    description: "MIGRATE of slot \(slot) from \(source.port) to \(target.port) failed for \(keys): \(reply)")
+            }
             Thread.sleep(forTimeInterval: pause)
         }
         _ = try on(target.port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id])
@@ -129,6 +207,26 @@ public final class RedisClusterTestServer: Sendable {
         let addresses = nodes.map { "127.0.0.1:\($0.port)" }
         _ = try self.redisCLI(
             ["--cluster", "create"] + addresses + ["--cluster-replicas", "\(replicasPerMaster)", "--cluster-yes"])
+    }
+
+    /// Waits until `masters` nodes are masters with `replicasPerMaster` replicas online each.
+    /// A settled layout does not imply it: nodes agree on the slots before every replica has
+    /// attached, and a test that fails a master over needs its replica in sync.
+    private func waitUntilReplicasOnline(masters: Int, replicasPerMaster: Int, seconds: Double) throws {
+        guard replicasPerMaster > 0 else { return }
+        let deadline = Date().addingTimeInterval(seconds)
+        var ready = 0
+        while Date() < deadline {
+            ready = 0
+            for node in nodes {
+                let info = (try? self.redisCLI(["-p", "\(node.port)", "INFO", "replication"])) ?? ""
+                let online = info.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("slave") && $0.contains("state=online") }
+                if info.contains("role:master"), online.count >= replicasPerMaster { ready += 1 }
+            }
+            if ready >= masters { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TestSupportErrorBox(description: "only \(ready) of \(masters) masters had \(replicasPerMaster) replicas online after \(seconds) s")
     }
 
     private func waitUntilSettled(seconds: Double) throws {
@@ -183,4 +281,36 @@ public final class RedisClusterTestServer: Sendable {
         }
         return text
     }
+}
+
+/// Runs `body` with a fresh cluster (``RedisClusterTestServer/start(masters:replicasPerMaster:tls:)``)
+/// and a client of it, then shuts the client down and stops the cluster, also when `body` throws.
+/// The client's timeouts are as generous as ``testRedisClient(url:caFile:)``'s unless
+/// `commandTimeout` says otherwise; with `tls`, it trusts the cluster's CA.
+public func withTestCluster(
+    masters: Int = 3, replicasPerMaster: Int = 1, tls: RedisTestServer.TLS? = nil,
+    commandTimeout: Duration = .seconds(20), logger: Logger = quietLogger,
+    _ body: (RedisClusterTestServer, RedisClient) async throws -> Void
+) async throws {
+    let cluster = try await RedisClusterTestServer.start(masters: masters, replicasPerMaster: replicasPerMaster, tls: tls)
+    let client: RedisClient
+    do {
+        var configuration = try RedisConfiguration(url: cluster.url)
+        if let tls { configuration.tls?.caFile = tls.caFile }
+        configuration.connectTimeout = .seconds(20)
+        configuration.commandTimeout = commandTimeout
+        client = RedisClient(configuration: configuration, logger: logger)
+    } catch {
+        await cluster.stop()
+        throw error
+    }
+    do {
+        try await body(cluster, client)
+    } catch {
+        await client.shutdown()
+        await cluster.stop()
+        throw error
+    }
+    await client.shutdown()
+    await cluster.stop()
 }

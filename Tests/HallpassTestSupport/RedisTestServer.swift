@@ -128,6 +128,12 @@ public final class RedisTestServer: @unchecked Sendable {
         }
     }
 
+    /// Whether the server process is running (false after ``kill()`` and ``stop()``, and after
+    /// it died by itself).
+    public var isRunning: Bool {
+        lock.withLock { process?.isRunning ?? false }
+    }
+
     private func releaseReservation() {
         if let held = lock.withLock({ () -> Int32? in
             defer { reservation = nil }

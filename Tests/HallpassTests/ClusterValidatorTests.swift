@@ -9,9 +9,7 @@ import Testing
 struct ClusterValidatorTests {
     @Test("a validator on a cluster sees a revocation written to each of the 17 event streams")
     func revocationsInEveryStream() async throws {
-        let cluster = try await RedisClusterTestServer.start()
-        let redis = try testRedisClient(url: cluster.url)
-        do {
+        try await withTestCluster { cluster, redis in
             let store = HallpassStore(redis: redis)
             let now = HallpassStore.wallClockMilliseconds() / 1000
             let key = try StoredSigningKey.generate(algorithm: .es256, kek: nil, createdAt: now, activatesAt: now)
@@ -70,20 +68,12 @@ struct ClusterValidatorTests {
                 }
                 try await waitUntil("the validator to be current again", seconds: 15) { validator.status == .current }
             }
-        } catch {
-            await redis.shutdown()
-            await cluster.stop()
-            throw error
         }
-        await redis.shutdown()
-        await cluster.stop()
     }
 
     @Test("the validator's least-privilege user works on a cluster once it may also run CLUSTER SHARDS and ASKING")
     func leastPrivilegeUser() async throws {
-        let cluster = try await RedisClusterTestServer.start()
-        let redis = try testRedisClient(url: cluster.url)
-        do {
+        try await withTestCluster { cluster, redis in
             // ACL users are per node: every node gets the same one.
             let rules = StoreSchema.validatorACLRules.split(separator: " ").map(String.init)
             for index in cluster.nodes.indices {
@@ -104,12 +94,6 @@ struct ClusterValidatorTests {
                 try await store.endSession(session.sessionID, reason: "logout", actor: "test")
                 try await waitUntil("the session's end") { refusal(validator, token) == .revoked(.session) }
             }
-        } catch {
-            await redis.shutdown()
-            await cluster.stop()
-            throw error
         }
-        await redis.shutdown()
-        await cluster.stop()
     }
 }

@@ -1,0 +1,301 @@
+import Foundation
+import Hallpass
+import HallpassHub
+import HallpassRedis
+import HallpassStore
+import HallpassTestSupport
+import Logging
+import Synchronization
+import Testing
+
+/// A hub and a validator on `redis+cluster://` (three masters, a replica each) while the
+/// cluster changes under continuous logins, refreshes and validations: a master SIGKILLed so
+/// its replica must be promoted, and slots holding Hallpass keys migrated to another master.
+@Suite("The hub and a validator through a Redis Cluster failover and slot migration under load", .serialized)
+struct ClusterFailoverTests {
+    @Test("a killed cluster master: only 200, 503 or a lost rotation meanwhile, the hub serves again by itself, a session from before refreshes after, and the validator proves currency again")
+    func killedMasterUnderLoad() async throws {
+        try await withClusterHub { cluster, hub, _, secret in
+            // The victim: the master of the global tag, so the fault hits usernames, clients,
+            // keys and the global stream as well as the users' shards chosen below.
+            let global = RedisSlot.of("hg")
+            let victim = try #require(try await cluster.master(ofSlot: global))
+            let replica = try #require(try await cluster.replicas(of: victim).first)
+            let victimSlots = try await cluster.view(from: victim).first { $0.port == cluster.nodes[victim].port }?.slots ?? []
+            // Two users whose shards the victim serves: one for the load, one for a session
+            // from before (the load's logins end the load user's earlier sessions: newest-wins).
+            let users = try await hub.addUsers(count: 2, password: "pw") { slot in victimSlots.contains { $0.contains(slot) } }
+            let (load, kim) = (users[0].name, users[1].name)
+
+            let before = try await hub.loginTokens(kim, password: "pw", client: "api", secret: secret)
+            let rotated = try await hub.refreshTokens(before.refresh, client: "api", secret: secret)
+            try await cluster.waitUntilReplicated(master: victim)
+
+            try await withValidator(on: cluster, issuer: hub.configuration.issuer) { validator in
+                #expect(try validator.validate(rotated.access).subject.isEmpty == false)
+                let record = LoadRecord()
+                let validations = ValidationRecord()
+                let loop = hub.runLoginRefreshLoad(user: load, password: "pw", client: "api", secret: secret, into: record)
+                defer { loop.cancel() }
+                let checking = validations.run(validator, token: rotated.access)
+                defer { checking.cancel() }
+                try await waitUntil("the load to run", seconds: 20) { record.successes >= 10 }
+
+                let requestsBefore = record.requests
+                let killed = ContinuousClock.now
+                await cluster.nodes[victim].kill()
+                // The cluster notices (node timeout 2 s) and promotes the replica.
+                try await waitUntil("the replica to be promoted", seconds: 30, toleratingErrors: true) {
+                    try await cluster.master(ofSlot: global, excluding: [victim]) == replica
+                }
+                let promotion = killed.duration(to: .now)
+                let requestsAtPromotion = record.requests
+                // The hub serves again by itself: logins and refreshes succeed on the new master.
+                let served = record.successes
+                try await waitUntil("the hub to serve again", seconds: 20) { record.successes >= served + 10 }
+                try await waitUntil("the validator to prove currency again", seconds: 20) { validator.status == .current }
+                let validatedBefore = validations.passed
+                try await waitUntil("validations to pass again", seconds: 10) { validations.passed >= validatedBefore + 10 }
+                loop.cancel()
+                checking.cancel()
+                _ = await loop.result
+                _ = await checking.result
+
+                // The fault happened: the master is dead, and the cluster knows it.
+                #expect(!cluster.nodes[victim].isRunning)
+                let view = try await cluster.view(from: replica)
+                #expect(view.first { $0.port == cluster.nodes[victim].port }?.flags.contains("fail") == true, "\(view)")
+                #expect(requestsBefore > 0 && record.requests > requestsAtPromotion)
+
+                let statuses = record.statuses
+                #expect(Set(statuses.keys).isSubset(of: [200, 400, 503]), "\(statuses)")
+                // A 400 can only be a rotation the old master took and never replicated
+                // (asynchronous replication; durable writes are issue 17's): never reuse detection.
+                #expect(Set(record.codes.keys).isSubset(of: ["invalid_grant"]), "\(record.codes)")
+                // Until the mirror is current again the validator refuses as stale (fail-closed);
+                // the token is never taken for revoked.
+                #expect(Set(validations.refusals.keys).isSubset(of: ["stale"]), "\(validations.refusals)")
+                print(
+                    "[figure] killed cluster master: \(statuses.values.reduce(0, +)) requests, statuses \(statuses.sorted { $0.key < $1.key }), "
+                        + "unavailable window \(record.unavailableWindow), kill to promotion \(promotion); "
+                        + "validations \(validations.passed) passed, refused \(validations.refusals)")
+
+                // The session from before goes on, and a revocation now reaches the validator.
+                let after = try await hub.refreshTokens(rotated.refresh, client: "api", secret: secret)
+                #expect(try validator.validate(after.access).subject.isEmpty == false)
+                #expect(try await hub.logout(bearer: after.access).status == 204)
+                try await waitUntil("the validator to refuse the ended session") {
+                    validator.refusal(of: after.access) == .revoked(.session)
+                }
+            }
+        }
+    }
+
+    @Test("slots holding Hallpass keys migrated under load: not one failed request or validation, and a logout after is refused by the validator")
+    func slotMigrationUnderLoad() async throws {
+        try await withClusterHub { cluster, hub, warnings, secret in
+            let users = try await hub.addUsers(count: 2, password: "pw") { _ in true }
+            let (load, kim) = (users[0].name, users[1].name)
+            let before = try await hub.loginTokens(kim, password: "pw", client: "api", secret: secret)
+            let rotated = try await hub.refreshTokens(before.refresh, client: "api", secret: secret)
+            // The load user's shard, the session from before's, and the global tag's.
+            var slots: [Int] = []
+            for slot in [try slotOfUser(users[0].id), try slotOfUser(users[1].id), RedisSlot.of("hg")] where !slots.contains(slot) {
+                slots.append(slot)
+            }
+
+            try await withValidator(on: cluster, issuer: hub.configuration.issuer) { validator in
+                let record = LoadRecord()
+                let validations = ValidationRecord()
+                let loop = hub.runLoginRefreshLoad(user: load, password: "pw", client: "api", secret: secret, into: record)
+                defer { loop.cancel() }
+                let checking = validations.run(validator, token: rotated.access)
+                defer { checking.cancel() }
+                try await waitUntil("the load to run", seconds: 20) { record.successes >= 10 }
+
+                let requestsBefore = record.requests
+                let validatedBefore = validations.passed
+                let progress = Mutex<(moves: [String], migrated: Bool)>(([], false))
+                let started = ContinuousClock.now
+                // A known defect, not the test's: the store's scripts declare only some of the
+                // keys they write (they name the shard's stream, session index and revocation
+                // sets from the prefix in ARGV[1]). Redis decides where a script runs during a
+                // migration by its declared keys alone, so a script the source still serves
+                // recreates there a key MIGRATE has already moved (the event stream, `rs`,
+                // `sm`, `sx`), its event is lost to validators tailing the target, and the
+                // next MIGRATE of that key is refused with BUSYKEY (redis-cli --cluster reshard
+                // stops the same way; with --cluster-replace it overwrites the moved copy).
+                // Until the scripts declare every key, that refusal is a known issue; any other
+                // failure is not.
+                try await withKnownIssue("Hallpass scripts write undeclared keys: a live slot migration hits BUSYKEY", isIntermittent: true) {
+                    for slot in slots {
+                        let keys = try await cluster.cli(
+                            try #require(try await cluster.master(ofSlot: slot)), ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"])
+                        // One key at a time, 50 ms apart: traffic meets every half-moved state.
+                        let (from, to) = try await cluster.moveSlot(slot, batch: 1, pause: 0.05)
+                        // The slot's owner changed, as every node sees it.
+                        for index in cluster.nodes.indices {
+                            let owner = try await cluster.view(from: index).first { $0.isMaster && $0.serves(slot) }?.port
+                            #expect(owner == to, "node \(cluster.nodes[index].port) says slot \(slot) is on \(owner ?? -1), not \(to)")
+                        }
+                        progress.withLock {
+                            $0.moves.append("slot \(slot) (\(keys.trimmingCharacters(in: .whitespacesAndNewlines)) keys) \(from) -> \(to)")
+                        }
+                        // Some traffic between moves, so every move meets logins and refreshes.
+                        let served = record.successes
+                        try await waitUntil("the load to go on", seconds: 20) { record.successes >= served + 5 }
+                    }
+                    progress.withLock { $0.migrated = true }
+                } matching: { issue in
+                    issue.error.map { "\($0)".contains("BUSYKEY") } ?? false
+                }
+                let migration = started.duration(to: .now)
+                let requestsDuring = record.requests - requestsBefore
+                let validatedDuring = validations.passed - validatedBefore
+                loop.cancel()
+                checking.cancel()
+                _ = await loop.result
+                _ = await checking.result
+
+                let statuses = record.statuses
+                let (moves, migrated) = progress.withLock { ($0.moves, $0.migrated) }
+                print(
+                    "[figure] slot migration\(migrated ? "" : " (stopped by BUSYKEY)"): \(statuses.values.reduce(0, +)) requests, "
+                        + "statuses \(statuses.sorted { $0.key < $1.key }), codes \(record.codes), "
+                        + "\(requestsDuring) during the \(migration) of moving \(moves.isEmpty ? "nothing" : moves.joined(separator: ", ")); "
+                        + "validations \(validations.passed) passed, refused \(validations.refusals)")
+                // Whatever happened, never a 500.
+                #expect(Set(statuses.keys).isSubset(of: [200, 400, 503]), "\(statuses)")
+                // A half-moved slot (MIGRATE refused) proves nothing more.
+                guard migrated else { return }
+                #expect(Set(statuses.keys) == [200], "\(statuses) \(record.codes); hub warnings: \(warnings.all.suffix(5))")
+                #expect(validations.refusals.isEmpty, "\(validations.refusals)")
+                #expect(requestsBefore > 0 && requestsDuring > 0 && validatedDuring > 0)
+
+                // The session from before goes on on its new master, and logouts in the moved
+                // slots reach the validator.
+                let after = try await hub.refreshTokens(rotated.refresh, client: "api", secret: secret)
+                #expect(try validator.validate(after.access).subject.isEmpty == false)
+                let fresh = try await hub.loginTokens(load, password: "pw", client: "api", secret: secret)
+                #expect(try validator.validate(fresh.access).subject.isEmpty == false)
+                for tokens in [after, fresh] {
+                    #expect(try await hub.logout(bearer: tokens.access).status == 204)
+                    try await waitUntil("the validator to refuse the ended session") {
+                        validator.refusal(of: tokens.access) == .revoked(.session)
+                    }
+                }
+                #expect(validator.status == .current)
+            }
+        }
+    }
+}
+
+/// Runs `body` with a fresh three-master cluster (a replica each), an in-process hub on its
+/// `redis+cluster://` URL, the hub's warnings, and a confidential client `api` (its secret
+/// passed); stops them after.
+private func withClusterHub(
+    _ body: @Sendable (RedisClusterTestServer, HubFixture, LogLines, String) async throws -> Void
+) async throws {
+    let cluster = try await RedisClusterTestServer.start()
+    // Why a request failed (the store error behind a 503) is in the hub's warnings only.
+    let warnings = LogLines()
+    var logger = Logger(label: "hallpass.hub.test") { _ in warnings }
+    logger.logLevel = .warning
+    do {
+        var configuration = HubConfiguration.forTests(redis: cluster.nodes[0])
+        configuration.redisURL = cluster.url
+        try await runHub(configuration, redis: cluster.nodes[0], storeURL: cluster.url, logger: logger) { hub in
+            let secret = try #require(try await hub.addClient("api"))
+            try await body(cluster, hub, warnings, secret)
+        }
+    } catch {
+        await cluster.stop()
+        throw error
+    }
+    await cluster.stop()
+}
+
+/// Runs `body` with a validator for audience `api` on `cluster`, once it is current.
+private func withValidator(
+    on cluster: RedisClusterTestServer, issuer: String, _ body: (HallpassValidator) async throws -> Void
+) async throws {
+    var validation = HallpassValidator.Configuration(issuer: issuer, audience: "api", redisURL: cluster.url)
+    validation.connectTimeout = .seconds(10)
+    let validator = try HallpassValidator(configuration: validation, logger: quietLogger)
+    let running = Task { try await validator.run() }
+    defer { running.cancel() }
+    try #require(await validator.waitUntilCurrent(timeout: .seconds(20)))
+    try await body(validator)
+}
+
+extension HubFixture {
+    /// Creates users (named at random, password `password`) until `count` of them live in a
+    /// shard whose hash slot `accept` takes; returns their names and ids.
+    func addUsers(count: Int, password: String, inSlots accept: (Int) -> Bool) async throws -> [(name: String, id: String)] {
+        var chosen: [(name: String, id: String)] = []
+        for _ in 0..<200 where chosen.count < count {
+            let name = unique("user")
+            let user = try await addUser(name, password: password)
+            if accept(try slotOfUser(user.id)) { chosen.append((name, user.id)) }
+        }
+        try #require(chosen.count == count, "no \(count) users in the wanted slots among 200")
+        return chosen
+    }
+}
+
+/// The hash slot of the shard of the user with id `id`.
+private func slotOfUser(_ id: String) throws -> Int {
+    let shard = try #require(StoreSchema.shard(of: id))
+    return RedisSlot.of("h" + String(shard, radix: 16))
+}
+
+extension LoadRecord {
+    /// Every request made so far.
+    var requests: Int { statuses.values.reduce(0, +) }
+}
+
+extension HallpassValidator {
+    /// Why the validator refuses `token`, or nil when it accepts it.
+    func refusal(of token: String) -> ValidationError? {
+        do {
+            _ = try validate(token)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}
+
+/// Validations of one token through a fault: how many passed, and why the others were refused.
+final class ValidationRecord: Sendable {
+    private let state = Mutex<(passed: Int, refusals: [String: Int])>((0, [:]))
+
+    var passed: Int { state.withLock { $0.passed } }
+    /// Refusals by kind (`stale`, `revoked`, ...).
+    var refusals: [String: Int] { state.withLock { $0.refusals } }
+
+    /// Validates `token` every 10 ms until cancelled, recording each outcome.
+    func run(_ validator: HallpassValidator, token: String) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                let refusal = validator.refusal(of: token)
+                state.withLock { state in
+                    if let refusal {
+                        state.refusals[Self.kind(refusal), default: 0] += 1
+                    } else {
+                        state.passed += 1
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    private static func kind(_ error: ValidationError) -> String {
+        switch error {
+        case .stale: "stale"
+        case .revoked(let reason): "revoked (\(reason.rawValue))"
+        default: "\(error)"
+        }
+    }
+}
