@@ -15,7 +15,7 @@ struct MultiNodeClusterTests {
         let redis = RedisClient(configuration: try testConfiguration(url: cluster.url), logger: quietLogger)
         let clock = TestClock()
         let store = HallpassStore(redis: redis, clock: clock.read)
-        let fixture = StoreFixture(server: cluster.nodes[0], redis: redis, clock: clock, store: store)
+        let fixture = StoreFixture(server: cluster.nodes[0], masters: cluster.nodes, redis: redis, clock: clock, store: store)
         do {
             try await body(fixture)
         } catch {
