@@ -33,18 +33,7 @@ public final class RedisClusterTestServer: Sendable {
         var nodes: [RedisTestServer] = []
         do {
             for _ in 0..<(masters * (1 + replicasPerMaster)) {
-                // The cluster bus defaults to the port + 10000, which is out of range for half
-                // the ports the kernel hands out, so it gets a free port of its own.
-                nodes.append(
-                    try await RedisTestServer.start(
-                        arguments: [
-                            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                            "--cluster-port", "\(try freeLoopbackPort())", "--cluster-node-timeout", "2000",
-                            // A test that fails a master over must not wait on a replica that lost
-                            // touch for a moment.
-                            "--cluster-replica-validity-factor", "0",
-                        ] + (tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]),
-                        tls: tls))
+                nodes.append(try await startNode(tls: tls))
             }
             let cluster = RedisClusterTestServer(nodes: nodes, tls: tls)
             try await onBlockingThread {
@@ -56,6 +45,31 @@ public final class RedisClusterTestServer: Sendable {
             for node in nodes { await node.stop() }
             throw error
         }
+    }
+
+    /// Starts one cluster-enabled node. The cluster bus defaults to the port + 10000, which is
+    /// out of range for half the ports the kernel hands out, so it gets a free port of its own,
+    /// picked before the node binds it: another process can take it in between (seen with a
+    /// few dozen servers starting at once), and ``RedisTestServer/start(password:durable:arguments:tls:)``
+    /// retries with the same arguments, so a node that failed to start gets a fresh bus port here.
+    private static func startNode(tls: RedisTestServer.TLS?) async throws -> RedisTestServer {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            do {
+                return try await RedisTestServer.start(
+                    arguments: [
+                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-port", "\(try freeLoopbackPort())", "--cluster-node-timeout", "2000",
+                        // A test that fails a master over must not wait on a replica that lost
+                        // touch for a moment.
+                        "--cluster-replica-validity-factor", "0",
+                    ] + (tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]),
+                    tls: tls)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? TestSupportError.serverDidNotStart("cluster node")
     }
 
     /// Stops every node and removes their directories.
