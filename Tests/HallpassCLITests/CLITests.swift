@@ -13,9 +13,9 @@ import Testing
 /// run all at once, on two cores, they starve the timing-sensitive suites running alongside.
 @Suite("Ops CLI: users and clients", .serialized)
 struct CLITests {
-    @Test("users add --password-stdin --json prints {id, username}; the store holds an OWASP Argon2id hash of the line")
-    func usersAdd() async throws {
-        try await withCLI { cli in
+    @Test("users add --password-stdin --json prints {id, username}; the store holds an OWASP Argon2id hash of the line", arguments: RedisTopologyUnderTest.allCases)
+    func usersAdd(topology: RedisTopologyUnderTest) async throws {
+        try await withCLI(topology: topology) { cli in
             let added = try await cli.run(
                 ["--json", "users", "add", "alice", "--password-stdin", "--name", "Alice Example", "--email", "alice@example.test"],
                 input: "correct horse battery\nthis second line is not read\n")
@@ -118,9 +118,9 @@ struct CLITests {
         }
     }
 
-    @Test("clients add --json prints a secret for a confidential client that verifies, and none for a public one")
-    func clientsAdd() async throws {
-        try await withCLI { cli in
+    @Test("clients add --json prints a secret for a confidential client that verifies, and none for a public one", arguments: RedisTopologyUnderTest.allCases)
+    func clientsAdd(topology: RedisTopologyUnderTest) async throws {
+        try await withCLI(topology: topology) { cli in
             let confidential = try await cli.run(["clients", "add", "api", "--json"])
             #expect(confidential.status == 0, "\(confidential.standardError)")
             let document = try #require(try JSONParser.parse(Array(confidential.standardOutput.utf8)).objectValue)
@@ -156,9 +156,9 @@ struct CLITests {
         }
     }
 
-    @Test("users list and clients list --json print arrays without password hashes or secrets")
-    func lists() async throws {
-        try await withCLI { cli in
+    @Test("users list and clients list --json print arrays without password hashes or secrets", arguments: RedisTopologyUnderTest.allCases)
+    func lists(topology: RedisTopologyUnderTest) async throws {
+        try await withCLI(topology: topology) { cli in
             let emptyUsers = try await cli.run(["--json", "users", "list"])
             #expect(emptyUsers.status == 0)
             #expect(try JSONParser.parse(Array(emptyUsers.standardOutput.utf8)) == .array([]))
@@ -198,11 +198,11 @@ struct CLITests {
         try await withCLI { cli in
             #expect(try await cli.run(["users", "add", "erin", "--password-stdin"], input: "pw\n").status == 0)
             let fromEnvironment = try await runProcess(
-                try CLIFixture.binary(), ["--json", "users", "list"], environment: ["HALLPASS_REDIS_URL": cli.redis.url])
+                try CLIFixture.binary(), ["--json", "users", "list"], environment: ["HALLPASS_REDIS_URL": cli.url])
             #expect(fromEnvironment.status == 0, "\(fromEnvironment.standardError)")
             #expect(fromEnvironment.standardOutput.contains("erin"))
             let flagWins = try await runProcess(
-                try CLIFixture.binary(), ["--redis", cli.redis.url, "--json", "users", "list"],
+                try CLIFixture.binary(), ["--redis", cli.url, "--json", "users", "list"],
                 environment: ["HALLPASS_REDIS_URL": "redis://127.0.0.1:1/0"])
             #expect(flagWins.status == 0, "\(flagWins.standardError)")
             let malformed = try await runProcess(
@@ -228,7 +228,7 @@ struct CLITests {
     func actor() async throws {
         try await withCLI { cli in
             let result = try await runProcess(
-                try CLIFixture.binary(), ["--redis", cli.redis.url, "clients", "add", "audited", "--public"],
+                try CLIFixture.binary(), ["--redis", cli.url, "clients", "add", "audited", "--public"],
                 environment: ["USER": "ops-admin"])
             #expect(result.status == 0, "\(result.standardError)")
             let events = try await cli.store.recentEvents(count: 10)
@@ -237,9 +237,13 @@ struct CLITests {
     }
 }
 
-/// A private Redis, a store over it, and a way to run the CLI against it.
+/// A private Redis (of a ``RedisTopologyUnderTest``), a store over it, and a way to run the
+/// CLI against it.
 struct CLIFixture: Sendable {
+    /// A server to talk to directly: the single server, the Sentinel's master, a cluster's first master.
     let redis: RedisTestServer
+    /// What the CLI and hubs are given as `--redis`: the deployment's URL.
+    let url: String
     let store: HallpassStore
 
     /// The `hallpass` binary of the debug build (`swift build --build-tests` builds it; `ops/test` runs that).
@@ -254,24 +258,25 @@ struct CLIFixture: Sendable {
 
     /// Runs `hallpass --redis <this Redis> arguments...`.
     func run(_ arguments: [String], input: String? = nil) async throws -> ProcessOutput {
-        try await runProcess(try Self.binary(), ["--redis", redis.url] + arguments, input: input)
+        try await runProcess(try Self.binary(), ["--redis", url] + arguments, input: input)
     }
 }
 
-func withCLI(_ body: (CLIFixture) async throws -> Void) async throws {
-    let redis = try await RedisTestServer.start()
-    var configuration = try RedisConfiguration(url: redis.url)
-    configuration.connectTimeout = .seconds(15)
-    let client = RedisClient(
-        configuration: configuration, logger: Logger(label: "hallpass.cli.test", factory: { _ in SwiftLogNoOpLogHandler() }))
-    let fixture = CLIFixture(redis: redis, store: HallpassStore(redis: client))
-    do {
-        try await body(fixture)
-    } catch {
+/// Runs `body` with the CLI pointed at a fresh deployment of `topology` (a single
+/// `redis-server` unless told otherwise), and stops every process of it afterwards.
+func withCLI(topology: RedisTopologyUnderTest = .single, _ body: (CLIFixture) async throws -> Void) async throws {
+    try await withRedisTopology(topology) { deployment in
+        var configuration = try RedisConfiguration(url: deployment.url)
+        configuration.connectTimeout = .seconds(15)
+        let client = RedisClient(
+            configuration: configuration, logger: Logger(label: "hallpass.cli.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let fixture = CLIFixture(redis: deployment.server, url: deployment.url, store: HallpassStore(redis: client))
+        do {
+            try await body(fixture)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
         await client.shutdown()
-        await redis.stop()
-        throw error
     }
-    await client.shutdown()
-    await redis.stop()
 }

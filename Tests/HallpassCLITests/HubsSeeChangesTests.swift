@@ -17,10 +17,10 @@ struct HubsSeeChangesTests {
             #expect(try await cli.run(["users", "add", "alice", "--password-stdin"], input: "alice pw\n").status == 0)
             let added = try document(try await cli.run(["--json", "clients", "add", "api", "--grant", "password"]))
             let secret = try #require(added.objectValue?["client_secret"]?.stringValue)
-            let first = try await HubProcess.start(redisURL: cli.redis.url, issuer: "http://sso.hallpass.test")
+            let first = try await HubProcess.start(redisURL: cli.url, issuer: "http://sso.hallpass.test")
             let second: HubProcess
             do {
-                second = try await HubProcess.start(redisURL: cli.redis.url, issuer: "http://sso.hallpass.test")
+                second = try await HubProcess.start(redisURL: cli.url, issuer: "http://sso.hallpass.test")
             } catch {
                 await first.stop()
                 throw error
@@ -136,7 +136,7 @@ struct HubsSeeChangesTests {
     func hungHub() async throws {
         try await withCLI { cli in
             #expect(try await cli.run(["users", "add", "alice", "--password-stdin"], input: "alice pw\n").status == 0)
-            let hub = try await HubProcess.start(redisURL: cli.redis.url)
+            let hub = try await HubProcess.start(redisURL: cli.url)
             do {
                 let reports = try await cli.store.hubReports()
                 #expect(reports.count == 1)

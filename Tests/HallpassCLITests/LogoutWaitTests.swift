@@ -34,7 +34,7 @@ struct LogoutWaitTests {
             try await tasksApp.start()
             let notes = try await Self.addClient(cli, "notes", uri: notesApp.uri)
             let tasks = try await Self.addClient(cli, "tasks", uri: tasksApp.uri)
-            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url, environment: Self.fastHub)
+            let hubProcess = try await HubProcess.start(redisURL: cli.url, environment: Self.fastHub)
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
 

@@ -51,7 +51,7 @@ struct MachineClientTests {
             let introspector = try #require(
                 try document(try await cli.run(["--json", "clients", "add", "api", "--grant", "password"])).objectValue?["client_secret"]?.stringValue)
             #expect(try await cli.run(["users", "add", "alice", "--password-stdin"], input: "alice pw\n").status == 0)
-            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url)
+            let hubProcess = try await HubProcess.start(redisURL: cli.url)
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
 
@@ -63,7 +63,7 @@ struct MachineClientTests {
             #expect(login.status == 200, "\(login.text)")
             let userToken = try #require(login.string("access_token"))
 
-            var configuration = HallpassValidator.Configuration(issuer: hubProcess.baseURL, audience: "svc", redisURL: cli.redis.url)
+            var configuration = HallpassValidator.Configuration(issuer: hubProcess.baseURL, audience: "svc", redisURL: cli.url)
             configuration.stalenessBound = .seconds(30)
             configuration.connectTimeout = .seconds(10)
             let validator = try HallpassValidator(configuration: configuration, logger: quietLogger)

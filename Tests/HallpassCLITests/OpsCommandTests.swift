@@ -24,12 +24,12 @@ struct OpsCommandTests {
         return try #require(client.objectValue?["client_secret"]?.stringValue)
     }
 
-    @Test("sessions list shows each login with address, user agent and clients; sessions revoke, tokens revoke, logout and users disable/enable act at the hub")
-    func sessionsAndRevocation() async throws {
-        try await withCLI { cli in
+    @Test("sessions list shows each login with address, user agent and clients; sessions revoke, tokens revoke, logout and users disable/enable act at the hub", arguments: RedisTopologyUnderTest.allCases)
+    func sessionsAndRevocation(topology: RedisTopologyUnderTest) async throws {
+        try await withCLI(topology: topology) { cli in
             let secret = try await Self.seed(cli, user: "alice", password: "alice pw")
             #expect(try await cli.run(["policy", "set", "single-login", "off", "--user", "alice"]).status == 0)
-            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url)
+            let hubProcess = try await HubProcess.start(redisURL: cli.url)
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
 
@@ -121,9 +121,9 @@ struct OpsCommandTests {
         }
     }
 
-    @Test("users passwd replaces the password; clients remove unregisters a client")
-    func passwdAndClientRemoval() async throws {
-        try await withCLI { cli in
+    @Test("users passwd replaces the password; clients remove unregisters a client", arguments: RedisTopologyUnderTest.allCases)
+    func passwdAndClientRemoval(topology: RedisTopologyUnderTest) async throws {
+        try await withCLI(topology: topology) { cli in
             _ = try await Self.seed(cli, user: "bob", password: "old pw")
             let changed = try await cli.run(["--json", "users", "passwd", "bob", "--password-stdin"], input: "new pw\n")
             #expect(changed.status == 0, "\(changed.standardError)")
@@ -262,7 +262,7 @@ struct OpsCommandTests {
             let wrongKEK = try await cli.run(["keys", "rotate", "--kek-file", otherKEK.path])
             #expect(wrongKEK.status == 1, "\(wrongKEK.standardError)")
             let fromEnvironment = try await runProcess(
-                try CLIFixture.binary(), ["--redis", cli.redis.url, "--json", "keys", "rotate", "--alg", "EdDSA", "--activation-delay", "600"],
+                try CLIFixture.binary(), ["--redis", cli.url, "--json", "keys", "rotate", "--alg", "EdDSA", "--activation-delay", "600"],
                 environment: ["HALLPASS_KEK_FILE": kek.path])
             let next = try document(fromEnvironment)
             let nextKID = try #require(next.objectValue?["kid"]?.stringValue)
@@ -318,7 +318,7 @@ struct OpsCommandTests {
             defer { try? FileManager.default.removeItem(at: kek.deletingLastPathComponent()) }
             let secret = try await Self.seed(cli, user: "dora", password: "dora pw")
             #expect(try await cli.run(["policy", "set", "single-login", "off"]).status == 0)
-            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url, arguments: ["--kek-file", kek.path])
+            let hubProcess = try await HubProcess.start(redisURL: cli.url, arguments: ["--kek-file", kek.path])
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
             let issuer = hubProcess.baseURL
@@ -429,7 +429,7 @@ struct OpsCommandTests {
     @Test("the hub deletes keys past their retirement and drops them from JWKS")
     func hubDeletesRetiredKeys() async throws {
         try await withCLI { cli in
-            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url)
+            let hubProcess = try await HubProcess.start(redisURL: cli.url)
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
             let firstKID = try #require(try await hub.jwks().keys.first?.keyID)
@@ -450,7 +450,7 @@ struct OpsCommandTests {
             let kek = try makeKEKFile()
             defer { try? FileManager.default.removeItem(at: kek.deletingLastPathComponent()) }
             let secret = try await Self.seed(cli, user: "wes", password: "wes pw")
-            let hubProcess = try await HubProcess.start(redisURL: cli.redis.url, arguments: ["--kek-file", kek.path])
+            let hubProcess = try await HubProcess.start(redisURL: cli.url, arguments: ["--kek-file", kek.path])
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
             let login = try await hub.login("wes", password: "wes pw", client: "api", secret: secret)
@@ -511,7 +511,7 @@ struct OpsCommandTests {
             #expect(try await cli.run(["events", "--user", "ghost"]).status == 1)
 
             let follower = try StreamingProcess(
-                try CLIFixture.binary(), ["--redis", cli.redis.url, "events", "--follow", "--type", "client_added"])
+                try CLIFixture.binary(), ["--redis", cli.url, "events", "--follow", "--type", "client_added"])
             #expect(try await eventually(15) { follower.standardError.contains("following") }, "\(follower.standardError)")
             #expect(follower.standardOutput.contains("early"))
             #expect(!follower.standardOutput.contains("late"))
@@ -525,7 +525,7 @@ struct OpsCommandTests {
             #expect(lines.last?.contains("client_added") == true)
             #expect(!follower.standardOutput.contains("filtered-out"))
 
-            let jsonFollower = try StreamingProcess(try CLIFixture.binary(), ["--redis", cli.redis.url, "--json", "events", "--follow", "--count", "0"])
+            let jsonFollower = try StreamingProcess(try CLIFixture.binary(), ["--redis", cli.url, "--json", "events", "--follow", "--count", "0"])
             #expect(try await eventually(15) { jsonFollower.standardError.contains("following") })
             #expect(try await cli.run(["logout", "erin"]).status == 0)
             #expect(try await eventually(10) { jsonFollower.standardOutput.contains("\n") })

@@ -122,31 +122,31 @@ func formEncode(_ text: String) -> String {
     return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
 }
 
-/// Runs `body` against a fresh hub over a fresh `redis-server`, then stops both.
+/// Runs `body` against a fresh hub over a fresh `redis-server`, then stops both; with a
+/// `topology`, over a fresh deployment of it (the hub and the fixture's store use its URL;
+/// ``HubFixture/redis`` is then its direct server, see ``TopologyFixture/server``); with
+/// `existing`, over that server, which is left running.
 func withHub(
+    topology: RedisTopologyUnderTest = .single,
     configure: (inout HubConfiguration) -> Void = { _ in },
     redis existing: RedisTestServer? = nil,
     logger: Logger = quietLogger,
     _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
-    let redis: RedisTestServer
     if let existing {
-        redis = existing
-    } else {
-        redis = try await RedisTestServer.start()
+        precondition(topology == .single, "an existing server is a single one")
+        var configuration = HubConfiguration.forTests(redis: existing)
+        configure(&configuration)
+        try await runHub(configuration, redis: existing, logger: logger, body)
+        return
     }
-    var configuration = HubConfiguration.forTests(redis: redis)
-    configure(&configuration)
-    do {
-        try await runHub(configuration, redis: redis, logger: logger) { fixture in
-            try await body(fixture)
-        }
-    } catch {
-        // A failed test must not leave its redis-server running.
-        if existing == nil { await redis.stop() }
-        throw error
+    // withRedisTopology stops every process, also when the hub or the body fails.
+    try await withRedisTopology(topology) { deployment in
+        var configuration = HubConfiguration.forTests(redis: deployment.server)
+        configuration.redisURL = deployment.url
+        configure(&configuration)
+        try await runHub(configuration, redis: deployment.server, storeURL: deployment.url, logger: logger, body)
     }
-    if existing == nil { await redis.stop() }
 }
 
 extension HubConfiguration {
@@ -162,7 +162,8 @@ extension HubConfiguration {
     }
 }
 
-/// Runs a hub with `configuration` while `body` runs.
+/// Runs a hub with `configuration` while `body` runs. The fixture's store is a client of
+/// `storeURL` (a topology's URL), or else of `redis`.
 ///
 /// - Parameter waitForReadiness: Whether to wait until `/readyz` answers 200 (the hub reaches
 ///   Redis and can sign) before `body`; without it, only until the server answers `/healthz`.
@@ -171,8 +172,7 @@ extension HubConfiguration {
 ///   most keys.
 func runHub(
     _ configuration: HubConfiguration, redis: RedisTestServer, storeURL: String? = nil, waitForReadiness: Bool = true,
-    logger: Logger = quietLogger,
-    _ body: @Sendable (HubFixture) async throws -> Void
+    logger: Logger = quietLogger, _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let app = try Hub.application(configuration: configuration, logger: logger) { port in
@@ -215,7 +215,7 @@ struct HubDidNotStart: Error, CustomStringConvertible {
     var description: String { "hub did not start" }
 }
 
-/// Like ``withHub(configure:redis:_:)``, but the hub listens on a port chosen up front and its
+/// Like ``withHub(topology:configure:redis:logger:_:)``, but the hub listens on a port chosen up front and its
 /// issuer is its real address, so the URLs in discovery work for an outside client. Tries
 /// another port if the chosen one is taken before the hub binds it.
 func withAddressedHub(

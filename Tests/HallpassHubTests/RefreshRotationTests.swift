@@ -1,11 +1,12 @@
 import HallpassStore
+import HallpassTestSupport
 import Testing
 
 @Suite("Refresh rotation: reuse detection, the grace window, concurrent refreshes")
 struct RefreshRotationTests {
-    @Test("reusing a rotated refresh token after the grace window ends the session: the newest token fails, every token of it is inactive, refresh_reuse_detected is logged")
-    func reuseAfterGraceEndsTheSession() async throws {
-        try await withHub(configure: { $0.refreshGrace = 1 }) { hub in
+    @Test("reusing a rotated refresh token after the grace window ends the session: the newest token fails, every token of it is inactive, refresh_reuse_detected is logged", arguments: RedisTopologyUnderTest.allCases)
+    func reuseAfterGraceEndsTheSession(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology, configure: { $0.refreshGrace = 1 }) { hub in
             let user = try await hub.addUser("carol", password: "pw-carol-1")
             let secret = try #require(try await hub.addClient("api"))
             let first = try await hub.loginTokens("carol", password: "pw-carol-1", client: "api", secret: secret)
@@ -61,9 +62,9 @@ struct RefreshRotationTests {
         }
     }
 
-    @Test("50 concurrent refreshes of one token all succeed with exactly one successor, and the session stays live")
-    func concurrentRefreshesShareOneSuccessor() async throws {
-        try await withHub { hub in
+    @Test("50 concurrent refreshes of one token all succeed with exactly one successor, and the session stays live", arguments: RedisTopologyUnderTest.allCases)
+    func concurrentRefreshesShareOneSuccessor(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             let user = try await hub.addUser("erin", password: "pw-erin-1")
             let secret = try #require(try await hub.addClient("api"))
             let first = try await hub.loginTokens("erin", password: "pw-erin-1", client: "api", secret: secret)

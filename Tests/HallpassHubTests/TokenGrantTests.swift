@@ -1,12 +1,13 @@
 import HallpassJOSE
 import HallpassStore
+import HallpassTestSupport
 import Testing
 
 @Suite("Token endpoint: password and refresh grants")
 struct TokenGrantTests {
-    @Test("a password login returns an RFC 9068 access token, a refresh token and an ID token")
-    func passwordLogin() async throws {
-        try await withHub { hub in
+    @Test("a password login returns an RFC 9068 access token, a refresh token and an ID token", arguments: RedisTopologyUnderTest.allCases)
+    func passwordLogin(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             let user = try await hub.addUser("alice", password: "correct horse", name: "Alice", email: "alice@example.test")
             let secret = try await hub.addClient("api")
             let reply = try await hub.login("alice", password: "correct horse", client: "api", secret: secret, scope: "openid profile email")
@@ -30,9 +31,9 @@ struct TokenGrantTests {
         }
     }
 
-    @Test("a chain of 100 rotations: each refresh returns a new token and the old one stops working")
-    func rotationChain() async throws {
-        try await withHub { hub in
+    @Test("a chain of 100 rotations: each refresh returns a new token and the old one stops working", arguments: RedisTopologyUnderTest.allCases)
+    func rotationChain(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             try await hub.addUser("bob", password: "pw-bob-123")
             let secret = try await hub.addClient("api")
             var token = try #require(try await hub.login("bob", password: "pw-bob-123", client: "api", secret: secret).string("refresh_token"))

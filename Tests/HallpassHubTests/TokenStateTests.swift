@@ -1,12 +1,13 @@
 import HallpassJOSE
 import HallpassStore
+import HallpassTestSupport
 import Testing
 
 @Suite("Revocation (RFC 7009)")
 struct RevocationTests {
-    @Test("revoking a refresh token answers 200 and ends the grant: the refresh fails and its access token is inactive")
-    func revokeRefreshToken() async throws {
-        try await withHub { hub in
+    @Test("revoking a refresh token answers 200 and ends the grant: the refresh fails and its access token is inactive", arguments: RedisTopologyUnderTest.allCases)
+    func revokeRefreshToken(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             try await hub.addUser("olivia", password: "pw-olivia-1")
             let secret = try #require(try await hub.addClient("api"))
             let tokens = try await hub.loginTokens("olivia", password: "pw-olivia-1", client: "api", secret: secret)
@@ -41,9 +42,9 @@ struct RevocationTests {
         }
     }
 
-    @Test("revoking an access token makes it inactive while the session's refresh token still works")
-    func revokeAccessToken() async throws {
-        try await withHub { hub in
+    @Test("revoking an access token makes it inactive while the session's refresh token still works", arguments: RedisTopologyUnderTest.allCases)
+    func revokeAccessToken(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             try await hub.addUser("quinn", password: "pw-quinn-1")
             let secret = try #require(try await hub.addClient("api"))
             let tokens = try await hub.loginTokens("quinn", password: "pw-quinn-1", client: "api", secret: secret)
@@ -137,9 +138,9 @@ struct IntrospectionTests {
         }
     }
 
-    @Test("a live access token is active with sub, client_id, scope, exp and sid")
-    func liveAccessToken() async throws {
-        try await withHub { hub in
+    @Test("a live access token is active with sub, client_id, scope, exp and sid", arguments: RedisTopologyUnderTest.allCases)
+    func liveAccessToken(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             let user = try await hub.addUser("trent", password: "pw-trent-1")
             let secret = try #require(try await hub.addClient("api"))
             let tokens = try await hub.loginTokens("trent", password: "pw-trent-1", client: "api", secret: secret, scope: "openid email")
@@ -157,9 +158,9 @@ struct IntrospectionTests {
         }
     }
 
-    @Test("a current refresh token is active with token_type refresh_token; a rotated one is not")
-    func refreshToken() async throws {
-        try await withHub { hub in
+    @Test("a current refresh token is active with token_type refresh_token; a rotated one is not", arguments: RedisTopologyUnderTest.allCases)
+    func refreshToken(topology: RedisTopologyUnderTest) async throws {
+        try await withHub(topology: topology) { hub in
             let user = try await hub.addUser("uma", password: "pw-uma-1")
             let secret = try #require(try await hub.addClient("api"))
             let tokens = try await hub.loginTokens("uma", password: "pw-uma-1", client: "api", secret: secret)

@@ -14,7 +14,7 @@ struct MultiNodeClusterTests {
         try await withTestCluster { cluster, redis in
             let clock = TestClock()
             let store = HallpassStore(redis: redis, clock: clock.read)
-            try await body(StoreFixture(server: cluster.nodes[0], redis: redis, clock: clock, store: store))
+            try await body(StoreFixture(server: cluster.nodes[0], masters: cluster.nodes, redis: redis, clock: clock, store: store))
         }
     }
 

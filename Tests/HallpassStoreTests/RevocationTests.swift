@@ -1,4 +1,5 @@
 import HallpassRedis
+import HallpassTestSupport
 import Testing
 
 @testable import HallpassStore
@@ -14,8 +15,9 @@ struct RevocationTests {
         AccessTokenFacts(tokenID: jti, sessionID: session.sessionID, userID: user, clientID: client, issuedAt: issuedAt)
     }
 
-    @Test func endSessionRecordsTheSessionUntilItsLastAccessTokenHasExpired() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func endSessionRecordsTheSessionUntilItsLastAccessTokenHasExpired(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let started = try await fixture.store.login(user.id).started()
             let other = try await fixture.store.login(user.id).started()
@@ -78,8 +80,9 @@ struct RevocationTests {
         }
     }
 
-    @Test func revokingAnAccessTokenIDRecordsItGloballyUntilTheTokenExpires() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func revokingAnAccessTokenIDRecordsItGloballyUntilTheTokenExpires(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let started = try await fixture.store.login(user.id).started()
             let issuedAt = fixture.clock.seconds
@@ -146,8 +149,9 @@ struct RevocationTests {
         }
     }
 
-    @Test func endSessionsOfAUserWithRevokeIssuedTokensWritesTheNotBeforeWatermark() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func endSessionsOfAUserWithRevokeIssuedTokensWritesTheNotBeforeWatermark(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let first = try await fixture.store.login(user.id).started()
             let second = try await fixture.store.login(user.id).started()
@@ -221,8 +225,9 @@ struct RevocationTests {
         }
     }
 
-    @Test func revokeGrantRevokesOnlyThatClientsGrantAndTheSessionEndsWithItsLastGrant() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func revokeGrantRevokesOnlyThatClientsGrantAndTheSessionEndsWithItsLastGrant(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let started = try await fixture.store.login(user.id, client: "notes").started()
             let prefix = try fixture.prefix(of: user.id)
@@ -302,8 +307,9 @@ struct RevocationTests {
         }
     }
 
-    @Test func isRevokedHoldsForEveryWayATokenCanBeVoided() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func isRevokedHoldsForEveryWayATokenCanBeVoided(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let started = try await fixture.store.login(user.id).started()
             let now = fixture.clock.seconds

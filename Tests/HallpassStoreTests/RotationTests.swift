@@ -8,8 +8,9 @@ import Testing
 struct RotationTests {
     static let grace: Int64 = 10_000
 
-    @Test func rotationReturnsASuccessorForTheSameGrantAndTheOldTokenStopsBeingCurrent() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func rotationReturnsASuccessorForTheSameGrantAndTheOldTokenStopsBeingCurrent(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let started = try await fixture.store.login(user.id, scope: "openid email").started()
             let first = started.refreshToken
@@ -43,8 +44,9 @@ struct RotationTests {
         }
     }
 
-    @Test func theRotatedTokenWithinGraceGetsTheIdenticalSuccessor() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func theRotatedTokenWithinGraceGetsTheIdenticalSuccessor(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let first = try await fixture.store.login(user.id).started().refreshToken
             let successor = try await fixture.store.rotate(first, clientID: "notes", grace: Self.grace, actor: "t").rotated()
@@ -85,8 +87,9 @@ struct RotationTests {
         }
     }
 
-    @Test func theRotatedTokenAfterGraceEndsTheSessionAndTheNewestTokenIsInvalid() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func theRotatedTokenAfterGraceEndsTheSessionAndTheNewestTokenIsInvalid(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let started = try await fixture.store.login(user.id).started()
             let first = started.refreshToken
@@ -122,8 +125,9 @@ struct RotationTests {
         }
     }
 
-    @Test func fiftyConcurrentRotationsOfOneTokenYieldExactlyOneSuccessor() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func fiftyConcurrentRotationsOfOneTokenYieldExactlyOneSuccessor(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let token = try await fixture.store.login(user.id).started().refreshToken
             let store = fixture.store

@@ -6,8 +6,9 @@ import Testing
 
 @Suite("Sessions and the single-login policy")
 struct SessionTests {
-    @Test func aStartedSessionRecordsTheLoginInTheUsersShardWithItsTimeouts() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func aStartedSessionRecordsTheLoginInTheUsersShardWithItsTimeouts(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let timeouts = SessionTimeouts(idle: 600, absolute: 7200)
             let now = fixture.clock.milliseconds
@@ -43,8 +44,9 @@ struct SessionTests {
         }
     }
 
-    @Test func newestWinsEndsTheUsersOtherSessionsAndReportsThem() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func newestWinsEndsTheUsersOtherSessionsAndReportsThem(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let other = try await fixture.store.makeUser("bob")
             let first = try await fixture.store.login(user.id, policy: .off).started()
@@ -174,8 +176,9 @@ struct SessionTests {
         }
     }
 
-    @Test func twentyConcurrentLoginsUnderNewestWinsLeaveExactlyOneLiveSession() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func twentyConcurrentLoginsUnderNewestWinsLeaveExactlyOneLiveSession(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let store = fixture.store
             let sessions = try await withThrowingTaskGroup(of: StartedSession.self) { group in

@@ -38,12 +38,33 @@ final class TestClock: Sendable {
     var read: @Sendable () -> Int64 { { self.milliseconds } }
 }
 
-/// A private `redis-server`, a client of it and a store over that client with a ``TestClock``.
+/// A private Redis (of the test's topology), a client of it and a store over that client with
+/// a ``TestClock``.
 struct StoreFixture: Sendable {
+    /// A server to talk to directly; on a cluster only one of its masters (see ``TopologyFixture/server``).
     let server: RedisTestServer
+    /// Every server holding the store's data (see ``TopologyFixture/masters``).
+    let masters: [RedisTestServer]
     let redis: RedisClient
     let clock: TestClock
     let store: HallpassStore
+
+    /// The keys matching `pattern` on every master: on a cluster, `KEYS` through the client
+    /// reaches one master only (unless the pattern names a hash tag).
+    func keys(matching pattern: String) async throws -> [String] {
+        var keys: [String] = []
+        for master in masters {
+            let client = try testRedisClient(url: master.url)
+            do {
+                keys += try await client.send(RedisCommand("KEYS", pattern)).array?.compactMap(\.string) ?? []
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+        return keys
+    }
 
     /// Sends a raw command, for looking at what the store wrote.
     func raw(_ name: String, _ arguments: any RedisArgument...) async throws -> RedisValue {
@@ -85,25 +106,47 @@ func testConfiguration(url: String) throws -> RedisConfiguration {
 }
 
 /// Runs `body` against a store over a private `redis-server` (started with `serverArguments`)
-/// and stops the server afterwards.
+/// and stops the server afterwards; with a `topology`, over a fresh deployment of it instead
+/// (`serverArguments` are then not allowed: they configure the single server).
 func withStore<Result: Sendable>(
     eventsPerStream: Int = 10_000,
     serverArguments: [String] = [],
+    topology: RedisTopologyUnderTest? = nil,
     _ body: (StoreFixture) async throws -> Result
 ) async throws -> Result {
+    if let topology {
+        precondition(serverArguments.isEmpty, "server arguments configure the single server only")
+        return try await withRedisTopology(topology) { deployment in
+            try await withStore(
+                url: deployment.url, server: deployment.server, masters: deployment.masters, eventsPerStream: eventsPerStream, body)
+        }
+    }
     let server = try await RedisTestServer.start(arguments: serverArguments)
-    let redis = RedisClient(configuration: try testConfiguration(url: server.url), logger: quietLogger)
-    let clock = TestClock()
-    let store = HallpassStore(redis: redis, eventsPerStream: eventsPerStream, clock: clock.read)
-    let fixture = StoreFixture(server: server, redis: redis, clock: clock, store: store)
     do {
-        let result = try await body(fixture)
-        await redis.shutdown()
+        let result = try await withStore(
+            url: server.url, server: server, masters: [server], eventsPerStream: eventsPerStream, body)
         await server.stop()
         return result
     } catch {
-        await redis.shutdown()
         await server.stop()
+        throw error
+    }
+}
+
+/// Runs `body` against a store over a client of `url`; `server` is the fixture's direct server.
+private func withStore<Result: Sendable>(
+    url: String, server: RedisTestServer, masters: [RedisTestServer], eventsPerStream: Int, _ body: (StoreFixture) async throws -> Result
+) async throws -> Result {
+    let redis = RedisClient(configuration: try testConfiguration(url: url), logger: quietLogger)
+    let clock = TestClock()
+    let store = HallpassStore(redis: redis, eventsPerStream: eventsPerStream, clock: clock.read)
+    let fixture = StoreFixture(server: server, masters: masters, redis: redis, clock: clock, store: store)
+    do {
+        let result = try await body(fixture)
+        await redis.shutdown()
+        return result
+    } catch {
+        await redis.shutdown()
         throw error
     }
 }

@@ -1,13 +1,15 @@
 import HallpassCrypto
 import HallpassRedis
+import HallpassTestSupport
 import Testing
 
 @testable import HallpassStore
 
 @Suite("Users")
 struct UserTests {
-    @Test func aCreatedUserHasAWellFormedIDWhoseFirstCharacterNamesItsShard() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func aCreatedUserHasAWellFormedIDWhoseFirstCharacterNamesItsShard(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.createUser(
                 username: "Alice", passwordHash: somePasswordHash, name: "Alice Liddell", email: "alice@example.org",
                 actor: "cli:root")
@@ -37,15 +39,16 @@ struct UserTests {
         }
     }
 
-    @Test func aUsernameTakenInAnyCaseIsAConflictAndWritesNothing() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func aUsernameTakenInAnyCaseIsAConflictAndWritesNothing(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let alice = try await fixture.store.makeUser("Alice")
             for spelling in ["Alice", "alice", "ALICE", "aLiCe"] {
                 let error = await storeError { try await fixture.store.makeUser(spelling) }
                 #expect(error?.kind == "conflict", "\(spelling)")
             }
             #expect(try await fixture.raw("HLEN", "hp:{hg}:names") == .integer(1))
-            #expect(try await fixture.raw("KEYS", "hp:*:u:*").array?.count == 1)
+            #expect(try await fixture.keys(matching: "hp:*:u:*").count == 1)
             #expect(try await fixture.store.user(named: "alice")?.id == alice.id)
         }
     }
@@ -94,8 +97,9 @@ struct UserTests {
         }
     }
 
-    @Test func usersListsEveryUserOrderedByUsernameIgnoringCaseAndSkipsDanglingClaims() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func usersListsEveryUserOrderedByUsernameIgnoringCaseAndSkipsDanglingClaims(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             #expect(try await fixture.store.users().isEmpty)
             let carol = try await fixture.store.makeUser("carol")
             let alice = try await fixture.store.makeUser("Alice")
@@ -157,8 +161,9 @@ struct UserTests {
         }
     }
 
-    @Test func disablingAUserEndsTheirSessionsAndEnablingLetsThemBackIn() async throws {
-        try await withStore { fixture async throws in
+    @Test(arguments: RedisTopologyUnderTest.allCases)
+    func disablingAUserEndsTheirSessionsAndEnablingLetsThemBackIn(topology: RedisTopologyUnderTest) async throws {
+        try await withStore(topology: topology) { fixture async throws in
             let user = try await fixture.store.makeUser("alice")
             let first = try await fixture.store.login(user.id).started()
             let second = try await fixture.store.login(user.id).started()

@@ -4,7 +4,8 @@ public import Logging
 
 /// A real Redis Cluster that a test starts: `masters` masters with `replicasPerMaster` replicas
 /// each, every node a `redis-server --cluster-enabled yes` on a free loopback port with a data
-/// directory and cluster config file of its own, joined with `redis-cli --cluster create`.
+/// directory and cluster config file of its own, joined with `redis-cli --cluster create` (or,
+/// for masters alone, the same steps taken here without its slow wait).
 ///
 /// ``start(masters:replicasPerMaster:)`` returns once every node reports `cluster_state:ok`
 /// and agrees on who serves every slot. Call ``stop()`` when done: it stops every node, also
@@ -34,18 +35,7 @@ public final class RedisClusterTestServer: Sendable {
         var nodes: [RedisTestServer] = []
         do {
             for _ in 0..<(masters * (1 + replicasPerMaster)) {
-                // The cluster bus defaults to the port + 10000, which is out of range for half
-                // the ports the kernel hands out, so it gets a free port of its own.
-                nodes.append(
-                    try await RedisTestServer.start(
-                        arguments: [
-                            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                            "--cluster-port", "\(try freeLoopbackPort())", "--cluster-node-timeout", "2000",
-                            // A test that fails a master over must not wait on a replica that lost
-                            // touch for a moment.
-                            "--cluster-replica-validity-factor", "0",
-                        ] + (tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]),
-                        tls: tls))
+                nodes.append(try await startNode(tls: tls))
             }
             let cluster = RedisClusterTestServer(nodes: nodes, tls: tls)
             try await onBlockingThread {
@@ -58,6 +48,31 @@ public final class RedisClusterTestServer: Sendable {
             for node in nodes { await node.stop() }
             throw error
         }
+    }
+
+    /// Starts one cluster-enabled node. The cluster bus defaults to the port + 10000, which is
+    /// out of range for half the ports the kernel hands out, so it gets a free port of its own,
+    /// picked before the node binds it: another process can take it in between (seen with a
+    /// few dozen servers starting at once), and ``RedisTestServer/start(password:durable:arguments:tls:)``
+    /// retries with the same arguments, so a node that failed to start gets a fresh bus port here.
+    private static func startNode(tls: RedisTestServer.TLS?) async throws -> RedisTestServer {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            do {
+                return try await RedisTestServer.start(
+                    arguments: [
+                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-port", "\(try freeLoopbackPort())", "--cluster-node-timeout", "2000",
+                        // A test that fails a master over must not wait on a replica that lost
+                        // touch for a moment.
+                        "--cluster-replica-validity-factor", "0",
+                    ] + (tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]),
+                    tls: tls)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? TestSupportError.serverDidNotStart("cluster node")
     }
 
     /// Stops every node and removes their directories.
@@ -204,6 +219,10 @@ public final class RedisClusterTestServer: Sendable {
     }
 
     private func create(replicasPerMaster: Int) throws {
+        if replicasPerMaster == 0 {
+            try createMastersOnly()
+            return
+        }
         let addresses = nodes.map { "127.0.0.1:\($0.port)" }
         _ = try self.redisCLI(
             ["--cluster", "create"] + addresses + ["--cluster-replicas", "\(replicasPerMaster)", "--cluster-yes"])
@@ -227,6 +246,29 @@ public final class RedisClusterTestServer: Sendable {
             Thread.sleep(forTimeInterval: 0.1)
         }
         throw TestSupportErrorBox(description: "only \(ready) of \(masters) masters had \(replicasPerMaster) replicas online after \(seconds) s")
+    }
+
+    /// What `redis-cli --cluster create` does for masters alone (even slot ranges, distinct
+    /// config epochs, `CLUSTER MEET`), without its wait for the nodes to join: it checks once a
+    /// second, which made every cluster start a second or two slower than the join itself.
+    /// ``waitUntilSettled(seconds:)`` waits instead, polling every 100 ms.
+    private func createMastersOnly() throws {
+        // redis-cli's split, so a cluster has the same layout either way.
+        let perNode = 16384.0 / Double(nodes.count)
+        var first = 0
+        for (index, node) in nodes.enumerated() {
+            var last = Int((perNode * Double(index + 1) - 1).rounded())
+            if index == nodes.count - 1 || last > 16383 { last = 16383 }
+            defer { first = last + 1 }
+            _ = try redisCLI(["-p", "\(node.port)", "CLUSTER", "ADDSLOTSRANGE", "\(first)", "\(last)"])
+            _ = try redisCLI(["-p", "\(node.port)", "CLUSTER", "SET-CONFIG-EPOCH", "\(index + 1)"])
+        }
+        for node in nodes.dropFirst() {
+            guard let flag = node.arguments.firstIndex(of: "--cluster-port"), flag + 1 < node.arguments.count else {
+                throw TestSupportErrorBox(description: "node \(node.port) has no --cluster-port")
+            }
+            _ = try redisCLI(["-p", "\(nodes[0].port)", "CLUSTER", "MEET", "127.0.0.1", "\(node.port)", node.arguments[flag + 1]])
+        }
     }
 
     private func waitUntilSettled(seconds: Double) throws {

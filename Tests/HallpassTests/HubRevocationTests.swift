@@ -12,9 +12,9 @@ import Testing
 
 @Suite("Validator: tokens and revocations from a real hub running in-process", .serialized)
 struct HubRevocationTests {
-    @Test("a hub's access token validates; hub logout and RFC 7009 revocation reach the validator")
-    func hubRevocations() async throws {
-        let fixture = try await ValidatorFixture.start()
+    @Test("a hub's access token validates; hub logout and RFC 7009 revocation reach the validator", arguments: RedisTopologyUnderTest.allCases)
+    func hubRevocations(topology: RedisTopologyUnderTest) async throws {
+        let fixture = try await ValidatorFixture.start(topology: topology)
         defer { Task { await fixture.stop() } }
         let phc = try PasswordHasher(parameters: Argon2Parameters(memoryKiB: 1024, iterations: 1, parallelism: 1)).hash("pw-bob-1")
         _ = try await fixture.store.createUser(username: "bob", passwordHash: phc, actor: "test")
@@ -25,7 +25,7 @@ struct HubRevocationTests {
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.issuer = ValidatorFixture.issuer
-        configuration.redisURL = fixture.server.url
+        configuration.redisURL = fixture.redisURL
         configuration.passwordParameters = Argon2Parameters(memoryKiB: 1024, iterations: 1, parallelism: 1)
         configuration.singleLoginPolicy = .off
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -27,9 +27,9 @@ struct RevocationMirrorTests {
         }
     }
 
-    @Test("ended session, revoked jti, revoked grant, user watermark, single-login eviction and refresh reuse are each rejected without a restart")
-    func everyRevocationKind() async throws {
-        let fixture = try await ValidatorFixture.start()
+    @Test("ended session, revoked jti, revoked grant, user watermark, single-login eviction and refresh reuse are each rejected without a restart", arguments: RedisTopologyUnderTest.allCases)
+    func everyRevocationKind(topology: RedisTopologyUnderTest) async throws {
+        let fixture = try await ValidatorFixture.start(topology: topology)
         defer { Task { await fixture.stop() } }
         try await running(try fixture.validator()) { validator in
             // Session ended (logout).
@@ -94,9 +94,9 @@ struct RevocationMirrorTests {
         }
     }
 
-    @Test("a grant revocation voids only tokens issued before it, in its own session and client")
-    func grantRevocationIsScoped() async throws {
-        let fixture = try await ValidatorFixture.start()
+    @Test("a grant revocation voids only tokens issued before it, in its own session and client", arguments: RedisTopologyUnderTest.allCases)
+    func grantRevocationIsScoped(topology: RedisTopologyUnderTest) async throws {
+        let fixture = try await ValidatorFixture.start(topology: topology)
         defer { Task { await fixture.stop() } }
         try await running(try fixture.validator()) { validator in
             let session = try await fixture.login()
@@ -114,9 +114,9 @@ struct RevocationMirrorTests {
         }
     }
 
-    @Test("a validator started after revocations sees them in its snapshot")
-    func startedAfterRevocation() async throws {
-        let fixture = try await ValidatorFixture.start()
+    @Test("a validator started after revocations sees them in its snapshot", arguments: RedisTopologyUnderTest.allCases)
+    func startedAfterRevocation(topology: RedisTopologyUnderTest) async throws {
+        let fixture = try await ValidatorFixture.start(topology: topology)
         defer { Task { await fixture.stop() } }
         let ended = try await fixture.login()
         let endedToken = try fixture.token(session: ended.sessionID)

@@ -8,8 +8,9 @@ import HallpassTestSupport
 import Logging
 import Testing
 
-/// A private `redis-server` with a signing key and a user, a store over it, and helpers to
-/// start sessions, mint the hub's access tokens and run validators.
+/// A private `redis-server` (or a deployment of a ``RedisTopologyUnderTest``) with a signing
+/// key and a user, a store over it, and helpers to start sessions, mint the hub's access tokens
+/// and run validators.
 struct ValidatorFixture: Sendable {
     static let issuer = "http://127.0.0.1:8400"
     static let audience = "notes"
@@ -21,6 +22,11 @@ struct ValidatorFixture: Sendable {
     let userID: String
     /// The CA of a TLS server (``start(durable:algorithm:tls:)`` with certificates); validators get it.
     var caFile: String? = nil
+    /// The deployment, when started on a topology; ``server`` is then its direct server.
+    var deployment: TopologyFixture? = nil
+
+    /// The URL a hub or validator of this fixture's Redis is configured with.
+    var redisURL: String { deployment?.url ?? server.url }
 
     /// Starts Redis (durable when asked; TLS only, with the test PKI's server certificate, when
     /// given `tls`), stores an ES256 key (or `algorithm`) and creates a user.
@@ -30,19 +36,54 @@ struct ValidatorFixture: Sendable {
         let server = try await RedisTestServer.start(
             durable: durable,
             tls: tls.map { .init(certificateFile: $0.serverCertificateFile, keyFile: $0.serverKeyFile, caFile: $0.caFile) })
-        let redis = try testRedisClient(url: server.url, caFile: tls?.caFile)
-        let store = HallpassStore(redis: redis)
-        let now = HallpassStore.wallClockMilliseconds() / 1000
-        let key = try StoredSigningKey.generate(algorithm: algorithm, kek: nil, createdAt: now, activatesAt: now)
-        _ = try await store.addFirstSigningKey(key, actor: "test")
-        let user = try await store.createUser(username: "alice", passwordHash: "$argon2id$unused", actor: "test")
-        return ValidatorFixture(
-            server: server, redis: redis, store: store, signer: try key.signer(kek: nil), userID: user.id, caFile: tls?.caFile)
+        do {
+            return try await seed(server: server, url: server.url, caFile: tls?.caFile, algorithm: algorithm)
+        } catch {
+            await server.stop()
+            throw error
+        }
     }
 
+    /// Starts a fresh deployment of `topology`, stores an ES256 key (or `algorithm`) and
+    /// creates a user; the store and the validators use the deployment's URL.
+    static func start(topology: RedisTopologyUnderTest, algorithm: JWSAlgorithm = .es256) async throws -> ValidatorFixture {
+        let deployment = try await TopologyFixture.start(topology)
+        do {
+            var fixture = try await seed(server: deployment.server, url: deployment.url, caFile: nil, algorithm: algorithm)
+            fixture.deployment = deployment
+            return fixture
+        } catch {
+            await deployment.stop()
+            throw error
+        }
+    }
+
+    private static func seed(
+        server: RedisTestServer, url: String, caFile: String?, algorithm: JWSAlgorithm
+    ) async throws -> ValidatorFixture {
+        let redis = try testRedisClient(url: url, caFile: caFile)
+        do {
+            let store = HallpassStore(redis: redis)
+            let now = HallpassStore.wallClockMilliseconds() / 1000
+            let key = try StoredSigningKey.generate(algorithm: algorithm, kek: nil, createdAt: now, activatesAt: now)
+            _ = try await store.addFirstSigningKey(key, actor: "test")
+            let user = try await store.createUser(username: "alice", passwordHash: "$argon2id$unused", actor: "test")
+            return ValidatorFixture(
+                server: server, redis: redis, store: store, signer: try key.signer(kek: nil), userID: user.id, caFile: caFile)
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+    }
+
+    /// Stops the client and every Redis process of the fixture.
     func stop() async {
         await redis.shutdown()
-        await server.stop()
+        if let deployment {
+            await deployment.stop()
+        } else {
+            await server.stop()
+        }
     }
 
     /// A new session of the user for `client`; returns its id and first refresh token.
@@ -75,7 +116,7 @@ struct ValidatorFixture: Sendable {
     func validator(
         url: String? = nil, configure: (inout HallpassValidator.Configuration) -> Void = { _ in }
     ) throws -> HallpassValidator {
-        var configuration = HallpassValidator.Configuration(issuer: Self.issuer, audience: Self.audience, redisURL: url ?? server.url)
+        var configuration = HallpassValidator.Configuration(issuer: Self.issuer, audience: Self.audience, redisURL: url ?? redisURL)
         configuration.connectTimeout = .seconds(10)
         configuration.redisCAFile = caFile
         // Tests about staleness set their own bound. For the others the default 2 s is a race
