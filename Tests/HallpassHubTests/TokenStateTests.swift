@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Revocation (RFC 7009)")
 struct RevocationTests {
-    @Test("revoking a refresh token answers 200 and ends the grant: the refresh fails and its access token is inactive", arguments: RedisTopologyUnderTest.allCases)
+    @Test("revoking a refresh token answers 200 and ends the grant: the refresh fails and its access token is inactive", arguments: RedisTopologyUnderTest.underTest)
     func revokeRefreshToken(topology: RedisTopologyUnderTest) async throws {
         try await withHub(topology: topology) { hub in
             try await hub.addUser("olivia", password: "pw-olivia-1")
@@ -42,7 +42,7 @@ struct RevocationTests {
         }
     }
 
-    @Test("revoking an access token makes it inactive while the session's refresh token still works", arguments: RedisTopologyUnderTest.allCases)
+    @Test("revoking an access token makes it inactive while the session's refresh token still works", arguments: RedisTopologyUnderTest.underTest)
     func revokeAccessToken(topology: RedisTopologyUnderTest) async throws {
         try await withHub(topology: topology) { hub in
             try await hub.addUser("quinn", password: "pw-quinn-1")
@@ -138,7 +138,7 @@ struct IntrospectionTests {
         }
     }
 
-    @Test("a live access token is active with sub, client_id, scope, exp and sid", arguments: RedisTopologyUnderTest.allCases)
+    @Test("a live access token is active with sub, client_id, scope, exp and sid", arguments: RedisTopologyUnderTest.underTest)
     func liveAccessToken(topology: RedisTopologyUnderTest) async throws {
         try await withHub(topology: topology) { hub in
             let user = try await hub.addUser("trent", password: "pw-trent-1")
@@ -158,7 +158,7 @@ struct IntrospectionTests {
         }
     }
 
-    @Test("a current refresh token is active with token_type refresh_token; a rotated one is not", arguments: RedisTopologyUnderTest.allCases)
+    @Test("a current refresh token is active with token_type refresh_token; a rotated one is not", arguments: RedisTopologyUnderTest.underTest)
     func refreshToken(topology: RedisTopologyUnderTest) async throws {
         try await withHub(topology: topology) { hub in
             let user = try await hub.addUser("uma", password: "pw-uma-1")

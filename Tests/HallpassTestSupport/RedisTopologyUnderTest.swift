@@ -1,7 +1,7 @@
 import Foundation
 
 /// The Redis deployments Hallpass supports, as a test argument: a suite written once runs on
-/// each with `@Test(arguments: RedisTopologyUnderTest.allCases)` and ``withRedisTopology(_:_:)``.
+/// each with `@Test(arguments: RedisTopologyUnderTest.underTest)` and ``withRedisTopology(_:_:)``.
 ///
 /// The three differ where the store could go wrong: a Sentinel client finds its master by
 /// asking a Sentinel (and must keep talking to that master), and a cluster client must send
@@ -16,6 +16,15 @@ public enum RedisTopologyUnderTest: String, CaseIterable, Sendable, CustomString
     /// Three masters, no replicas (a replica would add a process per master to every test
     /// and nothing the store's commands see): `redis+cluster://`.
     case cluster
+
+    /// The topologies parametrized tests run on: `HALLPASS_TEST_TOPOLOGIES` (comma-separated
+    /// names), or all three. `ops/test` runs the single server with the other tests and the
+    /// Sentinel and cluster cases in a pass of their own, where their many processes cannot
+    /// starve the rest.
+    public static var underTest: [RedisTopologyUnderTest] {
+        guard let list = ProcessInfo.processInfo.environment["HALLPASS_TEST_TOPOLOGIES"], !list.isEmpty else { return allCases }
+        return list.split(separator: ",").compactMap { RedisTopologyUnderTest(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+    }
 
     public var description: String {
         switch self {
@@ -118,7 +127,7 @@ public final class TopologyFixture: Sendable {
 /// process of it afterwards, also when `body` throws.
 ///
 /// ```swift
-/// @Test(arguments: RedisTopologyUnderTest.allCases)
+/// @Test(arguments: RedisTopologyUnderTest.underTest)
 /// func logout(topology: RedisTopologyUnderTest) async throws {
 ///     try await withRedisTopology(topology) { redis in
 ///         let client = try testRedisClient(url: redis.url)
@@ -129,6 +138,12 @@ public final class TopologyFixture: Sendable {
 public func withRedisTopology<Result: Sendable>(
     _ topology: RedisTopologyUnderTest, _ body: (TopologyFixture) async throws -> Result
 ) async throws -> Result {
+    // A Sentinel setup or a cluster is three or four processes, and replicas fork for their
+    // first sync: with every parametrized suite starting them at once on two cores, the other
+    // tests' Redis servers starved past their command timeouts. A few at a time is enough.
+    let gated = topology != .single
+    if gated { await TopologyGate.shared.enter() }
+    defer { if gated { Task { await TopologyGate.shared.leave() } } }
     let fixture = try await TopologyFixture.start(topology)
     do {
         let result = try await body(fixture)
@@ -137,6 +152,35 @@ public func withRedisTopology<Result: Sendable>(
     } catch {
         await fixture.stop()
         throw error
+    }
+}
+
+/// Bounds how many multi-process topologies (Sentinel setups, clusters) run at once in this
+/// test process; the others wait their turn, suspended.
+actor TopologyGate {
+    static let shared = TopologyGate(limit: 2)
+
+    private let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func enter() async {
+        if running < limit {
+            running += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty {
+            running -= 1
+        } else {
+            // The slot passes straight to the next waiter.
+            waiting.removeFirst().resume()
+        }
     }
 }
 
