@@ -33,13 +33,11 @@ struct ClusterFailoverTests {
 
             try await withValidator(on: cluster, issuer: hub.configuration.issuer) { validator in
                 #expect(try validator.validate(rotated.access).subject.isEmpty == false)
-                let record = LoadRecord()
-                let validations = ValidationRecord()
-                let loop = hub.runLoginRefreshLoad(user: load, password: "pw", client: "api", secret: secret, into: record)
-                defer { loop.cancel() }
-                let checking = validations.run(validator, token: rotated.access)
-                defer { checking.cancel() }
-                try await waitUntil("the load to run", seconds: 20) { record.successes >= 10 }
+                let running = try await LoadWithValidations.start(
+                    hub: hub, user: load, secret: secret, validator: validator, token: rotated.access)
+                defer { running.cancel() }
+                let record = running.record
+                let validations = running.validations
 
                 let requestsBefore = record.requests
                 let killed = ContinuousClock.now
@@ -56,10 +54,7 @@ struct ClusterFailoverTests {
                 try await waitUntil("the validator to prove currency again", seconds: 20) { validator.status == .current }
                 let validatedBefore = validations.passed
                 try await waitUntil("validations to pass again", seconds: 10) { validations.passed >= validatedBefore + 10 }
-                loop.cancel()
-                checking.cancel()
-                _ = await loop.result
-                _ = await checking.result
+                await running.stop()
 
                 // The fault happened: the master is dead, and the cluster knows it.
                 #expect(!cluster.nodes[victim].isRunning)
@@ -105,13 +100,11 @@ struct ClusterFailoverTests {
             }
 
             try await withValidator(on: cluster, issuer: hub.configuration.issuer) { validator in
-                let record = LoadRecord()
-                let validations = ValidationRecord()
-                let loop = hub.runLoginRefreshLoad(user: load, password: "pw", client: "api", secret: secret, into: record)
-                defer { loop.cancel() }
-                let checking = validations.run(validator, token: rotated.access)
-                defer { checking.cancel() }
-                try await waitUntil("the load to run", seconds: 20) { record.successes >= 10 }
+                let running = try await LoadWithValidations.start(
+                    hub: hub, user: load, secret: secret, validator: validator, token: rotated.access)
+                defer { running.cancel() }
+                let record = running.record
+                let validations = running.validations
 
                 let requestsBefore = record.requests
                 let validatedBefore = validations.passed
@@ -152,10 +145,7 @@ struct ClusterFailoverTests {
                 let migration = started.duration(to: .now)
                 let requestsDuring = record.requests - requestsBefore
                 let validatedDuring = validations.passed - validatedBefore
-                loop.cancel()
-                checking.cancel()
-                _ = await loop.result
-                _ = await checking.result
+                await running.stop()
 
                 let statuses = record.statuses
                 let (moves, migrated) = progress.withLock { ($0.moves, $0.migrated) }
@@ -263,6 +253,47 @@ extension HallpassValidator {
         } catch {
             return error
         }
+    }
+}
+
+/// The load both tests run through their fault: logins and refreshes at the hub, and one token
+/// validated every 10 ms.
+struct LoadWithValidations {
+    let record = LoadRecord()
+    let validations = ValidationRecord()
+    private let loop: Task<Void, any Error>
+    private let checking: Task<Void, Never>
+
+    private init(hub: HubFixture, user: String, secret: String, validator: HallpassValidator, token: String) {
+        loop = hub.runLoginRefreshLoad(user: user, password: "pw", client: "api", secret: secret, into: record)
+        checking = validations.run(validator, token: token)
+    }
+
+    /// Starts both and waits until the load has made 10 successful requests.
+    static func start(
+        hub: HubFixture, user: String, secret: String, validator: HallpassValidator, token: String
+    ) async throws -> LoadWithValidations {
+        let running = LoadWithValidations(hub: hub, user: user, secret: secret, validator: validator, token: token)
+        do {
+            try await waitUntil("the load to run", seconds: 20) { running.record.successes >= 10 }
+        } catch {
+            running.cancel()
+            throw error
+        }
+        return running
+    }
+
+    /// Stops both without waiting (for `defer`).
+    func cancel() {
+        loop.cancel()
+        checking.cancel()
+    }
+
+    /// Stops both and waits until they have ended, so the records no longer change.
+    func stop() async {
+        cancel()
+        _ = await loop.result
+        _ = await checking.result
     }
 }
 
