@@ -54,6 +54,48 @@ public struct HallpassStore: Sendable {
         }
     }
 
+    /// Runs `script` with the keys `declare` reads: keys found by reading (the user of a
+    /// session, the sessions of a user) must be declared like the rest, or a cluster could run
+    /// the script on a node that no longer holds them. Should the script find, reading again
+    /// atomically, a key that was not declared (it changed in between), it fails with
+    /// `KEYSCHANGED` before writing anything; then this reads and runs it again. Each round
+    /// some racing change commits, so n logins of one user at once need at most n rounds;
+    /// after ``declaredKeysAttempts`` it gives up as unavailable.
+    func run(
+        _ script: RedisScript, declaring declare: () async throws(StoreError) -> [String], arguments: [any RedisArgument]
+    ) async throws(StoreError) -> RedisValue {
+        var attempt = 1
+        while true {
+            let keys = try await declare()
+            do {
+                return try await redis.evalScript(script, keys: keys, arguments: arguments)
+            } catch RedisError.server(let message) where message.hasPrefix("KEYSCHANGED") && attempt < Self.declaredKeysAttempts {
+                attempt += 1
+            } catch {
+                throw StoreError(error)
+            }
+        }
+    }
+
+    /// How many times ``run(_:declaring:arguments:)`` reads and runs a script whose keys kept
+    /// changing: enough for twenty logins of one user at the same moment.
+    static let declaredKeysAttempts = 24
+
+    /// Runs a script about session `sessionID` (``StoreSchema/sessionKeys(_:userID:prefix:)``,
+    /// after `leading` keys), reading first whose session it is.
+    func run(
+        _ script: RedisScript, onSession sessionID: String, prefix: String, leading: [String] = [], trailing: [String] = [],
+        arguments: [any RedisArgument]
+    ) async throws(StoreError) -> RedisValue {
+        let sessionKey = StoreSchema.session(sessionID, prefix: prefix)
+        return try await run(
+            script,
+            declaring: { () async throws(StoreError) -> [String] in
+                let owner = try await self.send(RedisCommand("HGET", sessionKey, "u")).string
+                return leading + StoreSchema.sessionKeys(sessionID, userID: owner, prefix: prefix) + trailing
+            }, arguments: arguments)
+    }
+
     func send(_ command: RedisCommand) async throws(StoreError) -> RedisValue {
         do {
             return try await redis.send(command)

@@ -112,6 +112,30 @@ public enum StoreSchema {
     static func pendingEnrollment(_ uid: String, prefix: String) -> String { prefix + "tfe:" + uid }
     static func pendingSignIn(_ digest: String, prefix: String) -> String { prefix + "psi:" + digest }
 
+    /// The keys of a shard that ending a session or revoking a grant touches besides the
+    /// session's own: events, deadlines, session facts, ended sessions, revoked grants and the
+    /// logout queue.
+    static func shardKeys(prefix: String) -> [String] {
+        [
+            events(prefix: prefix), sessionDeadlines(prefix: prefix), sessionFacts(prefix: prefix),
+            endedSessions(prefix: prefix), revokedGrants(prefix: prefix), logoutQueue(prefix: prefix),
+        ]
+    }
+
+    /// The keys a script about session `sid` declares: the session first, its logout status,
+    /// ``shardKeys(prefix:)``, and when `userID` is known (the session's user, read first) the
+    /// user and their session index. A script may end the session, so it may touch them all.
+    static func sessionKeys(_ sid: String, userID: String?, prefix: String) -> [String] {
+        var keys = [session(sid, prefix: prefix), logoutStatus(sid, prefix: prefix)] + shardKeys(prefix: prefix)
+        if let userID { keys += [user(userID, prefix: prefix), userSessions(userID, prefix: prefix)] }
+        return keys
+    }
+
+    /// A session and its logout status, for each of `sids`: what a script that may end them declares.
+    static func sessionsAndLogoutStatus(_ sids: some Sequence<String>, prefix: String) -> [String] {
+        sids.flatMap { [session($0, prefix: prefix), logoutStatus($0, prefix: prefix)] }
+    }
+
     static let usernames = globalPrefix + "names"
     static let clients = globalPrefix + "clients"
     static func client(_ id: String) -> String { globalPrefix + "c:" + id }

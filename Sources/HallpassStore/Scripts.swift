@@ -2,9 +2,13 @@ import HallpassRedis
 
 /// Every Lua script Hallpass runs; each multi-key change is one of them, so it is atomic.
 ///
-/// Conventions: `ARGV[1]` is the key prefix of the shard (`hp:{hN}:`), from which a script
-/// names the keys it finds by reading (the sessions of a user); every such key shares the
-/// declared keys' hash tag, so on a cluster they live in the same slot. Times are Unix
+/// Conventions: `ARGV[1]` is the key prefix of the shard (`hp:{hN}:`, or the global one), from
+/// which a script names its keys with `key()`; every key it touches is declared in KEYS, the
+/// first ones in the order each script's doc gives, the rest (the shard's event stream,
+/// indexes and queues: see ``StoreSchema/sessionKeys(_:userID:prefix:)``) in any order. Keys
+/// a script finds by reading (the user of a session, the sessions of a user) are read and
+/// declared by the caller first; a script that finds one undeclared fails with `KEYSCHANGED`
+/// before writing, and the store reads and runs it again. Times are Unix
 /// milliseconds unless a name says seconds. Every change appends its event to the shard's
 /// stream in the same script, so no change is committed without its event.
 ///
@@ -18,8 +22,34 @@ enum Scripts {
     static let prelude = #"""
     #!lua
     local prefix = ARGV[1]
+    local declared = {}
+    for _, k in ipairs(KEYS) do declared[k] = true end
+    -- Every key a script touches is one of its KEYS, named here through key(), which refuses
+    -- any other. A cluster routes a script, and tells it apart from a slot in migration, by its
+    -- declared keys alone: a script that also touched an undeclared key could run on the node
+    -- the slot is leaving, read that key as missing once it had moved, or create it again
+    -- there (the migration then stops on BUSYKEY).
+    local function key(name)
+      local k = prefix .. name
+      if not declared[k] then error('undeclared key ' .. k) end
+      return k
+    end
+    -- Keys found by reading (the user of a session, the sessions of a user) are read by the
+    -- caller first and declared. When the script, reading again atomically, finds one that was
+    -- not declared, it stops before writing anything, and the caller reads and runs it again.
+    local function require_declared(name)
+      if not declared[prefix .. name] then error({err = 'KEYSCHANGED ' .. prefix .. name .. ' was not declared'}) end
+    end
+    -- The sessions whose keys the caller declared, but for `except`.
+    local function declared_sessions(except)
+      local out, head = {}, prefix .. 's:'
+      for _, k in ipairs(KEYS) do
+        if k ~= except and string.sub(k, 1, #head) == head then out[#out + 1] = string.sub(k, #head + 1) end
+      end
+      return out
+    end
     local function event(maxlen, kind, user, sid, client, actor, detail)
-      redis.call('XADD', prefix .. 'ev', 'MAXLEN', '~', maxlen, '*',
+      redis.call('XADD', key('ev'), 'MAXLEN', '~', maxlen, '*',
         'type', kind, 'user', user or '', 'sid', sid or '', 'client', client or '',
         'actor', actor or '', 'detail', detail or '')
     end
@@ -39,25 +69,25 @@ enum Scripts {
     -- hash has expired ("<uid> <abs> <client> <client>..."). Every script that creates a
     -- session, moves its deadline or changes its grants calls track; ending it calls untrack.
     local function track(sid)
-      local skey = prefix .. 's:' .. sid
+      local skey = key('s:' .. sid)
       local s = redis.call('HMGET', skey, 'u', 'abs', 'seen', 'idle')
       if not s[1] then return end
       local deadline = math.min(tonumber(s[2]), tonumber(s[3]) + tonumber(s[4]))
-      redis.call('ZADD', prefix .. 'sx', deadline, sid)
+      redis.call('ZADD', key('sx'), deadline, sid)
       local meta = s[1] .. ' ' .. s[2]
       for _, c in ipairs(grants(skey)) do meta = meta .. ' ' .. c end
-      redis.call('HSET', prefix .. 'sm', sid, meta)
+      redis.call('HSET', key('sm'), sid, meta)
     end
     -- A rotation moves a session's deadline but not its user, absolute expiry or clients, so
     -- only its 'sx' score changes: one command instead of track's four. When ZADD XX CH
     -- changes nothing (the session was not tracked, or the deadline is the same millisecond)
     -- it falls back to track, so 'sm' is never missing for a tracked session.
     local function retrack(sid, deadline)
-      if redis.call('ZADD', prefix .. 'sx', 'XX', 'CH', deadline, sid) == 0 then track(sid) end
+      if redis.call('ZADD', key('sx'), 'XX', 'CH', deadline, sid) == 0 then track(sid) end
     end
     local function untrack(sid)
-      redis.call('ZREM', prefix .. 'sx', sid)
-      redis.call('HDEL', prefix .. 'sm', sid)
+      redis.call('ZREM', key('sx'), sid)
+      redis.call('HDEL', key('sm'), sid)
     end
     -- Queues one back-channel logout delivery per client of an ended session ('bq', scored by
     -- the next attempt), with a status record per session ('bl:<sid>', kept 48 h). Clients
@@ -65,19 +95,19 @@ enum Scripts {
     -- global key, outside this script's slot).
     local function enqueue_logout(sid, uid, clients, now)
       if #clients == 0 then return end
-      local bl = prefix .. 'bl:' .. sid
+      local bl = key('bl:' .. sid)
       redis.call('HSET', bl, 'u', uid, 't', now)
       for _, c in ipairs(clients) do
         redis.call('HSET', bl, 's:' .. c, 'pending', 'n:' .. c, 0)
-        redis.call('ZADD', prefix .. 'bq', now, sid .. ' ' .. c)
+        redis.call('ZADD', key('bq'), now, sid .. ' ' .. c)
       end
       redis.call('PEXPIRE', bl, 172800000)
     end
     -- What every end of a session does once it is gone: the revocation record, the event
     -- and the back-channel logout deliveries, all in the same script.
     local function ended(sid, uid, clients, now, until_ms, maxlen, reason, actor)
-      redis.call('ZADD', prefix .. 'rs', until_ms, sid)
-      trim(prefix .. 'rs', now)
+      redis.call('ZADD', key('rs'), until_ms, sid)
+      trim(key('rs'), now)
       event(maxlen, 'session_ended', uid, sid, table.concat(clients, ' '), actor, reason)
       enqueue_logout(sid, uid, clients, now)
     end
@@ -86,10 +116,10 @@ enum Scripts {
     -- was live. A session that already timed out is left to the sweeper (sweepExpired),
     -- which notifies its clients.
     local function end_session(sid, uid, now, until_ms, maxlen, reason, actor)
-      local skey = prefix .. 's:' .. sid
+      local skey = key('s:' .. sid)
       local clients = grants(skey)
       local existed = redis.call('DEL', skey)
-      redis.call('ZREM', prefix .. 'us:' .. uid, sid)
+      redis.call('ZREM', key('us:' .. uid), sid)
       if existed == 1 then
         untrack(sid)
         ended(sid, uid, clients, now, until_ms, maxlen, reason, actor)
@@ -103,8 +133,8 @@ enum Scripts {
       redis.call('HDEL', skey, 'g:' .. client, 'r:' .. client, 'p:' .. client, 't:' .. client,
         'x:' .. client, 'sc:' .. client)
       redis.call('HSET', skey, 'w:' .. client, revoked_at)
-      redis.call('ZADD', prefix .. 'rg', until_ms, sid .. ' ' .. client .. ' ' .. revoked_at)
-      trim(prefix .. 'rg', now)
+      redis.call('ZADD', key('rg'), until_ms, sid .. ' ' .. client .. ' ' .. revoked_at)
+      trim(key('rg'), now)
       event(maxlen, 'grant_revoked', uid, sid, client, actor, detail)
       if #grants(skey) == 0 then
         end_session(sid, uid, now, until_ms, maxlen, 'last_grant_revoked', actor)
@@ -115,11 +145,14 @@ enum Scripts {
       return 0
     end
     -- The user's live sessions; index entries of sessions that expired are dropped.
+    -- Every entry's session must have been declared (checked before anything is written).
     local function live_sessions(uid)
-      local index = prefix .. 'us:' .. uid
+      local index = key('us:' .. uid)
       local live = {}
-      for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-        if redis.call('EXISTS', prefix .. 's:' .. sid) == 1 then
+      local entries = redis.call('ZRANGE', index, 0, -1)
+      for _, sid in ipairs(entries) do require_declared('s:' .. sid); require_declared('bl:' .. sid) end
+      for _, sid in ipairs(entries) do
+        if redis.call('EXISTS', key('s:' .. sid)) == 1 then
           live[#live + 1] = sid
         else
           redis.call('ZREM', index, sid)
@@ -141,14 +174,15 @@ enum Scripts {
     end
     -- Under policy off no login needs the user's live sessions, and checking each one made a
     -- login cost O(sessions) in Redis. Instead the index sheds entries past their absolute
-    -- expiry, and checks four entries at random, dropping those whose session hash is gone
-    -- (idle expiry): each login adds one entry and removes dead ones in proportion to how
-    -- many there are, so the index stays near the live sessions at O(log n) a login.
-    local function prune_sessions(uid, now)
-      local index = prefix .. 'us:' .. uid
+    -- expiry, and checks the eight entries the caller drew at random (ZRANDMEMBER) and declared,
+    -- dropping those whose session hash is gone (idle expiry): each login adds one entry and
+    -- removes dead ones in proportion to how many there are, so the index stays near the live
+    -- sessions at O(log n) a login.
+    local function prune_sessions(uid, now, except)
+      local index = key('us:' .. uid)
       redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-      for _, sid in ipairs(redis.call('ZRANDMEMBER', index, 4)) do
-        if redis.call('EXISTS', prefix .. 's:' .. sid) == 0 then redis.call('ZREM', index, sid) end
+      for _, sid in ipairs(declared_sessions(except)) do
+        if redis.call('EXISTS', key('s:' .. sid)) == 0 then redis.call('ZREM', index, sid) end
       end
     end
     """#
@@ -166,7 +200,9 @@ enum Scripts {
     """#)
 
     /// Starts a session after the password was verified, enforcing the single-login policy.
-    /// KEYS: user, user's sessions, new session. ARGV: prefix, maxlen, uid, sid, client,
+    /// KEYS: user, user's sessions, new session, the shard's keys, then under policy `off` the
+    /// sessions of a few entries of the user's index drawn at random (to prune), otherwise
+    /// every entry's session and logout status (to check or end). ARGV: prefix, maxlen, uid, sid, client,
     /// grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
     /// end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
     /// hash stays a listpack; empty: not stored), hub cookie verifier (empty: none), the
@@ -182,7 +218,7 @@ enum Scripts {
     local policy = user[3]
     if not policy or policy == '' then policy = ARGV[12] end
     local live = {}
-    if policy == 'off' then prune_sessions(uid, now) else live = live_sessions(uid) end
+    if policy == 'off' then prune_sessions(uid, now, KEYS[3]) else live = live_sessions(uid) end
     if policy == 'deny-new' and #live > 0 then
       event(ARGV[2], 'login_refused', uid, '', client, ARGV[14], 'session_exists')
       return {'session_exists'}
@@ -217,7 +253,8 @@ enum Scripts {
     /// Re-authenticates a live browser session in place (the login form again, for
     /// `prompt=login` or `max_age`, by the user the session belongs to): a new auth time and a
     /// new cookie verifier, the same session. Single-login policies do not apply, since no
-    /// session starts or ends. KEYS: session, user. ARGV: prefix, maxlen, uid, presented cookie
+    /// session starts or ends. KEYS: session, then ``StoreSchema/sessionKeys(_:userID:prefix:)``
+    /// with the user. ARGV: prefix, maxlen, uid, presented cookie
     /// verifier, new cookie verifier, now, actor, ip, authentication methods (`amr`; a step up
     /// to a second factor is a re-authentication too). Returns {'ok', auth time (s)}, {'gone'}
     /// when the cookie names no live session of this user, or {'disabled'}.
@@ -225,7 +262,7 @@ enum Scripts {
     local uid, now = ARGV[3], tonumber(ARGV[6])
     local s = redis.call('HMGET', KEYS[1], 'u', 'hc', 'abs', 'idle')
     if not s[1] or s[1] ~= uid or s[2] ~= ARGV[4] then return {'gone'} end
-    local dis = redis.call('HGET', KEYS[2], 'dis')
+    local dis = redis.call('HGET', key('u:' .. uid), 'dis')
     if not dis then return {'gone'} end
     if dis == '1' then return {'disabled'} end
     local sid = string.sub(KEYS[1], #prefix + 3)
@@ -238,7 +275,7 @@ enum Scripts {
     return {'ok', at}
     """#)
 
-    /// Rotates a refresh token. KEYS: session. ARGV: prefix, maxlen, client, grant id,
+    /// Rotates a refresh token. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix, maxlen, client, grant id,
     /// presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
     /// Returns {'rotated', uid, auth_time, scope, nbf, amr, username}, {'replayed', uid,
     /// auth_time, scope, nbf, sealed, amr, username}, {'reuse', uid} or {'invalid'}.
@@ -249,8 +286,9 @@ enum Scripts {
       't:' .. client, 'x:' .. client, 'abs', 'idle', 'at', 'sc:' .. client, 'amr')
     if not s[1] or s[2] ~= ARGV[4] then return {'invalid'} end
     local uid = s[1]
+    require_declared('us:' .. uid)
     local sid = string.sub(KEYS[1], #prefix + 3)
-    local user = redis.call('HMGET', prefix .. 'u:' .. uid, 'n', 'dis', 'nbf')
+    local user = redis.call('HMGET', key('u:' .. uid), 'n', 'dis', 'nbf')
     if not user[1] or user[2] == '1' then
       end_session(sid, uid, now, ARGV[10], ARGV[2], 'user_disabled', ARGV[11])
       return {'invalid'}
@@ -272,11 +310,12 @@ enum Scripts {
     return {'reuse', uid}
     """#)
 
-    /// Ends one session. KEYS: session. ARGV: prefix, maxlen, now, until, reason, actor.
+    /// Ends one session. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix, maxlen, now, until, reason, actor.
     /// Returns {1, uid} if it was live, {0} otherwise.
     static let endSession = script(#"""
     local uid = redis.call('HGET', KEYS[1], 'u')
     if not uid then return {0} end
+    require_declared('us:' .. uid)
     local sid = string.sub(KEYS[1], #prefix + 3)
     end_session(sid, uid, tonumber(ARGV[3]), ARGV[4], ARGV[2], ARGV[5], ARGV[6])
     return {1, uid}
@@ -284,19 +323,24 @@ enum Scripts {
 
     /// Ends every session of a user; optionally disables the user, and optionally raises the
     /// user's "not before" watermark so every token issued until now is void.
-    /// KEYS: user, user's sessions. ARGV: prefix, maxlen, uid, now, until, reason, actor,
+    /// KEYS: user, user's sessions, the shard's keys and the user's watermarks, then each
+    /// session of the user and its logout status. ARGV: prefix, maxlen, uid, now, until, reason, actor,
     /// watermark (s, or 0 for none), disable ('1', '0' to enable, '' to leave), trim (s).
     /// Returns {number of sessions ended, their ids...}, or {-1} if the user does not exist.
     static let endUserSessions = script(#"""
     local uid, now = ARGV[3], tonumber(ARGV[4])
     if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+    local sessions = redis.call('ZRANGE', KEYS[2], 0, -1)
+    if ARGV[9] ~= '0' then
+      for _, sid in ipairs(sessions) do require_declared('s:' .. sid); require_declared('bl:' .. sid) end
+    end
     if ARGV[9] ~= '' then
       redis.call('HSET', KEYS[1], 'dis', ARGV[9])
       event(ARGV[2], ARGV[9] == '1' and 'user_disabled' or 'user_enabled', uid, '', '', ARGV[7], '')
     end
     local out = {0}
     if ARGV[9] ~= '0' then
-      for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+      for _, sid in ipairs(sessions) do
         if end_session(sid, uid, now, ARGV[5], ARGV[2], ARGV[6], ARGV[7]) == 1 then
           out[1] = out[1] + 1
           out[#out + 1] = sid
@@ -306,15 +350,16 @@ enum Scripts {
     end
     if ARGV[8] ~= '0' then
       redis.call('HSET', KEYS[1], 'nbf', ARGV[8])
-      redis.call('ZADD', prefix .. 'nbf', ARGV[8], uid)
-      redis.call('ZREMRANGEBYSCORE', prefix .. 'nbf', '-inf', '(' .. ARGV[10])
+      redis.call('ZADD', key('nbf'), ARGV[8], uid)
+      redis.call('ZREMRANGEBYSCORE', key('nbf'), '-inf', '(' .. ARGV[10])
       event(ARGV[2], 'user_tokens_revoked', uid, '', '', ARGV[7], ARGV[8])
     end
     return out
     """#)
 
     /// Revokes one client's grant in a session (RFC 7009 with a refresh token); the session
-    /// ends with its last grant. KEYS: session. ARGV: prefix, maxlen, client, grant id,
+    /// ends with its last grant. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV:
+    /// prefix, maxlen, client, grant id,
     /// presented verifier, now, until, revoked at (s), actor.
     /// Returns {1, uid, session ended 0/1} or {0} when the token names no live grant.
     static let revokeGrant = script(#"""
@@ -323,6 +368,7 @@ enum Scripts {
     if not s[1] or s[2] ~= ARGV[4] then return {0} end
     if ARGV[5] ~= s[3] and ARGV[5] ~= s[4] then return {0} end
     local uid, now = s[1], tonumber(ARGV[6])
+    require_declared('us:' .. uid)
     local sid = string.sub(KEYS[1], #prefix + 3)
     local ended = revoke_grant(KEYS[1], sid, uid, client, now, ARGV[7], ARGV[8], ARGV[2], ARGV[9], ARGV[8])
     return {1, uid, ended}
@@ -477,7 +523,8 @@ enum Scripts {
     return 1
     """#)
 
-    /// Redeems an authorization code, once. KEYS: code, session. ARGV: prefix, maxlen, now,
+    /// Redeems an authorization code, once. KEYS: code, then
+    /// ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix, maxlen, now,
     /// until, revoked at (s), actor.
     ///
     /// The first use marks the code used (it stays until its expiry, to recognize a replay)
@@ -489,9 +536,10 @@ enum Scripts {
     local c = redis.call('HMGET', KEYS[1], 'c', 'r', 'pc', 'n', 'sc', 'at', 'used', 'grant', 'am')
     if not c[1] then return {'invalid'} end
     if c[7] then
-      redis.call('HSET', KEYS[1], 'replayed', '1')
       local sid = string.sub(KEYS[2], #prefix + 3)
       local s = redis.call('HMGET', KEYS[2], 'u', 'g:' .. c[1])
+      if s[1] then require_declared('us:' .. s[1]) end
+      redis.call('HSET', KEYS[1], 'replayed', '1')
       event(ARGV[2], 'code_replayed', s[1] or '', sid, c[1], ARGV[6], '')
       if c[8] and s[1] and s[2] == c[8] then
         revoke_grant(KEYS[2], sid, s[1], c[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[2], ARGV[6], 'code_replay')
@@ -503,9 +551,9 @@ enum Scripts {
     """#)
 
     /// Adds a client's grant to a live session (single sign-on: a second app joins the
-    /// browser's session). KEYS: session, redeemed code (or any key of the shard when
-    /// ARGV[10] is '0'). ARGV: prefix, maxlen, client, grant id, verifier, scope, now, until,
-    /// actor, code given ('1'/'0'). A grant the client already held in the session is
+    /// browser's session). KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``, then the
+    /// redeemed code if any. ARGV: prefix, maxlen, client, grant id, verifier, scope, now,
+    /// until, actor, the redeemed code's digest (empty: none). A grant the client already held in the session is
     /// replaced. Returns {'ok', uid, auth_time, nbf, amr, username}, {'ended'}, {'disabled'} or {'replayed'}
     /// (the code was replayed before its first use finished).
     static let joinSession = script(#"""
@@ -513,16 +561,18 @@ enum Scripts {
     local s = redis.call('HMGET', KEYS[1], 'u', 'abs', 'idle', 'at', 'amr')
     if not s[1] then return {'ended'} end
     local uid = s[1]
+    require_declared('us:' .. uid)
     local sid = string.sub(KEYS[1], #prefix + 3)
-    local user = redis.call('HMGET', prefix .. 'u:' .. uid, 'n', 'dis', 'nbf')
+    local user = redis.call('HMGET', key('u:' .. uid), 'n', 'dis', 'nbf')
     if not user[1] or user[2] == '1' then
       end_session(sid, uid, now, ARGV[8], ARGV[2], 'user_disabled', ARGV[9])
       return {'disabled'}
     end
-    if ARGV[10] == '1' then
-      local c = redis.call('HMGET', KEYS[2], 'replayed', 'grant')
+    if ARGV[10] ~= '' then
+      local code = key('ac:' .. ARGV[10])
+      local c = redis.call('HMGET', code, 'replayed', 'grant')
       if c[1] or c[2] then return {'replayed'} end
-      redis.call('HSET', KEYS[2], 'grant', ARGV[4])
+      redis.call('HSET', code, 'grant', ARGV[4])
     end
     redis.call('HDEL', KEYS[1], 'p:' .. client, 't:' .. client, 'x:' .. client)
     redis.call('HSET', KEYS[1], 'g:' .. client, ARGV[4], 'r:' .. client, ARGV[5], 'sc:' .. client, ARGV[6],
@@ -552,25 +602,29 @@ enum Scripts {
     return 1
     """#)
 
-    /// What a user code names, for the verification page. KEYS: user code. ARGV: prefix, now.
+    /// What a user code names, for the verification page. KEYS: user code, the device record
+    /// it named when read. ARGV: prefix, now.
     /// Returns {client, scope, expiry (ms)}, or {} when the code names no pending, unexpired
     /// authorization.
     static let readDeviceAuthorization = script(#"""
     local digest = redis.call('GET', KEYS[1])
     if not digest then return {} end
-    local d = redis.call('HMGET', prefix .. 'dc:' .. digest, 'c', 'sc', 'exp', 'st')
+    require_declared('dc:' .. digest)
+    local d = redis.call('HMGET', key('dc:' .. digest), 'c', 'sc', 'exp', 'st')
     if not d[1] or d[4] ~= 'pending' or tonumber(d[3]) <= tonumber(ARGV[2]) then return {} end
     return {d[1], d[2], d[3]}
     """#)
 
     /// Records the user's decision on a pending device authorization and retires its user
-    /// code (single use). KEYS: user code. ARGV: prefix, maxlen, decision ('approved' or
+    /// code (single use). KEYS: user code, the device record it named when read, the global
+    /// event stream. ARGV: prefix, maxlen, decision ('approved' or
     /// 'denied'), sid, uid, auth time (s), now, actor. Returns {'ok', client} or {'gone'}
     /// (unknown, expired or already decided).
     static let decideDeviceAuthorization = script(#"""
     local digest = redis.call('GET', KEYS[1])
     if not digest then return {'gone'} end
-    local dkey = prefix .. 'dc:' .. digest
+    require_declared('dc:' .. digest)
+    local dkey = key('dc:' .. digest)
     local d = redis.call('HMGET', dkey, 'c', 'st', 'exp')
     redis.call('DEL', KEYS[1])
     if not d[1] or d[2] ~= 'pending' or tonumber(d[3]) <= tonumber(ARGV[7]) then return {'gone'} end
@@ -625,11 +679,12 @@ enum Scripts {
 
     /// Revokes the grant a replayed device code created, if it is still the client's grant in
     /// the session (RFC 6749 section 4.1.2's rule for codes, applied to device codes).
-    /// KEYS: session. ARGV: prefix, maxlen, client, grant id, now, until, revoked at (s), actor.
-    /// Returns 1 if a grant was revoked.
+    /// KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix, maxlen, client,
+    /// grant id, now, until, revoked at (s), actor. Returns 1 if a grant was revoked.
     static let revokeReplayedDeviceGrant = script(#"""
     local s = redis.call('HMGET', KEYS[1], 'u', 'g:' .. ARGV[3])
     if not s[1] or s[2] ~= ARGV[4] then return 0 end
+    require_declared('us:' .. s[1])
     local sid = string.sub(KEYS[1], #prefix + 3)
     revoke_grant(KEYS[1], sid, s[1], ARGV[3], tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[2], ARGV[8], 'device_code_replay')
     return 1
@@ -659,7 +714,10 @@ enum Scripts {
     /// Ends the sessions whose idle or absolute timeout has passed, as any other end of a
     /// session: revocation record, `session_ended` event (reason `idle_timeout` or
     /// `absolute_timeout`, actor `hub`) and back-channel logouts. KEYS: the shard's deadlines,
-    /// the shard's session facts. ARGV: prefix, maxlen, now, until, limit.
+    /// the shard's session facts, the shard's ended sessions, events and logout queue, then for
+    /// each session the caller found due: the session, its logout status and its user's
+    /// sessions. ARGV: prefix, maxlen, now, until, limit. A due session the caller did not
+    /// declare (it fell due since) is left for the next sweep.
     /// Returns the number of sessions ended.
     static let sweepExpired = script(#"""
     local now = tonumber(ARGV[3])
@@ -667,14 +725,21 @@ enum Scripts {
     local count = 0
     for i = 1, #due, 2 do
       local sid, deadline = due[i], tonumber(due[i + 1])
-      local ttl = redis.call('PTTL', prefix .. 's:' .. sid)
-      if ttl >= 0 then
+      local meta = redis.call('HGET', KEYS[2], sid)
+      local uid = meta and string.match(meta, '^%S+')
+      local ttl
+      if declared[prefix .. 's:' .. sid] and declared[prefix .. 'bl:' .. sid]
+        and (not uid or declared[prefix .. 'us:' .. uid]) then
+        ttl = redis.call('PTTL', key('s:' .. sid))
+      end
+      if not ttl then
+        -- Found due by this script but not by the caller: the next sweep takes it.
+      elseif ttl >= 0 then
         -- Still live by Redis's clock: look again when Redis expires it. PTTL is 0 in the
         -- millisecond the key expires (Redis expires a key only once its time is past); taking
         -- that as "gone" would drop the session from the sweep without ending it.
         redis.call('ZADD', KEYS[1], now + math.max(ttl, 1), sid)
       else
-        local meta = redis.call('HGET', KEYS[2], sid)
         redis.call('ZREM', KEYS[1], sid)
         redis.call('HDEL', KEYS[2], sid)
         if meta and ttl == -2 then
@@ -685,7 +750,7 @@ enum Scripts {
           for j = 3, #words do clients[#clients + 1] = words[j] end
           local reason = 'idle_timeout'
           if deadline >= abs then reason = 'absolute_timeout' end
-          redis.call('ZREM', prefix .. 'us:' .. uid, sid)
+          redis.call('ZREM', key('us:' .. uid), sid)
           ended(sid, uid, clients, now, ARGV[4], ARGV[2], reason, 'hub')
           count = count + 1
         end
@@ -696,8 +761,10 @@ enum Scripts {
 
     /// Claims the back-channel logout deliveries that are due: each claimed one is pushed
     /// `lease` ms into the future, so no other hub sends the same attempt, and its attempt
-    /// counter goes up. KEYS: the shard's queue. ARGV: prefix, now, lease (ms), limit.
-    /// Returns flat {sid, client, uid, ended at (ms), attempt} quintuples.
+    /// counter goes up. KEYS: the shard's queue, then the logout status of each session the
+    /// caller found due (one found only by this script is left for the next claim). ARGV:
+    /// prefix, now, lease (ms), limit. Returns flat {sid, client, uid, ended at (ms), attempt}
+    /// quintuples.
     static let claimLogoutDeliveries = script(#"""
     local now = tonumber(ARGV[2])
     local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -708,8 +775,10 @@ enum Scripts {
       if space then sid, client = string.sub(member, 1, space - 1), string.sub(member, space + 1) end
       local bl = prefix .. 'bl:' .. sid
       local info = {}
-      if space then info = redis.call('HMGET', bl, 'u', 't', 's:' .. client) end
-      if not info[1] or info[3] ~= 'pending' then
+      if space and declared[bl] then info = redis.call('HMGET', bl, 'u', 't', 's:' .. client) end
+      if space and not declared[bl] then
+        -- Due since the caller looked: the next claim takes it.
+      elseif not info[1] or info[3] ~= 'pending' then
         redis.call('ZREM', KEYS[1], member)
       else
         redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), member)

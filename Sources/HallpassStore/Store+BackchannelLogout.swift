@@ -63,10 +63,25 @@ extension HallpassStore {
     @discardableResult
     public func sweepExpiredSessions(shard: Int, limit: Int = 100) async throws(StoreError) -> Int {
         let prefix = StoreSchema.shardPrefix(shard)
+        let deadlines = StoreSchema.sessionDeadlines(prefix: prefix), facts = StoreSchema.sessionFacts(prefix: prefix)
+        let named = [deadlines, facts, StoreSchema.endedSessions(prefix: prefix), StoreSchema.events(prefix: prefix),
+                     StoreSchema.logoutQueue(prefix: prefix)]
+        let now = clock()
         let reply = try await run(
             Scripts.sweepExpired,
-            keys: [StoreSchema.sessionDeadlines(prefix: prefix), StoreSchema.sessionFacts(prefix: prefix)],
-            arguments: [prefix, eventsPerStream, clock(), revocationRecordsExpire, limit])
+            declaring: { () async throws(StoreError) -> [String] in
+                // The sessions due now and, from their facts ("<uid> ..."), their users' indexes.
+                let due = try await self.send(RedisCommand("ZRANGEBYSCORE", deadlines, "-inf", now, "LIMIT", 0, limit))
+                    .array?.compactMap(\.string) ?? []
+                guard !due.isEmpty else { return named }
+                let owners = try await self.send(RedisCommand("HMGET", arguments: [facts] + due)).array ?? []
+                var keys = named + StoreSchema.sessionsAndLogoutStatus(due, prefix: prefix)
+                for owner in owners {
+                    if let uid = owner.string?.split(separator: " ").first { keys.append(StoreSchema.userSessions(String(uid), prefix: prefix)) }
+                }
+                return keys
+            },
+            arguments: [prefix, eventsPerStream, now, revocationRecordsExpire, limit])
         return Int(reply.int ?? 0)
     }
 
@@ -75,9 +90,18 @@ extension HallpassStore {
     /// claimed delivery leaves it to be claimed again when the lease runs out (at-least-once).
     public func claimLogoutDeliveries(shard: Int, limit: Int = 32, lease: Int64 = 30_000) async throws(StoreError) -> [LogoutDelivery] {
         let prefix = StoreSchema.shardPrefix(shard)
+        let queue = StoreSchema.logoutQueue(prefix: prefix)
+        let now = clock()
         let reply = try await run(
-            Scripts.claimLogoutDeliveries, keys: [StoreSchema.logoutQueue(prefix: prefix)],
-            arguments: [prefix, clock(), lease, limit])
+            Scripts.claimLogoutDeliveries,
+            declaring: { () async throws(StoreError) -> [String] in
+                // The logout status of each due delivery's session ("<sid> <client>").
+                let due = try await self.send(RedisCommand("ZRANGEBYSCORE", queue, "-inf", now, "LIMIT", 0, limit))
+                    .array?.compactMap(\.string) ?? []
+                let sessions = Set(due.compactMap { $0.split(separator: " ").first.map(String.init) })
+                return [queue] + sessions.sorted().map { StoreSchema.logoutStatus($0, prefix: prefix) }
+            },
+            arguments: [prefix, now, lease, limit])
         guard let items = reply.array else { throw .failed(.unexpectedReply("claim: \(reply)")) }
         var deliveries: [LogoutDelivery] = []
         var index = 0

@@ -182,8 +182,7 @@ extension HallpassStore {
         let fresh: BrowserSessionCookie
         do { fresh = try BrowserSessionCookie.issue(sessionID: cookie.sessionID) } catch { throw .failed(.unexpectedReply("\(error)")) }
         let reply = try await run(
-            Scripts.reauthenticate,
-            keys: [StoreSchema.session(cookie.sessionID, prefix: prefix), StoreSchema.user(userID, prefix: prefix)],
+            Scripts.reauthenticate, keys: StoreSchema.sessionKeys(cookie.sessionID, userID: userID, prefix: prefix),
             arguments: [prefix, eventsPerStream, userID, cookie.verifier, fresh.verifier, clock(), actor, remoteAddress, methods.stored])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
@@ -244,7 +243,7 @@ extension HallpassStore {
         let sessionID = String(code[..<dot])
         let now = clock()
         let reply = try await run(
-            Scripts.consumeAuthorizationCode, keys: [key, StoreSchema.session(sessionID, prefix: prefix)],
+            Scripts.consumeAuthorizationCode, onSession: sessionID, prefix: prefix, leading: [key],
             arguments: [prefix, eventsPerStream, now, revocationRecordsExpire, now / 1000, actor])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
@@ -272,13 +271,19 @@ extension HallpassStore {
         guard Identifiers.isWellFormed(sessionID), let prefix = StoreSchema.prefix(of: sessionID) else { return .sessionEnded }
         let token: RefreshToken
         do { token = try RefreshToken.issue(sessionID: sessionID) } catch { throw .failed(.unexpectedReply("\(error)")) }
-        let sessionKey = StoreSchema.session(sessionID, prefix: prefix)
-        if let codeKey, !codeKey.hasPrefix(prefix) { return .sessionEnded }
+        let codeDigest: String
+        if let codeKey {
+            // The script names the code by its digest: `<prefix>ac:<digest>`.
+            guard codeKey.hasPrefix(prefix + "ac:") else { return .sessionEnded }
+            codeDigest = String(codeKey.dropFirst(prefix.count + 3))
+        } else {
+            codeDigest = ""
+        }
         let reply = try await run(
-            Scripts.joinSession, keys: [sessionKey, codeKey ?? sessionKey],
+            Scripts.joinSession, onSession: sessionID, prefix: prefix, trailing: codeKey.map { [$0] } ?? [],
             arguments: [
                 prefix, eventsPerStream, clientID, token.grantID, token.verifier, scope, clock(), revocationRecordsExpire, actor,
-                codeKey == nil ? "0" : "1",
+                codeDigest,
             ])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {

@@ -91,7 +91,7 @@ extension HallpassStore {
             guard let digest = Self.deviceCodeDigest(deviceCode) else { throw .failed(.unexpectedReply("device code shape")) }
             let reply = try await run(
                 Scripts.startDeviceAuthorization,
-                keys: [StoreSchema.deviceAuthorization(digest), StoreSchema.userCode(userCode.digest)],
+                keys: [StoreSchema.deviceAuthorization(digest), StoreSchema.userCode(userCode.digest), StoreSchema.globalEvents],
                 arguments: [
                     StoreSchema.globalPrefix, eventsPerStream, lifetime, lifetime + Self.deviceRecordGrace, digest, clientID, actor,
                     "c", clientID, "sc", scope, "st", "pending", "exp", now + lifetime, "i", interval,
@@ -104,12 +104,19 @@ extension HallpassStore {
     /// The pending, unexpired device authorization `userCode` names, if any.
     public func pendingDeviceAuthorization(_ userCode: UserCode) async throws(StoreError) -> PendingDeviceAuthorization? {
         let reply = try await run(
-            Scripts.readDeviceAuthorization, keys: [StoreSchema.userCode(userCode.digest)],
+            Scripts.readDeviceAuthorization, declaring: { () async throws(StoreError) -> [String] in try await self.deviceKeys(userCode) },
             arguments: [StoreSchema.globalPrefix, clock()])
         guard let items = reply.array, items.count == 3, let client = items[0].string, let scope = items[1].string,
             let expiry = items[2].int
         else { return nil }
         return PendingDeviceAuthorization(clientID: client, scope: scope, expiresAt: expiry)
+    }
+
+    /// The user code's key and, read from it, the device authorization it names (if any).
+    private func deviceKeys(_ userCode: UserCode) async throws(StoreError) -> [String] {
+        let key = StoreSchema.userCode(userCode.digest)
+        guard let digest = try await send(RedisCommand("GET", key)).string else { return [key] }
+        return [key, StoreSchema.deviceAuthorization(digest)]
     }
 
     /// Records the user's decision on the authorization `userCode` names; the user code is
@@ -124,7 +131,8 @@ extension HallpassStore {
             arguments = ["denied", sessionID, userID, 0]
         }
         let reply = try await run(
-            Scripts.decideDeviceAuthorization, keys: [StoreSchema.userCode(userCode.digest)],
+            Scripts.decideDeviceAuthorization,
+            declaring: { () async throws(StoreError) -> [String] in try await self.deviceKeys(userCode) + [StoreSchema.globalEvents] },
             arguments: [StoreSchema.globalPrefix, eventsPerStream] + arguments + [clock(), actor])
         guard let items = reply.array, items.first?.string == "ok", items.count == 2 else { return nil }
         return items[1].string
@@ -139,7 +147,7 @@ extension HallpassStore {
     ) async throws(StoreError) -> DevicePoll {
         guard let digest = Self.deviceCodeDigest(deviceCode) else { return .invalid }
         let reply = try await run(
-            Scripts.pollDeviceAuthorization, keys: [StoreSchema.deviceAuthorization(digest)],
+            Scripts.pollDeviceAuthorization, keys: [StoreSchema.deviceAuthorization(digest), StoreSchema.globalEvents],
             arguments: [StoreSchema.globalPrefix, eventsPerStream, clientID, clock(), slowDownIncrement, tolerance, actor])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         switch status {
@@ -178,7 +186,7 @@ extension HallpassStore {
         guard !grantID.isEmpty, Identifiers.isWellFormed(sessionID), let prefix = StoreSchema.prefix(of: sessionID) else { return false }
         let now = clock()
         let reply = try await run(
-            Scripts.revokeReplayedDeviceGrant, keys: [StoreSchema.session(sessionID, prefix: prefix)],
+            Scripts.revokeReplayedDeviceGrant, onSession: sessionID, prefix: prefix,
             arguments: [prefix, eventsPerStream, clientID, grantID, now, revocationRecordsExpire, now / 1000, actor])
         return reply.int == 1
     }

@@ -53,7 +53,7 @@ extension HallpassStore {
         if let hash = record.secretHash { fields += ["secret", hash] }
         if let idTokenAlgorithm { fields += ["ita", idTokenAlgorithm.rawValue] }
         let written = try await run(
-            Scripts.createClient, keys: Self.clientKeys(id),
+            Scripts.createClient, keys: Self.clientKeys(id) + [StoreSchema.globalEvents],
             arguments: [StoreSchema.globalPrefix, eventsPerStream, id, actor] + fields)
         guard let reply = written.array, reply.first?.int == 1 else { throw .conflict("client \(id) exists") }
         var created = record
@@ -88,7 +88,7 @@ extension HallpassStore {
         let now = clock()
         let retention = (Self.maximumAccessTokenLifetime + Self.clockSkewAllowance) * 1000
         let removed = try await run(
-            Scripts.removeClient, keys: Self.clientKeys(id),
+            Scripts.removeClient, keys: Self.clientKeys(id) + [StoreSchema.globalEvents],
             arguments: [
                 StoreSchema.globalPrefix, eventsPerStream, id, Self.clientWatermark(removedAt: now), (now - retention) / 1000,
                 actor,
@@ -141,7 +141,7 @@ extension HallpassStore {
     /// Sets the global single-login policy.
     public func setGlobalSingleLoginPolicy(_ policy: SingleLoginPolicy, actor: String) async throws(StoreError) {
         _ = try await run(
-            Scripts.writeGlobal, keys: [StoreSchema.policy],
+            Scripts.writeGlobal, keys: [StoreSchema.policy, StoreSchema.globalEvents],
             arguments: [
                 StoreSchema.globalPrefix, eventsPerStream, "policy_changed", actor, "single-login=\(policy.rawValue)", "set",
                 "single_login", policy.rawValue,
@@ -202,7 +202,9 @@ extension HallpassStore {
             StoreSchema.globalPrefix, eventsPerStream, event, actor, keys.map(\.keyID).joined(separator: " "), mode,
         ]
         for key in keys { arguments += [key.keyID, SigningKeyCodec.encode(key), SigningKeyCodec.encodePublic(key)] }
-        let written = try await run(Scripts.writeSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys], arguments: arguments)
+        let written = try await run(
+            Scripts.writeSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys, StoreSchema.globalEvents],
+            arguments: arguments)
         return written.int == 1
     }
 

@@ -230,7 +230,8 @@ extension HallpassStore {
         arguments += delete
         for key in write { arguments += [key.keyID, SigningKeyCodec.encode(key), SigningKeyCodec.encodePublic(key)] }
         let reply = try await run(
-            Scripts.updateSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys], arguments: arguments)
+            Scripts.updateSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys, StoreSchema.globalEvents],
+            arguments: arguments)
         return reply.int == 1
     }
 }

@@ -103,7 +103,7 @@ extension HallpassStore {
     /// Sets the global second-factor policy.
     public func setGlobalSecondFactorPolicy(_ policy: SecondFactorPolicy, actor: String) async throws(StoreError) {
         _ = try await run(
-            Scripts.writeGlobal, keys: [StoreSchema.policy],
+            Scripts.writeGlobal, keys: [StoreSchema.policy, StoreSchema.globalEvents],
             arguments: [StoreSchema.globalPrefix, eventsPerStream, "policy_changed", actor, "mfa=\(policy.rawValue)", "set", "mfa", policy.rawValue])
     }
 
@@ -152,7 +152,7 @@ extension HallpassStore {
             Scripts.enrollSecondFactor,
             keys: [
                 StoreSchema.user(userID, prefix: prefix), StoreSchema.pendingEnrollment(userID, prefix: prefix),
-                StoreSchema.recoveryCodes(userID, prefix: prefix),
+                StoreSchema.recoveryCodes(userID, prefix: prefix), StoreSchema.events(prefix: prefix),
             ],
             arguments: [prefix, eventsPerStream, userID, actor, storedSecret, step] + recoveryCodeHashes)
         return reply.int == 1
@@ -176,7 +176,10 @@ extension HallpassStore {
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else { return nil }
         let reply = try await run(
             Scripts.useRecoveryCode,
-            keys: [StoreSchema.recoveryCodes(userID, prefix: prefix), StoreSchema.user(userID, prefix: prefix)],
+            keys: [
+                StoreSchema.recoveryCodes(userID, prefix: prefix), StoreSchema.user(userID, prefix: prefix),
+                StoreSchema.events(prefix: prefix),
+            ],
             arguments: [prefix, eventsPerStream, userID, actor, hash])
         guard let left = reply.int, left >= 0 else { return nil }
         return Int(left)
@@ -187,7 +190,10 @@ extension HallpassStore {
         guard !hashes.isEmpty, Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else { return false }
         let reply = try await run(
             Scripts.replaceRecoveryCodes,
-            keys: [StoreSchema.user(userID, prefix: prefix), StoreSchema.recoveryCodes(userID, prefix: prefix)],
+            keys: [
+                StoreSchema.user(userID, prefix: prefix), StoreSchema.recoveryCodes(userID, prefix: prefix),
+                StoreSchema.events(prefix: prefix),
+            ],
             arguments: [prefix, eventsPerStream, userID, actor] + hashes)
         return reply.int == 1
     }
@@ -204,7 +210,7 @@ extension HallpassStore {
             Scripts.removeSecondFactor,
             keys: [
                 StoreSchema.user(userID, prefix: prefix), StoreSchema.pendingEnrollment(userID, prefix: prefix),
-                StoreSchema.recoveryCodes(userID, prefix: prefix),
+                StoreSchema.recoveryCodes(userID, prefix: prefix), StoreSchema.events(prefix: prefix),
             ],
             arguments: [prefix, eventsPerStream, userID, actor, event])
         guard let result = reply.int, result >= 0 else { throw .notFound("no user \(userID)") }

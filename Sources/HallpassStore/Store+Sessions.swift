@@ -154,12 +154,16 @@ extension HallpassStore {
         let now = clock()
         let grantArguments: [any RedisArgument] =
             grant.map { [$0.clientID, $0.token.grantID, $0.token.verifier, $0.scope] } ?? ["", "", "", ""]
+        let named = [
+            StoreSchema.user(userID, prefix: prefix), StoreSchema.userSessions(userID, prefix: prefix),
+            StoreSchema.session(sessionID, prefix: prefix),
+        ] + StoreSchema.shardKeys(prefix: prefix)
         let reply = try await run(
             Scripts.startSession,
-            keys: [
-                StoreSchema.user(userID, prefix: prefix), StoreSchema.userSessions(userID, prefix: prefix),
-                StoreSchema.session(sessionID, prefix: prefix),
-            ],
+            declaring: { () async throws(StoreError) -> [String] in
+                let sessions = try await self.sessionsToDeclare(userID: userID, prefix: prefix, defaultPolicy: defaultPolicy)
+                return named + StoreSchema.sessionsAndLogoutStatus(sessions, prefix: prefix)
+            },
             arguments: [prefix, eventsPerStream, userID, sessionID] + grantArguments + [
                 now, now + timeouts.absolute * 1000, timeouts.idle * 1000, defaultPolicy.rawValue,
                 revocationRecordsExpire, actor, remoteAddress, Self.storedUserAgent(userAgent), cookieVerifier ?? [],
@@ -177,6 +181,25 @@ extension HallpassStore {
         }
     }
 
+    /// The sessions a login must declare: under the single-login policy `off`, a few entries
+    /// of the user's index drawn at random, for the script to prune; under the others, all of
+    /// them, for it to check or end. One round trip when the user's own policy agrees with
+    /// the default (the usual case), two otherwise.
+    func sessionsToDeclare(userID: String, prefix: String, defaultPolicy: SingleLoginPolicy) async throws(StoreError) -> [String] {
+        let index = StoreSchema.userSessions(userID, prefix: prefix)
+        let all = RedisCommand("ZRANGE", index, 0, -1)
+        // Drawn before the script drops the entries past their absolute expiry, so some of
+        // the eight may be those.
+        let sample = RedisCommand("ZRANDMEMBER", index, 8)
+        let guessedOff = defaultPolicy == .off
+        let replies = try await pipeline([RedisCommand("HGET", StoreSchema.user(userID, prefix: prefix), "pol"), guessedOff ? sample : all])
+        // As the script decides: an empty stored policy means the default.
+        let stored = replies[0].string ?? ""
+        let off = stored.isEmpty ? guessedOff : stored == SingleLoginPolicy.off.rawValue
+        let reply = off == guessedOff ? replies[1] : try await send(off ? sample : all)
+        return reply.array?.compactMap(\.string) ?? []
+    }
+
     /// Rotates `token` for `clientID`: the successor if it was current, the same successor if
     /// it was rotated no more than `grace` milliseconds ago, and otherwise (reuse) the end of
     /// the whole session. Exactly one successor ever exists per token, whatever the
@@ -186,8 +209,7 @@ extension HallpassStore {
         let successor: RefreshToken
         do { successor = try token.successor() } catch { throw .failed(.unexpectedReply("\(error)")) }
         let reply = try await run(
-            Scripts.rotateRefreshToken,
-            keys: [StoreSchema.session(token.sessionID, prefix: prefix)],
+            Scripts.rotateRefreshToken, onSession: token.sessionID, prefix: prefix,
             arguments: [
                 prefix, eventsPerStream, clientID, token.grantID, token.verifier, successor.verifier,
                 token.seal(successor: successor), clock(), grace, revocationRecordsExpire, actor,
@@ -226,7 +248,7 @@ extension HallpassStore {
     public func endSession(_ sessionID: String, reason: String, actor: String) async throws(StoreError) -> String? {
         guard Identifiers.isWellFormed(sessionID), let prefix = StoreSchema.prefix(of: sessionID) else { return nil }
         let reply = try await run(
-            Scripts.endSession, keys: [StoreSchema.session(sessionID, prefix: prefix)],
+            Scripts.endSession, onSession: sessionID, prefix: prefix,
             arguments: [prefix, eventsPerStream, clock(), revocationRecordsExpire, reason, actor])
         guard let items = reply.array, items.first?.int == 1 else { return nil }
         return items.count > 1 ? items[1].string : nil
@@ -239,7 +261,7 @@ extension HallpassStore {
         guard let prefix = StoreSchema.prefix(of: token.sessionID) else { return nil }
         let now = clock()
         let reply = try await run(
-            Scripts.revokeGrant, keys: [StoreSchema.session(token.sessionID, prefix: prefix)],
+            Scripts.revokeGrant, onSession: token.sessionID, prefix: prefix,
             arguments: [
                 prefix, eventsPerStream, clientID, token.grantID, token.verifier, now, revocationRecordsExpire,
                 now / 1000, actor,
@@ -378,7 +400,7 @@ extension HallpassStore {
         guard !tokenID.isEmpty, tokenID.utf8.count <= 128 else { throw .invalidArgument("a token id is 1-128 bytes") }
         let until = expiresAt.map { ($0 + Self.clockSkewAllowance) * 1000 } ?? revocationRecordsExpire
         let reply = try await run(
-            Scripts.revokeTokenID, keys: [StoreSchema.revokedTokenIDs],
+            Scripts.revokeTokenID, keys: [StoreSchema.revokedTokenIDs, StoreSchema.globalEvents],
             arguments: [StoreSchema.globalPrefix, eventsPerStream, tokenID, until, clock(), actor, userID, sessionID, clientID])
         return reply.int == 1
     }

@@ -59,7 +59,7 @@ extension HallpassStore {
         guard let prefix = StoreSchema.prefix(of: uid) else { throw .corruptRecord("generated id \(uid)") }
         let now = clock() / 1000
         _ = try await run(
-            Scripts.createUser, keys: [StoreSchema.user(uid, prefix: prefix)],
+            Scripts.createUser, keys: [StoreSchema.user(uid, prefix: prefix), StoreSchema.events(prefix: prefix)],
             arguments: [prefix, eventsPerStream, uid, username, name, email, passwordHash, now, actor, emailVerified ? 1 : 0])
         return UserRecord(
             id: uid, username: username, name: name, email: email, passwordHash: passwordHash,
@@ -127,7 +127,8 @@ extension HallpassStore {
             throw .notFound("no user \(userID)")
         }
         let arguments: [any RedisArgument] = [prefix, eventsPerStream, userID, event, actor, detail] + fields
-        let updated = try await run(Scripts.updateUser, keys: [StoreSchema.user(userID, prefix: prefix)], arguments: arguments)
+        let updated = try await run(
+            Scripts.updateUser, keys: [StoreSchema.user(userID, prefix: prefix), StoreSchema.events(prefix: prefix)], arguments: arguments)
         guard updated.int == 1 else { throw .notFound("no user \(userID)") }
     }
 
@@ -171,9 +172,15 @@ extension HallpassStore {
         }
         let now = clock()
         let retention = (Self.maximumAccessTokenLifetime + Self.clockSkewAllowance) * 1000
+        let index = StoreSchema.userSessions(userID, prefix: prefix)
+        let named = [StoreSchema.user(userID, prefix: prefix), index, StoreSchema.notBefore(prefix: prefix)]
+            + StoreSchema.shardKeys(prefix: prefix)
         let reply = try await run(
             Scripts.endUserSessions,
-            keys: [StoreSchema.user(userID, prefix: prefix), StoreSchema.userSessions(userID, prefix: prefix)],
+            declaring: { () async throws(StoreError) -> [String] in
+                let sessions = try await self.send(RedisCommand("ZRANGE", index, 0, -1)).array?.compactMap(\.string) ?? []
+                return named + StoreSchema.sessionsAndLogoutStatus(sessions, prefix: prefix)
+            },
             arguments: [
                 prefix, eventsPerStream, userID, now, revocationRecordsExpire, reason, actor,
                 watermark ? now / 1000 : 0, disable, (now - retention) / 1000,

@@ -40,9 +40,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// script holding it (`BUSY`), a failover or cluster resharding under way (`MASTERDOWN`,
     /// `READONLY`, `TRYAGAIN`, `CLUSTERDOWN`). Nothing changed, and the same command will work
     /// once the condition passes, so these are `unavailable` (a hub answers 503), not `failed`.
+    /// So is Hallpass's own `KEYSCHANGED`: a script that found, every time it was tried, keys
+    /// it had not been given (see `HallpassStore.run(_:declaring:arguments:)`).
     static func isTransient(serverError message: String) -> Bool {
         let code = message.prefix { $0 != " " }
-        return ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"].contains(code)
+        return ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "KEYSCHANGED"].contains(code)
     }
 
     /// A sentence for logs and the ops CLI.

@@ -108,39 +108,26 @@ struct ClusterFailoverTests {
 
                 let requestsBefore = record.requests
                 let validatedBefore = validations.passed
-                let progress = Mutex<(moves: [String], migrated: Bool)>(([], false))
+                var moves: [String] = []
                 let started = ContinuousClock.now
-                // A known defect, not the test's: the store's scripts declare only some of the
-                // keys they write (they name the shard's stream, session index and revocation
-                // sets from the prefix in ARGV[1]). Redis decides where a script runs during a
-                // migration by its declared keys alone, so a script the source still serves
-                // recreates there a key MIGRATE has already moved (the event stream, `rs`,
-                // `sm`, `sx`), its event is lost to validators tailing the target, and the
-                // next MIGRATE of that key is refused with BUSYKEY (redis-cli --cluster reshard
-                // stops the same way; with --cluster-replace it overwrites the moved copy).
-                // Until the scripts declare every key, that refusal is a known issue; any other
-                // failure is not.
-                try await withKnownIssue("Hallpass scripts write undeclared keys: a live slot migration hits BUSYKEY", isIntermittent: true) {
-                    for slot in slots {
-                        let keys = try await cluster.cli(
-                            try #require(try await cluster.master(ofSlot: slot)), ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"])
-                        // One key at a time, 50 ms apart: traffic meets every half-moved state.
-                        let (from, to) = try await cluster.moveSlot(slot, batch: 1, pause: 0.05)
-                        // The slot's owner changed, as every node sees it.
-                        for index in cluster.nodes.indices {
-                            let owner = try await cluster.view(from: index).first { $0.isMaster && $0.serves(slot) }?.port
-                            #expect(owner == to, "node \(cluster.nodes[index].port) says slot \(slot) is on \(owner ?? -1), not \(to)")
-                        }
-                        progress.withLock {
-                            $0.moves.append("slot \(slot) (\(keys.trimmingCharacters(in: .whitespacesAndNewlines)) keys) \(from) -> \(to)")
-                        }
-                        // Some traffic between moves, so every move meets logins and refreshes.
-                        let served = record.successes
-                        try await waitUntil("the load to go on", seconds: 20) { record.successes >= served + 5 }
+                // Every script declares every key it touches, so while a slot is half moved a
+                // script whose keys are on both nodes is refused with TRYAGAIN (never run on the
+                // node that lacks some of them, as an undeclared key once let it) and the hub
+                // tries it again within its command timeout. Moved ten keys per MIGRATE
+                // (redis-cli --cluster reshard's pipeline) with a pause between, traffic meets
+                // half-moved states throughout, each briefly.
+                for slot in slots {
+                    let keys = try await cluster.cli(
+                        try #require(try await cluster.master(ofSlot: slot)), ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"])
+                    let slotStarted = ContinuousClock.now
+                    let (from, to) = try await cluster.moveSlot(slot, batch: 10, pause: 0.02)
+                    // The slot's owner changed, as every node sees it.
+                    for index in cluster.nodes.indices {
+                        let owner = try await cluster.view(from: index).first { $0.isMaster && $0.serves(slot) }?.port
+                        #expect(owner == to, "node \(cluster.nodes[index].port) says slot \(slot) is on \(owner ?? -1), not \(to)")
                     }
-                    progress.withLock { $0.migrated = true }
-                } matching: { issue in
-                    issue.error.map { "\($0)".contains("BUSYKEY") } ?? false
+                    moves.append(
+                        "slot \(slot) (\(keys.trimmingCharacters(in: .whitespacesAndNewlines)) keys) \(from) -> \(to) in \(slotStarted.duration(to: .now))")
                 }
                 let migration = started.duration(to: .now)
                 let requestsDuring = record.requests - requestsBefore
@@ -148,16 +135,11 @@ struct ClusterFailoverTests {
                 await running.stop()
 
                 let statuses = record.statuses
-                let (moves, migrated) = progress.withLock { ($0.moves, $0.migrated) }
                 print(
-                    "[figure] slot migration\(migrated ? "" : " (stopped by BUSYKEY)"): \(statuses.values.reduce(0, +)) requests, "
+                    "[figure] slot migration: \(statuses.values.reduce(0, +)) requests, "
                         + "statuses \(statuses.sorted { $0.key < $1.key }), codes \(record.codes), "
-                        + "\(requestsDuring) during the \(migration) of moving \(moves.isEmpty ? "nothing" : moves.joined(separator: ", ")); "
+                        + "\(requestsDuring) during the \(migration) of moving \(moves.joined(separator: ", ")); "
                         + "validations \(validations.passed) passed, refused \(validations.refusals)")
-                // Whatever happened, never a 500.
-                #expect(Set(statuses.keys).isSubset(of: [200, 400, 503]), "\(statuses)")
-                // A half-moved slot (MIGRATE refused) proves nothing more.
-                guard migrated else { return }
                 #expect(Set(statuses.keys) == [200], "\(statuses) \(record.codes); hub warnings: \(warnings.all.suffix(5))")
                 #expect(validations.refusals.isEmpty, "\(validations.refusals)")
                 #expect(requestsBefore > 0 && requestsDuring > 0 && validatedDuring > 0)

@@ -28,22 +28,25 @@ struct ClusterTests {
 
     @Test func theNodeRefusesAStoreScriptWhoseKeysSpanSlots() async throws {
         // The premise of this suite: without it, the flows below would prove nothing. The
-        // global-record script is given a shard's prefix, so it would write the record under
-        // {hg} and its event under {h0}.
+        // global-record script is given a shard's prefix, so it would write its event under
+        // {h0}. Declared there, the node refuses the call before it runs; undeclared, the
+        // script's own check refuses the key.
         try await withClusterStore { fixture async throws in
-            let error = try await #require(throws: RedisError.self) {
-                try await fixture.redis.evalScript(
-                    Scripts.writeGlobal, keys: ["hp:{hg}:policy"],
-                    arguments: ["hp:{h0}:", 100, "policy_changed", "t", "", "set", "single_login", "off"])
+            let arguments: [any RedisArgument] = ["hp:{h0}:", 100, "policy_changed", "t", "", "set", "single_login", "off"]
+            let crossSlot = try await #require(throws: RedisError.self) {
+                try await fixture.redis.evalScript(Scripts.writeGlobal, keys: ["hp:{hg}:policy", "hp:{h0}:ev"], arguments: arguments)
             }
-            #expect("\(error)".contains("same slot"))
-            // The call into the other slot was refused; Redis does not roll back the write the
-            // script made before it, which is why every script must stay within one slot.
+            #expect("\(crossSlot)".contains("slot"))
+            let undeclared = try await #require(throws: RedisError.self) {
+                try await fixture.redis.evalScript(Scripts.writeGlobal, keys: ["hp:{hg}:policy", "hp:{hg}:ev"], arguments: arguments)
+            }
+            #expect("\(undeclared)".contains("undeclared key hp:{h0}:ev"))
             #expect(try await fixture.raw("EXISTS", "hp:{h0}:ev") == .integer(0))
             // The same call with the global prefix is fine.
             _ = try await fixture.redis.evalScript(
-                Scripts.writeGlobal, keys: ["hp:{hg}:policy"],
+                Scripts.writeGlobal, keys: ["hp:{hg}:policy", "hp:{hg}:ev"],
                 arguments: ["hp:{hg}:", 100, "policy_changed", "t", "", "set", "single_login", "off"])
+            #expect(try await fixture.raw("XLEN", "hp:{hg}:ev") == .integer(1))
         }
     }
 

@@ -134,7 +134,7 @@ struct SessionTests {
                 #expect(try await fixture.raw("ZADD", index, score, sid) == .integer(1))
             }
             // A login under off does not check every entry: it drops those past their absolute
-            // expiry, then checks four at random (here, with four left, all of them).
+            // expiry, and checks eight drawn at random (here, with seven, all of them).
             let second = try await fixture.store.login(user.id, policy: .off).started()
             let left = try await fixture.raw("ZRANGE", index, 0, -1).array?.compactMap(\.bytes).map { String(decoding: $0, as: UTF8.self) }
             #expect(Set(left ?? []) == [first.sessionID, second.sessionID])
