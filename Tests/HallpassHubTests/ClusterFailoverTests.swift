@@ -113,14 +113,15 @@ struct ClusterFailoverTests {
                 // Every script declares every key it touches, so while a slot is half moved a
                 // script whose keys are on both nodes is refused with TRYAGAIN (never run on the
                 // node that lacks some of them, as an undeclared key once let it) and the hub
-                // tries it again within its command timeout. Moved ten keys per MIGRATE
-                // (redis-cli --cluster reshard's pipeline) with a pause between, traffic meets
-                // half-moved states throughout, each briefly.
+                // tries it again within its command timeout (5 s). Moved one key at a time,
+                // 50 ms apart, traffic meets every half-moved state; these slots hold a few
+                // dozen keys, so each is half moved for well under that timeout (a slot whose
+                // move takes longer answers 503 for its writes meanwhile: docs/DEPLOYMENT.md).
                 for slot in slots {
                     let keys = try await cluster.cli(
                         try #require(try await cluster.master(ofSlot: slot)), ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"])
                     let slotStarted = ContinuousClock.now
-                    let (from, to) = try await cluster.moveSlot(slot, batch: 10, pause: 0.02)
+                    let (from, to) = try await cluster.moveSlot(slot, batch: 1, pause: 0.05)
                     // The slot's owner changed, as every node sees it.
                     for index in cluster.nodes.indices {
                         let owner = try await cluster.view(from: index).first { $0.isMaster && $0.serves(slot) }?.port
