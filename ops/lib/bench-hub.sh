@@ -151,6 +151,9 @@ run_wrk() {
     local name=$1 base=$2 duration=$3 connections=$4 threads=$5 script=$6 server=${SERVER_PID:-$HUB_PID}
     shift 6
     local hub_before redis_before hub_after redis_after out
+    # REDIS_IDLE_RATE (CPU seconds per second, default 0): the topology's background (Sentinel
+    # pings, the cluster bus, replication heartbeats), subtracted from "redis µs/req" only.
+    local idle=${REDIS_IDLE_RATE:-0}
     hub_before=$(cpu_seconds "$server"); redis_before=$(redis_cpu_seconds)
     out=$(/usr/bin/time -f '%U %S' -o "$RUN_DIR/wrk-cpu" \
         wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1) || true
@@ -173,5 +176,5 @@ run_wrk() {
         "$(echo "($redis_after - $redis_before) * 100 / $duration" | bc -l)" \
         "$(echo "${wrk_cpu:-0} * 100 / $duration" | bc -l)" \
         "$(echo "if ($requests > 0) ($hub_after - $hub_before) * 1000000 / $requests else 0" | bc -l)" "$errors" \
-        "$(echo "if ($requests > 0) ($redis_after - $redis_before) * 1000000 / $requests else 0" | bc -l)"
+        "$(echo "if ($requests > 0) ($redis_after - $redis_before - $idle * $duration) * 1000000 / $requests else 0" | bc -l)"
 }

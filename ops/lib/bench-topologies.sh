@@ -2,18 +2,23 @@
 # two replicas, three Sentinels) and on a Redis Cluster (three masters, three replicas), in one
 # run, then the unavailable window of Sentinel failovers under a refresh load (issue 16).
 # BENCH_TOPOLOGIES (default "single sentinel cluster"), BENCH_SCENARIOS (default "refresh
-# refresh-api introspect login revoke"), BENCH_REVOCATIONS (the revoke pool, default 30000), BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (default 64)
-# and BENCH_FAILOVERS (rounds of each fault, default 5; 0 skips them) adjust it. Sourced by
-# ops/bench after common.sh, topology.sh and bench-hub.sh.
+# refresh-api introspect login revoke"), BENCH_REVOCATIONS (the revoke pool, default 40000),
+# BENCH_DURATION (s, default 15; the revoke scenario's BENCH_REVOKE_DURATION, default 5, so
+# that the pool outlasts it), BENCH_CONNECTIONS (default 64) and BENCH_FAILOVERS (rounds of each
+# fault, default 5; 0 skips them) adjust it. Sourced by ops/bench after common.sh, topology.sh
+# and bench-hub.sh.
 #
 # Redis CPU is every Redis process of the topology together: replicas apply each write again,
 # and Sentinels ping, so it grows with the topology on the same load. All of it shares the
-# machine's cores with the hub and wrk.
+# machine's cores with the hub and wrk. "redis µs/req" leaves out the topology's idle
+# background (measured for 5 s before the scenarios, with the hub running and no requests),
+# so it is what each request adds, replication included.
 
 bench_topologies() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=2048
     local topologies=${BENCH_TOPOLOGIES:-single sentinel cluster}
-    local scenarios=${BENCH_SCENARIOS:-refresh refresh-api introspect login revoke} revocations=${BENCH_REVOCATIONS:-30000}
+    local scenarios=${BENCH_SCENARIOS:-refresh refresh-api introspect login revoke} revocations=${BENCH_REVOCATIONS:-40000}
+    local revoke_duration=${BENCH_REVOKE_DURATION:-5}
     local failovers=${BENCH_FAILOVERS:-5}
     ensure_system_packages python3
     log "building hallpass-bench (release)"
@@ -35,9 +40,13 @@ bench_topologies() {
             grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
         export BENCH_TOKEN
 
-        printf '\n%s: %s Redis processes; wrk -t%s -c%s -d%ss on the same %s-core machine (load average before: %s)\n' \
-            "$topology" "$(redis_topology_pids | wc -l)" "$threads" "$connections" "$duration" "$(nproc)" \
-            "$(cut -d' ' -f1-3 /proc/loadavg)"
+        local idle_before idle_after
+        idle_before=$(redis_cpu_seconds); sleep 5; idle_after=$(redis_cpu_seconds)
+        export REDIS_IDLE_RATE
+        REDIS_IDLE_RATE=$(echo "($idle_after - $idle_before) / 5" | bc -l)
+        printf '\n%s: %s Redis processes, idle %.1f%% of a core; wrk -t%s -c%s -d%ss on the same %s-core machine (load average before: %s)\n' \
+            "$topology" "$(redis_topology_pids | wc -l)" "$(echo "$REDIS_IDLE_RATE * 100" | bc -l)" "$threads" "$connections" \
+            "$duration" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
         printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s %12s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
             "wrk CPU" "hub µs/req" errors "redis µs/req"
         for scenario in $scenarios; do
@@ -59,8 +68,13 @@ bench_topologies() {
                 # one live grant (RFC 7009).
                 log "opening $revocations sessions in the store for a revocation pool"
                 "$bench_bin" seed-sessions --redis "$BENCH_REDIS_URL" --count "$revocations" >"$RUN_DIR/revoke-tokens"
-                run_wrk revoke "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/revoke.lua \
-                    -- "$RUN_DIR/revoke-tokens" "$threads" ;;
+                run_wrk revoke "$base" "$revoke_duration" "$connections" "$threads" Benchmarks/wrk/revoke.lua \
+                    -- "$RUN_DIR/revoke-tokens" "$threads"
+                local revoked
+                revoked=$(awk '/requests in/ { print $1 }' "$RUN_DIR/wrk-revoke.txt")
+                if [ "${revoked:-0}" -ge "$revocations" ]; then
+                    log "the revocation pool ran out before the run ended: its req/s is understated (raise BENCH_REVOCATIONS)"
+                fi ;;
             *) log "unknown scenario $scenario (refresh refresh-api introspect login revoke)"; return 1 ;;
             esac
         done

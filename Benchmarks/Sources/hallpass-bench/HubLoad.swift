@@ -4,6 +4,7 @@ import Dispatch
 import HallpassPasswords
 import HallpassRedis
 import HallpassStore
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ import Glibc
 
 /// Creates the benchmark user and a confidential client; prints shell assignments.
 func seedHub(redisURL: String) async throws {
-    let client = RedisClient(configuration: try RedisConfiguration(url: redisURL))
+    let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), logger: quietLogger)
     let store = HallpassStore(redis: client)
     let password = "bench-password-1"
     let phc = try PasswordHasher(parameters: .owasp).hash(password)
@@ -33,7 +34,7 @@ func seedHub(redisURL: String) async throws {
 /// first-use tokens big enough for a refresh or revocation load, which logins through the hub,
 /// at the Argon2id rate, could not do in reasonable time.
 func seedSessions(redisURL: String, users: Int, clientID: String, scope: String, count: Int) async throws {
-    let client = RedisClient(configuration: try RedisConfiguration(url: redisURL))
+    let client = RedisClient(configuration: try RedisConfiguration(url: redisURL), logger: quietLogger)
     let store = HallpassStore(redis: client)
     let phc = try PasswordHasher(parameters: .owasp).hash("bench-password-1")
     var userIDs: [String] = []
@@ -70,6 +71,14 @@ func seedSessions(redisURL: String, users: Int, clientID: String, scope: String,
     print(tokens.joined(separator: "\n"))
     await client.shutdown()
 }
+
+/// Warnings only: the seeding helpers' output is parsed by the bench scripts, and the
+/// client's connection notices would only clutter the report.
+let quietLogger: Logger = {
+    var logger = Logger(label: "hallpass-bench.redis")
+    logger.logLevel = .warning
+    return logger
+}()
 
 /// Why a benchmark helper could not go on.
 enum BenchError: Error, CustomStringConvertible {
