@@ -2,8 +2,8 @@
 # two replicas, three Sentinels) and on a Redis Cluster (three masters, three replicas), in one
 # run, then the unavailable window of Sentinel failovers under a refresh load (issue 16).
 # BENCH_TOPOLOGIES (default "single sentinel cluster"), BENCH_SCENARIOS (default "refresh
-# refresh-api introspect login revoke"), BENCH_REVOCATIONS (the revoke pool, default 40000),
-# BENCH_DURATION (s, default 15; the revoke scenario's BENCH_REVOKE_DURATION, default 5, so
+# refresh-api introspect login revoke"), BENCH_REVOCATIONS (the revoke pool, default 60000),
+# BENCH_DURATION (s, default 15; the revoke scenario's BENCH_REVOKE_DURATION, default 4, so
 # that the pool outlasts it), BENCH_CONNECTIONS (default 64) and BENCH_FAILOVERS (rounds of each
 # fault, default 5; 0 skips them) adjust it. Sourced by ops/bench after common.sh, topology.sh
 # and bench-hub.sh.
@@ -17,8 +17,8 @@
 bench_topologies() {
     local duration=${BENCH_DURATION:-15} connections=${BENCH_CONNECTIONS:-64} threads=2 sessions=2048
     local topologies=${BENCH_TOPOLOGIES:-single sentinel cluster}
-    local scenarios=${BENCH_SCENARIOS:-refresh refresh-api introspect login revoke} revocations=${BENCH_REVOCATIONS:-40000}
-    local revoke_duration=${BENCH_REVOKE_DURATION:-5}
+    local scenarios=${BENCH_SCENARIOS:-refresh refresh-api introspect login revoke} revocations=${BENCH_REVOCATIONS:-60000}
+    local revoke_duration=${BENCH_REVOKE_DURATION:-4}
     local failovers=${BENCH_FAILOVERS:-5}
     ensure_system_packages python3
     log "building hallpass-bench (release)"
