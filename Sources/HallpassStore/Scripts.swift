@@ -201,9 +201,9 @@ enum Scripts {
 
     /// Starts a session after the password was verified, enforcing the single-login policy.
     /// KEYS: user, user's sessions, new session, the shard's keys, then under policy `off` the
-    /// sessions of a few entries of the user's index drawn at random (to prune), otherwise
-    /// every entry's session and logout status (to check or end). ARGV: prefix, maxlen, uid, sid, client,
-    /// grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
+    /// sessions of eight entries of the user's index drawn at random (to prune), otherwise
+    /// every entry's session and logout status (to check or end). ARGV: prefix, maxlen, uid,
+    /// sid, client, grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
     /// end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
     /// hash stays a listpack; empty: not stored), hub cookie verifier (empty: none), the
     /// authentication methods (`amr`, space-separated; empty: a password). An empty
@@ -253,9 +253,8 @@ enum Scripts {
     /// Re-authenticates a live browser session in place (the login form again, for
     /// `prompt=login` or `max_age`, by the user the session belongs to): a new auth time and a
     /// new cookie verifier, the same session. Single-login policies do not apply, since no
-    /// session starts or ends. KEYS: session, then ``StoreSchema/sessionKeys(_:userID:prefix:)``
-    /// with the user. ARGV: prefix, maxlen, uid, presented cookie
-    /// verifier, new cookie verifier, now, actor, ip, authentication methods (`amr`; a step up
+    /// session starts or ends. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)`` with the
+    /// user. ARGV: prefix, maxlen, uid, presented cookie verifier, new cookie verifier, now, actor, ip, authentication methods (`amr`; a step up
     /// to a second factor is a re-authentication too). Returns {'ok', auth time (s)}, {'gone'}
     /// when the cookie names no live session of this user, or {'disabled'}.
     static let reauthenticate = script(#"""
@@ -275,8 +274,8 @@ enum Scripts {
     return {'ok', at}
     """#)
 
-    /// Rotates a refresh token. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix, maxlen, client, grant id,
-    /// presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
+    /// Rotates a refresh token. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV:
+    /// prefix, maxlen, client, grant id, presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
     /// Returns {'rotated', uid, auth_time, scope, nbf, amr, username}, {'replayed', uid,
     /// auth_time, scope, nbf, sealed, amr, username}, {'reuse', uid} or {'invalid'}.
     static let rotateRefreshToken = script(#"""
@@ -310,8 +309,8 @@ enum Scripts {
     return {'reuse', uid}
     """#)
 
-    /// Ends one session. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix, maxlen, now, until, reason, actor.
-    /// Returns {1, uid} if it was live, {0} otherwise.
+    /// Ends one session. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix,
+    /// maxlen, now, until, reason, actor. Returns {1, uid} if it was live, {0} otherwise.
     static let endSession = script(#"""
     local uid = redis.call('HGET', KEYS[1], 'u')
     if not uid then return {0} end
@@ -323,8 +322,8 @@ enum Scripts {
 
     /// Ends every session of a user; optionally disables the user, and optionally raises the
     /// user's "not before" watermark so every token issued until now is void.
-    /// KEYS: user, user's sessions, the shard's keys and the user's watermarks, then each
-    /// session of the user and its logout status. ARGV: prefix, maxlen, uid, now, until, reason, actor,
+    /// KEYS: user, user's sessions, the shard's watermarks, the shard's keys, then each session
+    /// of the user and its logout status. ARGV: prefix, maxlen, uid, now, until, reason, actor,
     /// watermark (s, or 0 for none), disable ('1', '0' to enable, '' to leave), trim (s).
     /// Returns {number of sessions ended, their ids...}, or {-1} if the user does not exist.
     static let endUserSessions = script(#"""
@@ -359,8 +358,7 @@ enum Scripts {
 
     /// Revokes one client's grant in a session (RFC 7009 with a refresh token); the session
     /// ends with its last grant. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV:
-    /// prefix, maxlen, client, grant id,
-    /// presented verifier, now, until, revoked at (s), actor.
+    /// prefix, maxlen, client, grant id, presented verifier, now, until, revoked at (s), actor.
     /// Returns {1, uid, session ended 0/1} or {0} when the token names no live grant.
     static let revokeGrant = script(#"""
     local client = ARGV[3]
