@@ -456,7 +456,13 @@ final class RedisCluster: Sendable {
             guard let first = topology.masters.first else { throw .cluster(.malformedLayout("no masters")) }
             return first
         }
-        guard let node = topology.master(forSlot: slot) else { throw .cluster(.slotNotServed(slot)) }
+        guard let node = topology.master(forSlot: slot) else {
+            // A failed master whose replica is not promoted yet. Every caller learns of the
+            // promotion from the next layout, so ask for it now: dedicated connections (the
+            // validator's tail) otherwise waited for the periodic refresh, up to 5 s more.
+            self.scheduleRefresh(force: false)
+            throw .cluster(.slotNotServed(slot))
+        }
         return node
     }
 

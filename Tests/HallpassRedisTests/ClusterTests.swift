@@ -348,6 +348,28 @@ struct ClusterTests {
         }
     }
 
+    @Test func aDedicatedConnectionReachesAPromotedReplicaWithoutWaitingForThePeriodicRefresh() async throws {
+        // The periodic refresh is out of the picture (10 minutes): only asking again when a
+        // slot has no master can find the promoted replica. Before, the validator's tail, which
+        // opens dedicated connections, found it only at the next periodic refresh (5 s later
+        // than the hub, in ClusterFailoverTests).
+        try await withTestCluster(commandTimeout: .seconds(10), clusterRefreshInterval: .seconds(600)) { cluster, client in
+            let key = "hp:{hg}:ev"
+            let victim = try #require(try await cluster.master(ofSlot: RedisSlot.of("hg")))
+            let replica = try #require(try await cluster.replicas(of: victim).first)
+            for group in try await client.makeDedicatedConnections(forKeys: [key]) { await group.connection.close() }
+            await cluster.nodes[victim].kill()
+            // Asked at once and over and over, as a validator reconnecting would: some attempt
+            // learns a layout in which the slot has no master (the failed one dropped, the
+            // replica not promoted yet), and the ones after it must ask again.
+            try await waitUntil("a dedicated connection to reach the promoted replica", seconds: 30, toleratingErrors: true) {
+                let groups = try await client.makeDedicatedConnections(forKeys: [key])
+                for group in groups { await group.connection.close() }
+                return groups.first?.node?.port == cluster.nodes[replica].port
+            }
+        }
+    }
+
     @Test func placementReportsEachHashTagsSlotAndMaster() async throws {
         try await withTestCluster(commandTimeout: .seconds(10)) { cluster, client in
             let keys = schemaTags.map { "hp:{\($0)}:ev" }

@@ -331,7 +331,7 @@ public final class RedisClusterTestServer: Sendable {
 /// `commandTimeout` says otherwise; with `tls`, it trusts the cluster's CA.
 public func withTestCluster(
     masters: Int = 3, replicasPerMaster: Int = 1, tls: RedisTestServer.TLS? = nil,
-    commandTimeout: Duration = .seconds(20), logger: Logger = quietLogger,
+    commandTimeout: Duration = .seconds(20), clusterRefreshInterval: Duration? = nil, logger: Logger = quietLogger,
     _ body: (RedisClusterTestServer, RedisClient) async throws -> Void
 ) async throws {
     let cluster = try await RedisClusterTestServer.start(masters: masters, replicasPerMaster: replicasPerMaster, tls: tls)
@@ -341,6 +341,7 @@ public func withTestCluster(
         if let tls { configuration.tls?.caFile = tls.caFile }
         configuration.connectTimeout = .seconds(20)
         configuration.commandTimeout = commandTimeout
+        if let clusterRefreshInterval { configuration.clusterRefreshInterval = clusterRefreshInterval }
         client = RedisClient(configuration: configuration, logger: logger)
     } catch {
         await cluster.stop()
