@@ -203,8 +203,8 @@ enum Scripts {
     /// KEYS: user, user's sessions, new session, the shard's keys, then under policy `off` the
     /// sessions of eight entries of the user's index drawn at random (to prune), otherwise
     /// every entry's session and logout status (to check or end). ARGV: prefix, maxlen, uid,
-    /// sid, client, grant id, verifier, scope, now, absolute expiry, idle (ms), default policy, until (the
-    /// end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
+    /// sid, client, grant id, verifier, scope, now, absolute expiry, idle (ms), default policy,
+    /// until (the end of revocation records), actor, ip, user agent (at most 64 bytes, so the session
     /// hash stays a listpack; empty: not stored), hub cookie verifier (empty: none), the
     /// authentication methods (`amr`, space-separated; empty: a password). An empty
     /// client starts a browser session at the hub with no grant yet (clients join it later).
@@ -254,8 +254,9 @@ enum Scripts {
     /// `prompt=login` or `max_age`, by the user the session belongs to): a new auth time and a
     /// new cookie verifier, the same session. Single-login policies do not apply, since no
     /// session starts or ends. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)`` with the
-    /// user. ARGV: prefix, maxlen, uid, presented cookie verifier, new cookie verifier, now, actor, ip, authentication methods (`amr`; a step up
-    /// to a second factor is a re-authentication too). Returns {'ok', auth time (s)}, {'gone'}
+    /// user. ARGV: prefix, maxlen, uid, presented cookie verifier, new cookie verifier, now,
+    /// actor, ip, authentication methods (`amr`; a step up to a second factor is a
+    /// re-authentication too). Returns {'ok', auth time (s)}, {'gone'}
     /// when the cookie names no live session of this user, or {'disabled'}.
     static let reauthenticate = script(#"""
     local uid, now = ARGV[3], tonumber(ARGV[6])
@@ -275,7 +276,8 @@ enum Scripts {
     """#)
 
     /// Rotates a refresh token. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV:
-    /// prefix, maxlen, client, grant id, presented verifier, successor verifier, sealed successor, now, grace (ms), until, actor.
+    /// prefix, maxlen, client, grant id, presented verifier, successor verifier, sealed
+    /// successor, now, grace (ms), until, actor.
     /// Returns {'rotated', uid, auth_time, scope, nbf, amr, username}, {'replayed', uid,
     /// auth_time, scope, nbf, sealed, amr, username}, {'reuse', uid} or {'invalid'}.
     static let rotateRefreshToken = script(#"""
