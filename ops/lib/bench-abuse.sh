@@ -20,7 +20,7 @@ bench_abuse() {
     printf '\nGET /healthz, wrk -t%s -c%s -d%ss, on the same %s-core machine as the hub (load average before: %s)\n' \
         "$threads" "$connections" "$duration" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-16s %10s %9s %9s %9s %10s %10s %8s %9s %9s %12s %11s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
-        "wrk CPU" "hub µs/req" errors "redis µs/req" "cmd µs/req"
+        "wrk CPU" "hub µs/req" errors "redis µs/req" "main µs/req"
     local scenario
     for scenario in $scenarios; do
         case $scenario in

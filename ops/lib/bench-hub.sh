@@ -33,7 +33,7 @@ bench_hub() {
     printf '\nhub and Redis on loopback, wrk -t%s -c%s -d%ss on the same %s-core machine\n' \
         "$threads" "$connections" "$duration" "$(nproc)"
     printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s %12s %11s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
-        "wrk CPU" "hub µs/req" errors "redis µs/req" "cmd µs/req"
+        "wrk CPU" "hub µs/req" errors "redis µs/req" "main µs/req"
     # The floors: a bare Hummingbird app, and the hub's GET /healthz, which does no work of ours
     # beyond the middleware every request passes through. No endpoint can go faster than these.
     local scenario
@@ -121,15 +121,16 @@ cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
-# Microseconds every data node of the topology spent executing commands (INFO commandstats,
-# usec=), replicas included: what requests cost inside Redis itself, without its event loop,
-# sockets, persistence and background work ("-" when no node is known).
-redis_command_usec() {
+# Microseconds of CPU the main threads of every data node of the topology have used (INFO cpu,
+# used_cpu_*_main_thread), replicas included: Redis's own work on requests, without its
+# background threads (the AOF's fsync) or Sentinels ("-" when no node is known). Not
+# commandstats: commands a script calls are counted there as well as the script itself.
+redis_main_thread_usec() {
     local total=0 port usec
     [ "${#REDIS_DATA_PORTS[@]}" -gt 0 ] 2>/dev/null || { echo -; return; }
     for port in "${REDIS_DATA_PORTS[@]}"; do
-        usec=$(rcli -p "$port" INFO commandstats 2>/dev/null | tr -d '\r' |
-            awk -F'usec=' 'NF > 1 { split($2, a, ","); s += a[1] } END { printf "%d", s }')
+        usec=$(rcli -p "$port" INFO cpu 2>/dev/null | tr -d '\r' |
+            awk -F: '$1 ~ /_main_thread$/ { s += $2 } END { printf "%d", s * 1000000 }')
         total=$((total + ${usec:-0}))
     done
     echo "$total"
@@ -168,11 +169,11 @@ run_wrk() {
     # REDIS_IDLE_RATE (CPU seconds per second, default 0): the topology's background (Sentinel
     # pings, the cluster bus, replication heartbeats), subtracted from "redis µs/req" only.
     local idle=${REDIS_IDLE_RATE:-0}
-    local commands_before commands_after
-    hub_before=$(cpu_seconds "$server"); redis_before=$(redis_cpu_seconds); commands_before=$(redis_command_usec)
+    local main_before main_after
+    hub_before=$(cpu_seconds "$server"); redis_before=$(redis_cpu_seconds); main_before=$(redis_main_thread_usec)
     out=$(/usr/bin/time -f '%U %S' -o "$RUN_DIR/wrk-cpu" \
         wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$script" "$base" "$@" 2>&1) || true
-    hub_after=$(cpu_seconds "$server"); redis_after=$(redis_cpu_seconds); commands_after=$(redis_command_usec)
+    hub_after=$(cpu_seconds "$server"); redis_after=$(redis_cpu_seconds); main_after=$(redis_main_thread_usec)
     echo "$out" > "$RUN_DIR/wrk-$name.txt"
     local rps p50 p99 non2xx errors
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
@@ -186,9 +187,9 @@ run_wrk() {
     # CPU per request is the figure least disturbed by whatever else the machine is doing.
     local wrk_cpu
     wrk_cpu=$(awk '{ print $1 + $2 }' "$RUN_DIR/wrk-cpu" 2>/dev/null || echo 0)
-    local command_usec=-
-    if [ "$commands_before" != - ] && [ "$requests" -gt 0 ]; then
-        command_usec=$(( (commands_after - commands_before) / requests ))
+    local main_usec=-
+    if [ "$main_before" != - ] && [ "$requests" -gt 0 ]; then
+        main_usec=$(( (main_after - main_before) / requests ))
     fi
     printf '%-16s %10s %9s %9s %9s %9.0f%% %9.0f%% %9.0f%% %12.0f %8s %12.0f %11s\n' "$name" "$rps" "$p50" "$p99" "$non2xx" \
         "$(echo "($hub_after - $hub_before) * 100 / $duration" | bc -l)" \
@@ -196,5 +197,5 @@ run_wrk() {
         "$(echo "${wrk_cpu:-0} * 100 / $duration" | bc -l)" \
         "$(echo "if ($requests > 0) ($hub_after - $hub_before) * 1000000 / $requests else 0" | bc -l)" "$errors" \
         "$(echo "if ($requests > 0) ($redis_after - $redis_before - $idle * $duration) * 1000000 / $requests else 0" | bc -l)" \
-        "$command_usec"
+        "$main_usec"
 }

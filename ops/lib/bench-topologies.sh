@@ -48,7 +48,7 @@ bench_topologies() {
             "$topology" "$(redis_topology_pids | wc -l)" "$(echo "$REDIS_IDLE_RATE * 100" | bc -l)" "$threads" "$connections" \
             "$duration" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
         printf '%-16s %10s %9s %9s %9s %10s %10s %10s %12s %8s %12s %11s\n' scenario "req/s" p50 p99 non-2xx "hub CPU" "redis CPU" \
-            "wrk CPU" "hub µs/req" errors "redis µs/req" "cmd µs/req"
+            "wrk CPU" "hub µs/req" errors "redis µs/req" "main µs/req"
         for scenario in $scenarios; do
             case $scenario in
             refresh | refresh-api)
