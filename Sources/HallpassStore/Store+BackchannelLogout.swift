@@ -67,21 +67,17 @@ extension HallpassStore {
         let named = [deadlines, facts, StoreSchema.endedSessions(prefix: prefix), StoreSchema.events(prefix: prefix),
                      StoreSchema.logoutQueue(prefix: prefix)]
         let now = clock()
-        let reply = try await run(
-            Scripts.sweepExpired,
-            declaring: { () async throws(StoreError) -> [String] in
-                // The sessions due now and, from their facts ("<uid> ..."), their users' indexes.
-                let due = try await self.send(RedisCommand("ZRANGEBYSCORE", deadlines, "-inf", now, "LIMIT", 0, limit))
-                    .array?.compactMap(\.string) ?? []
-                guard !due.isEmpty else { return named }
-                let owners = try await self.send(RedisCommand("HMGET", arguments: [facts] + due)).array ?? []
-                var keys = named + StoreSchema.sessionsAndLogoutStatus(due, prefix: prefix)
-                for owner in owners {
-                    if let uid = owner.string?.split(separator: " ").first { keys.append(StoreSchema.userSessions(String(uid), prefix: prefix)) }
-                }
-                return keys
-            },
-            arguments: [prefix, eventsPerStream, now, revocationRecordsExpire, limit])
+        // The sessions due now and, from their facts ("<uid> ..."), their users' indexes: keys the
+        // script touches, so declared. Nothing due (the usual second), no script. The script
+        // leaves a session that fell due since to the next sweep, so this is never retried.
+        let due = try await send(RedisCommand("ZRANGEBYSCORE", deadlines, "-inf", now, "LIMIT", 0, limit)).array?.compactMap(\.string) ?? []
+        guard !due.isEmpty else { return 0 }
+        let owners = try await send(RedisCommand("HMGET", arguments: [facts] + due)).array ?? []
+        var keys = named + StoreSchema.sessionsAndLogoutStatus(due, prefix: prefix)
+        for owner in owners {
+            if let uid = owner.string?.split(separator: " ").first { keys.append(StoreSchema.userSessions(String(uid), prefix: prefix)) }
+        }
+        let reply = try await run(Scripts.sweepExpired, keys: keys, arguments: [prefix, eventsPerStream, now, revocationRecordsExpire, limit])
         return Int(reply.int ?? 0)
     }
 
@@ -92,15 +88,13 @@ extension HallpassStore {
         let prefix = StoreSchema.shardPrefix(shard)
         let queue = StoreSchema.logoutQueue(prefix: prefix)
         let now = clock()
+        // The logout status of each due delivery's session ("<sid> <client>"), declared; one
+        // that fell due since is left to the next claim, so this is never retried.
+        let due = try await send(RedisCommand("ZRANGEBYSCORE", queue, "-inf", now, "LIMIT", 0, limit)).array?.compactMap(\.string) ?? []
+        guard !due.isEmpty else { return [] }
+        let sessions = Set(due.compactMap { $0.split(separator: " ").first.map(String.init) })
         let reply = try await run(
-            Scripts.claimLogoutDeliveries,
-            declaring: { () async throws(StoreError) -> [String] in
-                // The logout status of each due delivery's session ("<sid> <client>").
-                let due = try await self.send(RedisCommand("ZRANGEBYSCORE", queue, "-inf", now, "LIMIT", 0, limit))
-                    .array?.compactMap(\.string) ?? []
-                let sessions = Set(due.compactMap { $0.split(separator: " ").first.map(String.init) })
-                return [queue] + sessions.sorted().map { StoreSchema.logoutStatus($0, prefix: prefix) }
-            },
+            Scripts.claimLogoutDeliveries, keys: [queue] + sessions.sorted().map { StoreSchema.logoutStatus($0, prefix: prefix) },
             arguments: [prefix, now, lease, limit])
         guard let items = reply.array else { throw .failed(.unexpectedReply("claim: \(reply)")) }
         var deliveries: [LogoutDelivery] = []
