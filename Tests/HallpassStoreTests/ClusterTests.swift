@@ -29,14 +29,18 @@ struct ClusterTests {
     @Test func theNodeRefusesAStoreScriptWhoseKeysSpanSlots() async throws {
         // The premise of this suite: without it, the flows below would prove nothing. The
         // global-record script is given a shard's prefix, so it would write its event under
-        // {h0}. Declared there, the node refuses the call before it runs; undeclared, the
-        // script's own check refuses the key.
+        // {h0}. Declared there, the node refuses the call before it runs (CROSSSLOT);
+        // undeclared, the script's own check refuses the key.
         try await withClusterStore { fixture async throws in
             let arguments: [any RedisArgument] = ["hp:{h0}:", 100, "policy_changed", "t", "", "set", "single_login", "off"]
             let crossSlot = try await #require(throws: RedisError.self) {
                 try await fixture.redis.evalScript(Scripts.writeGlobal, keys: ["hp:{hg}:policy", "hp:{h0}:ev"], arguments: arguments)
             }
             #expect("\(crossSlot)".contains("slot"))
+            guard case .server(let message) = crossSlot, message.hasPrefix("CROSSSLOT") else {
+                Issue.record("expected the node's CROSSSLOT refusal, got \(crossSlot)")
+                return
+            }
             let undeclared = try await #require(throws: RedisError.self) {
                 try await fixture.redis.evalScript(Scripts.writeGlobal, keys: ["hp:{hg}:policy", "hp:{hg}:ev"], arguments: arguments)
             }
