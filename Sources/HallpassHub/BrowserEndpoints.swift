@@ -372,7 +372,7 @@ struct BrowserEndpoints: Sendable {
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             // Hummingbird's own refusals, such as a body over the limit (413): a page, not a 500.
             return Page.message(error.status, title: "Invalid request", message: "The request is malformed or too large.")
-        } catch StoreError.unavailable {
+        } catch let error as StoreError where error.isTemporary {
             return Page.message(
                 .serviceUnavailable, title: "Temporarily unavailable", message: "The sign-in service is briefly unavailable. Please retry.",
                 headers: [HTTPField(name: .retryAfter, value: "1")])

@@ -101,6 +101,11 @@ struct ErrorMiddleware: RouterMiddleware {
             case .unavailable:
                 logger.warning("store unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
                 return Reply.error(.storeUnavailable)
+            case .notDurable:
+                // Made on the master but not confirmed by the replicas: not reported done
+                // (CONTRACT section 5); the client may retry, and the retry is harmless.
+                logger.warning("security write not confirmed durable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                return Reply.error(.storeUnavailable)
             default:
                 logger.error("store failure", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
                 return Reply.error(OAuthError("server_error", "the server could not complete the request", status: .internalServerError))

@@ -28,7 +28,7 @@ public enum Hub {
             logger.warning("no key-encryption key (--kek-file): signing keys are stored in Redis unencrypted")
         }
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        let store = HallpassStore(redis: redis)
+        let store = HallpassStore(redis: redis, durability: configuration.durability(for: redisConfiguration.topology))
         let passwords = try PasswordVerifier(parameters: configuration.passwordParameters, threads: configuration.passwordHashingThreads)
         let metrics = HubMetrics()
         let services = HubServices(configuration: configuration, store: store, passwords: passwords, metrics: metrics, logger: logger)
@@ -45,7 +45,7 @@ public enum Hub {
                     "open_files_limit": "\(fileDescriptors)",
                 ])
         }
-        var background: [any Service] = [services.keyRing]
+        var background: [any Service] = [services.keyRing, PersistenceCheck(store: store, logger: logger)]
         if configuration.backchannelLogout.enabled { background.append(BackchannelLogoutService(services: services)) }
         background.append(Teardown(redis: redis, passwords: passwords))
         // Last, so it stops first (services stop in reverse order) and withdraws this hub's

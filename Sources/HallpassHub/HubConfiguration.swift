@@ -60,6 +60,18 @@ public struct HubConfiguration: Sendable {
     /// Connection count, idle and header timeouts, and request head limits.
     public var connectionLimits = ConnectionLimits()
 
+    /// How many Redis replicas must acknowledge a security write (a revocation, a logout, a
+    /// disable, a password or policy change, a key rotation) before the hub reports it done;
+    /// `nil`: the topology's default (``HallpassStore/StoreDurability/default(for:)``: 1 with
+    /// Sentinel or Cluster, 0 on one server). When fewer acknowledge within
+    /// ``durableWriteTimeout`` the hub answers 503.
+    public var durableReplicas: Int?
+    /// How long a security write waits for its replicas (ms), 1…(command timeout − 1 s).
+    public var durableWriteTimeout: Int64 = 1000
+    /// Redis commands this hub lets wait for a reply at once; beyond it requests are answered
+    /// 503 at once, so a paused or slow Redis costs bounded memory and prompt errors.
+    public var maximumPendingStoreCalls: Int = 1024
+
     /// The defaults of the contract.
     public init() {}
 
@@ -95,6 +107,9 @@ public struct HubConfiguration: Sendable {
             throw .invalid("login throttle limits must be positive")
         }
         guard (1...64).contains(passwordHashingThreads) else { throw .invalid("password hashing threads must be 1-64") }
+        guard (durableReplicas ?? 0) >= 0, (durableReplicas ?? 0) <= 16 else { throw .invalid("--durable-replicas must be 0-16") }
+        guard (1...4000).contains(durableWriteTimeout) else { throw .invalid("--durable-timeout-ms must be 1-4000") }
+        guard (16...1_000_000).contains(maximumPendingStoreCalls) else { throw .invalid("--max-pending-store-calls must be 16-1000000") }
         try backchannelLogout.validate()
         try deviceAuthorization.validate()
         try connectionLimits.validate()
@@ -104,14 +119,22 @@ public struct HubConfiguration: Sendable {
     /// The Redis configuration: the URL with the TLS files, read and checked (at start-up only).
     func redisConfiguration() throws(Problem) -> RedisConfiguration {
         do throws(RedisError) {
-            return try RedisConfiguration(
+            var configuration = try RedisConfiguration(
                 url: redisURL, caFile: redisCAFile, certificateFile: redisCertificateFile, keyFile: redisKeyFile,
                 sentinelPassword: redisSentinelPassword)
+            configuration.maximumPendingCommands = maximumPendingStoreCalls
+            return configuration
         } catch .invalidTLSSetting(let setting, let detail) {
             throw .invalid("\(setting.optionName): \(detail)")
         } catch {
             throw .invalid("--redis: \(error)")
         }
+    }
+
+    /// What security writes wait for on `topology`.
+    func durability(for topology: RedisTopology) -> StoreDurability {
+        StoreDurability(
+            replicas: durableReplicas ?? StoreDurability.default(for: topology).replicas, timeout: .milliseconds(durableWriteTimeout))
     }
 }
 

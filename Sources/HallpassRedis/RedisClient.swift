@@ -42,6 +42,11 @@ public final class RedisClient: Sendable {
     private let cluster: RedisCluster?
     /// Set for a Sentinel service (`redis+sentinel://`): it moves the connections to a new master.
     private let sentinelWatch: RedisSentinelWatch?
+    /// Connections lent to one write at a time, for writes followed by `WAIT` (one server or
+    /// Sentinel; a cluster keeps its own per master).
+    private let exclusive = RedisExclusiveConnections()
+    /// Commands sent and not yet answered, bounded by ``RedisConfiguration/maximumPendingCommands``.
+    private let pending = NIOLockedValueBox(0)
 
     /// Creates a client. Nothing connects until the first command.
     ///
@@ -97,6 +102,8 @@ public final class RedisClient: Sendable {
     /// a keyless command), following `MOVED` and `ASK`; see ``RedisError/crossSlot(command:slots:)``
     /// and ``RedisError/tooManyRedirects(command:last:)`` for what only a cluster throws.
     public func send(_ command: RedisCommand) async throws -> RedisValue {
+        try self.admit()
+        defer { self.finish() }
         if let cluster { return try await cluster.send(command) }
         return try await self.slot().connection().send(command)
     }
@@ -108,6 +115,8 @@ public final class RedisClient: Sendable {
     /// keep their order, commands for different masters have none. A command whose keys span
     /// slots fails alone, with ``RedisError/crossSlot(command:slots:)``.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, RedisError>] {
+        try self.admit()
+        defer { self.finish() }
         if let cluster { return try await cluster.pipeline(commands) }
         return try await self.slot().connection().pipeline(commands)
     }
@@ -124,10 +133,11 @@ public final class RedisClient: Sendable {
         keys: [any RedisArgument],
         arguments: [any RedisArgument]
     ) async throws -> RedisValue {
-        let head: [any RedisArgument] = [script.sha1, keys.count]
-        let evalSHA = RedisCommand("EVALSHA", arguments: head + keys + arguments)
+        let evalSHA = Self.evalSHA(script, keys: keys, arguments: arguments)
         if let cluster {
             // Routed by the keys, loaded on the node that runs it.
+            try self.admit()
+            defer { self.finish() }
             return try await cluster.evalScript(script, evalSHA: evalSHA, keys: keys)
         }
         do {
@@ -143,6 +153,122 @@ public final class RedisClient: Sendable {
             }
             return try results[1].get()
         }
+    }
+
+    /// Runs `script` as ``evalScript(_:keys:arguments:)`` does, then writes `fenceKey` and
+    /// sends `WAIT replicas timeout`, all in one write on one connection, and says how many
+    /// replicas acknowledged.
+    ///
+    /// `WAIT` waits for the connection's last write, so the fence (a `SET` of `fenceKey`, which
+    /// must share the script's hash slot) makes it cover everything the master held when the
+    /// script ran, not only what the script wrote: a retried change the script finds already
+    /// made is confirmed too. `WAIT` also holds up the connection it runs on, so this runs on
+    /// a connection lent to this call alone (on a cluster, one to the master that runs the
+    /// script), never on the shared one: lagging replicas cost this call its `timeout`, not
+    /// every other caller. Fewer replicas than asked is not an error here: the write is made on
+    /// the master either way, and only the caller knows what it promised.
+    ///
+    /// - Parameters:
+    ///   - fenceKey: A key in the script's hash slot that this may overwrite.
+    ///   - replicas: How many replicas must acknowledge, at least 1.
+    ///   - timeout: The longest `WAIT` blocks; it must be shorter than the command timeout.
+    /// - Throws: As ``evalScript(_:keys:arguments:)``.
+    public func evalScript(
+        _ script: RedisScript,
+        keys: [any RedisArgument],
+        arguments: [any RedisArgument],
+        fenceKey: String,
+        waitingForReplicas replicas: Int,
+        timeout: Duration
+    ) async throws -> RedisReplicatedReply {
+        let evalSHA = Self.evalSHA(script, keys: keys, arguments: arguments)
+        let fence = RedisCommand("SET", fenceKey, "1")
+        let wait = RedisCommand("WAIT", max(replicas, 1), max(Int(timeout / .milliseconds(1)), 1))
+        try self.admit()
+        defer { self.finish() }
+        if let cluster {
+            return try await cluster.evalScript(script, evalSHA: evalSHA, keys: keys, fenceKey: fenceKey, fence: fence, wait: wait)
+        }
+        let eventLoop = self.eventLoopGroup.next()
+        return try await self.exclusive.withConnection(
+            to: nil,
+            connect: { () async throws(RedisError) -> RedisConnection in
+                do {
+                    return try await RedisConnection.connect(
+                        to: self.configuration, tls: self.tls?.get(), watch: self.sentinelWatch, on: eventLoop, logger: self.logger)
+                } catch {
+                    throw error as? RedisError ?? .connectionFailed("\(error)")
+                }
+            },
+            { connection throws(RedisError) in
+                try await Self.evalScript(script, evalSHA: evalSHA, fence: fence, wait: wait, on: connection, asking: false)
+            })
+    }
+
+    static func evalSHA(_ script: RedisScript, keys: [any RedisArgument], arguments: [any RedisArgument]) -> RedisCommand {
+        let head: [any RedisArgument] = [script.sha1, keys.count]
+        return RedisCommand("EVALSHA", arguments: head + keys + arguments)
+    }
+
+    /// `EVALSHA`, the fence and `WAIT` in one write on `connection` (each keyed command after
+    /// `ASKING` when redirected by `ASK`), with `SCRIPT LOAD` in front, once, if the node does
+    /// not have the script.
+    static func evalScript(
+        _ script: RedisScript, evalSHA: RedisCommand, fence: RedisCommand, wait: RedisCommand, on connection: RedisConnection,
+        asking: Bool
+    ) async throws(RedisError) -> RedisReplicatedReply {
+        let asked = { (command: RedisCommand) in asking ? [RedisCommand("ASKING"), command] : [command] }
+        let tail = asked(evalSHA) + asked(fence) + [wait]
+        let scriptIndex = asking ? 1 : 0
+        var commands = tail
+        var results = try await Self.pipeline(commands, on: connection)
+        if results.count == commands.count, case .failure(.server(let message)) = results[scriptIndex], message.hasPrefix("NOSCRIPT") {
+            commands = [RedisCommand("SCRIPT", "LOAD", script.source)] + tail
+            results = try await Self.pipeline(commands, on: connection)
+            guard results.count == commands.count else {
+                throw .unexpectedReply("\(results.count) replies to a pipeline of \(commands.count) commands")
+            }
+            guard (try results[0].get()).string == script.sha1 else {
+                throw .unexpectedReply("SCRIPT LOAD did not return \(script.sha1)")
+            }
+        }
+        guard results.count == commands.count else {
+            throw .unexpectedReply("\(results.count) replies to a pipeline of \(commands.count) commands")
+        }
+        let offset = commands.count - tail.count
+        let value = try results[offset + scriptIndex].get()
+        _ = try results[results.count - 2].get()
+        guard let acknowledged = try results[results.count - 1].get().int else {
+            throw .unexpectedReply("WAIT did not answer with a number")
+        }
+        return RedisReplicatedReply(value: value, replicas: Int(acknowledged))
+    }
+
+    private static func pipeline(_ commands: [RedisCommand], on connection: RedisConnection) async throws(RedisError) -> [Result<RedisValue, RedisError>] {
+        do { return try await connection.pipeline(commands) } catch { throw error as? RedisError ?? .connectionClosed }
+    }
+
+    /// Counts a command in, or refuses it when ``RedisConfiguration/maximumPendingCommands`` are
+    /// already waiting.
+    private func admit() throws(RedisError) {
+        guard let limit = self.configuration.maximumPendingCommands else { return }
+        let admitted = self.pending.withLockedValue { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw .overloaded(limit: limit) }
+    }
+
+    private func finish() {
+        guard self.configuration.maximumPendingCommands != nil else { return }
+        self.pending.withLockedValue { $0 -= 1 }
+    }
+
+    /// Commands sent and not yet answered, when ``RedisConfiguration/maximumPendingCommands``
+    /// bounds them (0 otherwise).
+    public var pendingCommands: Int {
+        self.pending.withLockedValue { $0 }
     }
 
     /// Opens a new connection with this client's configuration, for the caller alone.
@@ -220,6 +346,7 @@ public final class RedisClient: Sendable {
     public func shutdown() async {
         var wasRunning = false
         await self.sentinelWatch?.stop()
+        await self.exclusive.shutdown()
         if let cluster, await cluster.shutdown() {
             wasRunning = true
         }
@@ -257,6 +384,21 @@ public struct RedisNodeConnection: Sendable {
         self.connection = connection
         self.keys = keys
         self.node = node
+    }
+}
+
+/// A script's reply and how many replicas acknowledged its writes; see
+/// ``RedisClient/evalScript(_:keys:arguments:waitingForReplicas:timeout:)``.
+public struct RedisReplicatedReply: Sendable, Equatable {
+    /// The script's reply.
+    public let value: RedisValue
+    /// How many replicas acknowledged the writes within the timeout (`WAIT`'s reply).
+    public let replicas: Int
+
+    /// A reply with its acknowledgement count.
+    public init(value: RedisValue, replicas: Int) {
+        self.value = value
+        self.replicas = replicas
     }
 }
 

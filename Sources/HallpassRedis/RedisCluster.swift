@@ -38,6 +38,8 @@ final class RedisCluster: Sendable {
     private let loops: [any EventLoop]
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
+    /// Connections per master lent to one write at a time, for writes followed by `WAIT`.
+    private let lent = RedisExclusiveConnections()
 
     private struct State {
         var topology: RedisClusterTopology?
@@ -89,6 +91,18 @@ final class RedisCluster: Sendable {
                 }
                 return try last.get()
             }
+        }
+    }
+
+    /// Runs the script on the master of its keys' slot, then `fence` and `wait` (a `WAIT`) on
+    /// the same connection, one lent to this call alone: `WAIT` blocks the connection it runs on.
+    func evalScript(
+        _ script: RedisScript, evalSHA: RedisCommand, keys: [any RedisArgument], fenceKey: String, fence: RedisCommand,
+        wait: RedisCommand
+    ) async throws(RedisError) -> RedisReplicatedReply {
+        let slot = try Self.slot(ofKeys: (keys + [fenceKey]).map(\.redisBytes), command: "EVALSHA")
+        return try await self.routed("EVALSHA", slot: slot, exclusive: true) { connection, asking throws(RedisError) in
+            try await RedisClient.evalScript(script, evalSHA: evalSHA, fence: fence, wait: wait, on: connection, asking: asking)
         }
     }
 
@@ -196,11 +210,15 @@ final class RedisCluster: Sendable {
 
     /// Runs `operation` on a connection to the master of `slot` (any master for `nil`), following
     /// `MOVED` and `ASK` and retrying what the cluster refuses for the moment.
-    private func routed(
+    ///
+    /// With `exclusive`, on a connection lent to this call alone (``RedisExclusiveConnections``)
+    /// rather than the master's shared one.
+    private func routed<Value>(
         _ name: String,
         slot: Int?,
-        _ operation: (RedisConnection, _ asking: Bool) async throws(RedisError) -> RedisValue
-    ) async throws(RedisError) -> RedisValue {
+        exclusive: Bool = false,
+        _ operation: (RedisConnection, _ asking: Bool) async throws(RedisError) -> Value
+    ) async throws(RedisError) -> Value {
         let deadline = ContinuousClock.now + self.configuration.commandTimeout
         var redirects = 0
         var delay = Self.firstRetryDelay
@@ -226,7 +244,13 @@ final class RedisCluster: Sendable {
             }
             let connection: RedisConnection
             do throws(RedisError) {
-                connection = try await self.connection(to: node)
+                if exclusive {
+                    connection = try await self.lent.lease(node) { () async throws(RedisError) in
+                        try await self.makeDedicatedConnection(to: node)
+                    }
+                } else {
+                    connection = try await self.connection(to: node)
+                }
             } catch {
                 // Nothing was sent: the master may be gone (a failover), so ask for the layout
                 // again and retry while there is time.
@@ -242,8 +266,13 @@ final class RedisCluster: Sendable {
                 continue
             }
             do throws(RedisError) {
-                return try await operation(connection, asking)
+                let value = try await operation(connection, asking)
+                if exclusive { await self.lent.giveBack(connection, to: node, reusable: true) }
+                return value
             } catch {
+                if exclusive {
+                    await self.lent.giveBack(connection, to: node, reusable: RedisExclusiveConnections.leavesConnectionUsable(error))
+                }
                 guard case .server(let message) = error, let redirect = Redirect(message) else {
                     if case .connectionClosed = error { self.scheduleRefresh(force: false) }
                     throw error
@@ -284,11 +313,14 @@ final class RedisCluster: Sendable {
     /// A new connection to the master serving `slot` (any master for `nil`), for the caller alone.
     func makeDedicatedConnection(forSlot slot: Int?) async throws(RedisError) -> (RedisConnection, RedisEndpoint) {
         let node = try self.node(for: slot, in: try await self.currentTopology())
+        return (try await self.makeDedicatedConnection(to: node), node)
+    }
+
+    private func makeDedicatedConnection(to node: RedisEndpoint) async throws(RedisError) -> RedisConnection {
         do {
-            let connection = try await RedisConnection.connectServer(
+            return try await RedisConnection.connectServer(
                 to: self.nodeConfiguration(node), tls: self.tls(for: node), on: self.loops[Int.random(in: 0..<self.loops.count)],
                 logger: self.logger, closesOnRoleChange: false)
-            return (connection, node)
         } catch {
             self.scheduleRefresh(force: true)
             throw error as? RedisError ?? .connectionFailed("\(node): \(error)")
@@ -325,6 +357,7 @@ final class RedisCluster: Sendable {
             return (state.nodes.values.flatMap { $0 }, state.refresh, !state.isShutDown)
         }
         refresh?.cancel()
+        await self.lent.shutdown()
         for slot in slots {
             _ = await slot.shutdown()
         }

@@ -34,6 +34,11 @@ public struct RedisConfiguration: Sendable {
     /// How often a client of a Redis Cluster asks for the slot layout again even when nothing
     /// told it the layout changed (a `MOVED` reply or a lost master makes it ask at once).
     public var clusterRefreshInterval: Duration = .seconds(5)
+    /// The most commands a ``RedisClient`` lets wait for a reply at once, over all its
+    /// connections; beyond it a command fails at once with ``RedisError/overloaded(limit:)``.
+    /// `nil` (the default) sets no bound. A server sets one: with Redis paused or slow, every
+    /// request would otherwise queue behind the command timeout, and memory grow with the queue.
+    public var maximumPendingCommands: Int?
 
     /// A configuration with every setting given explicitly or defaulted.
     public init(

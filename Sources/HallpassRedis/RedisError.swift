@@ -48,6 +48,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case cluster(RedisClusterFailure)
     /// The server answered with a well-formed reply of a shape the operation did not expect.
     case unexpectedReply(String)
+    /// The client already had ``RedisConfiguration/maximumPendingCommands`` commands waiting for
+    /// a reply; this one was refused without being sent, so that a stalled server costs callers
+    /// a prompt error rather than an ever longer queue.
+    case overloaded(limit: Int)
 
     /// A sentence saying what went wrong, fit for logs.
     public var description: String {
@@ -72,6 +76,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(command) was redirected or refused by the Redis Cluster too many times; last reply: \(last)"
         case .cluster(let failure): "Redis Cluster: \(failure)"
         case .unexpectedReply(let detail): "unexpected reply from Redis: \(detail)"
+        case .overloaded(let limit): "\(limit) Redis commands are already waiting for a reply; refused without sending"
         }
     }
 }

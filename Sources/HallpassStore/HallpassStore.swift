@@ -13,6 +13,8 @@ public struct HallpassStore: Sendable {
     public var eventsPerStream: Int
     /// The clock, in Unix milliseconds; tests move it.
     public var clock: @Sendable () -> Int64
+    /// What security writes wait for before they are reported done (``StoreDurability``).
+    public var durability: StoreDurability
 
     /// The longest access-token lifetime a hub may issue (s). Revocation records are kept this
     /// long plus ``clockSkewAllowance`` after the revocation, and then expire with the tokens
@@ -26,9 +28,13 @@ public struct HallpassStore: Sendable {
     public static let maximumClientCacheLifetime: Int64 = 1000
 
     /// A store over `redis`.
-    public init(redis: RedisClient, eventsPerStream: Int = 10_000, clock: @escaping @Sendable () -> Int64 = Self.wallClockMilliseconds) {
+    public init(
+        redis: RedisClient, eventsPerStream: Int = 10_000, durability: StoreDurability = .local,
+        clock: @escaping @Sendable () -> Int64 = Self.wallClockMilliseconds
+    ) {
         self.redis = redis
         self.eventsPerStream = eventsPerStream
+        self.durability = durability
         self.clock = clock
     }
 
@@ -46,12 +52,29 @@ public struct HallpassStore: Sendable {
 
     // MARK: Plumbing
 
-    func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws(StoreError) -> RedisValue {
+    /// Runs `script`; a `durable` one (a security write) then waits as ``durability`` says.
+    func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument], durable: Bool = false) async throws(StoreError) -> RedisValue {
         do {
-            return try await redis.evalScript(script, keys: keys, arguments: arguments)
+            return try await evaluate(script, keys: keys, arguments: arguments, durable: durable)
         } catch {
             throw StoreError(error)
         }
+    }
+
+    /// The one place scripts reach Redis. A durable write is followed by `WAIT` when
+    /// ``durability`` asks for replicas, and fails with ``StoreError/notDurable(acknowledged:required:)``
+    /// when fewer acknowledge in time: it is made on the master, but a failover now could undo it.
+    private func evaluate(_ script: RedisScript, keys: [String], arguments: [any RedisArgument], durable: Bool) async throws -> RedisValue {
+        guard durable, durability.replicas > 0 else {
+            return try await redis.evalScript(script, keys: keys, arguments: arguments)
+        }
+        let reply = try await redis.evalScript(
+            script, keys: keys, arguments: arguments, fenceKey: StoreSchema.durabilityFence(forKey: keys.first ?? StoreSchema.globalPrefix),
+            waitingForReplicas: durability.replicas, timeout: durability.timeout)
+        guard reply.replicas >= durability.replicas else {
+            throw StoreError.notDurable(acknowledged: reply.replicas, required: durability.replicas)
+        }
+        return reply.value
     }
 
     /// Runs `script` with the keys `declare` reads: keys found by reading (the user of a
@@ -62,13 +85,14 @@ public struct HallpassStore: Sendable {
     /// some racing change commits, so n logins of one user at once need at most n rounds;
     /// after ``declaredKeysAttempts`` it gives up as unavailable.
     func run(
-        _ script: RedisScript, declaring declare: () async throws(StoreError) -> [String], arguments: [any RedisArgument]
+        _ script: RedisScript, declaring declare: () async throws(StoreError) -> [String], arguments: [any RedisArgument],
+        durable: Bool = false
     ) async throws(StoreError) -> RedisValue {
         var attempt = 1
         while true {
             let keys = try await declare()
             do {
-                return try await redis.evalScript(script, keys: keys, arguments: arguments)
+                return try await evaluate(script, keys: keys, arguments: arguments, durable: durable)
             } catch RedisError.server(let message) where message.hasPrefix("KEYSCHANGED") && attempt < Self.declaredKeysAttempts {
                 attempt += 1
             } catch {
@@ -85,7 +109,7 @@ public struct HallpassStore: Sendable {
     /// after `leading` keys), reading first whose session it is.
     func run(
         _ script: RedisScript, onSession sessionID: String, prefix: String, leading: [String] = [], trailing: [String] = [],
-        arguments: [any RedisArgument]
+        arguments: [any RedisArgument], durable: Bool = false
     ) async throws(StoreError) -> RedisValue {
         let sessionKey = StoreSchema.session(sessionID, prefix: prefix)
         return try await run(
@@ -93,7 +117,7 @@ public struct HallpassStore: Sendable {
             declaring: { () async throws(StoreError) -> [String] in
                 let owner = try await self.send(RedisCommand("HGET", sessionKey, "u")).string
                 return leading + StoreSchema.sessionKeys(sessionID, userID: owner, prefix: prefix) + trailing
-            }, arguments: arguments)
+            }, arguments: arguments, durable: durable)
     }
 
     func send(_ command: RedisCommand) async throws(StoreError) -> RedisValue {

@@ -38,6 +38,8 @@
 ///                             living exactly as long as the code; deleted once decided
 /// hp:{hg}:ev           stream global events (clients, keys, policy, token revocations)
 /// hp:{hg}:hubs         hash   hub instance id -> "<applied global event id> <heartbeat ms>"
+/// hp:{…}:df            string durability fence: written after each security write, so that
+///                             `WAIT` covers all its slot held (see StoreDurability)
 /// ```
 public enum StoreSchema {
     /// How many user shards (hash tags) there are.
@@ -50,6 +52,13 @@ public enum StoreSchema {
 
     /// The key prefix for global keys.
     public static let globalPrefix = "hp:{hg}:"
+
+    /// The durability fence of the hash slot `key` lives in: `hp:{tag}:df`, for any key of the
+    /// schema (all of which begin `hp:{tag}:`).
+    static func durabilityFence(forKey key: String) -> String {
+        guard let close = key.firstIndex(of: "}") else { return globalPrefix + "df" }
+        return key[...close] + ":df"
+    }
 
     /// The shard an identifier belongs to, from its first character; `nil` for an identifier
     /// that is not one of ours (not lowercase base32).

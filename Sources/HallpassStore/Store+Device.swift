@@ -187,7 +187,7 @@ extension HallpassStore {
         let now = clock()
         let reply = try await run(
             Scripts.revokeReplayedDeviceGrant, onSession: sessionID, prefix: prefix,
-            arguments: [prefix, eventsPerStream, clientID, grantID, now, revocationRecordsExpire, now / 1000, actor])
+            arguments: [prefix, eventsPerStream, clientID, grantID, now, revocationRecordsExpire, now / 1000, actor], durable: true)
         return reply.int == 1
     }
 

@@ -92,7 +92,7 @@ extension HallpassStore {
             arguments: [
                 StoreSchema.globalPrefix, eventsPerStream, id, Self.clientWatermark(removedAt: now), (now - retention) / 1000,
                 actor,
-            ])
+            ], durable: true)
         guard let watermark = removed.int, watermark > 0 else { throw .notFound("no client \(id)") }
         return watermark
     }
@@ -145,7 +145,7 @@ extension HallpassStore {
             arguments: [
                 StoreSchema.globalPrefix, eventsPerStream, "policy_changed", actor, "single-login=\(policy.rawValue)", "set",
                 "single_login", policy.rawValue,
-            ])
+            ], durable: true)
     }
 
     // MARK: Signing keys

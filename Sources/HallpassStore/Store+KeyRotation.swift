@@ -108,7 +108,7 @@ extension HallpassStore {
             let detail = "kid=\(keyID)" + (added.map { " replacement=\($0.keyID) alg=\($0.algorithm)" } ?? "")
             if try await updateSigningKeys(
                 expected: records, delete: [keyID], write: added.map { [$0] } ?? [], event: Self.keyWithdrawnEvent, actor: actor,
-                detail: detail)
+                detail: detail, durable: true)
             {
                 return SigningKeyWithdrawal(withdrawn: withdrawn, replacement: added)
             }
@@ -166,7 +166,8 @@ extension HallpassStore {
                 + (retiring.isEmpty ? "" : " retiring=\(retiring.map(\.keyID).joined(separator: ","))")
                 + (deleted.isEmpty ? "" : " deleted=\(deleted.joined(separator: ","))")
             if try await updateSigningKeys(
-                expected: records, delete: deleted, write: retiring + [added], event: Self.keyRotatedEvent, actor: actor, detail: detail)
+                expected: records, delete: deleted, write: retiring + [added], event: Self.keyRotatedEvent, actor: actor, detail: detail,
+                durable: true)
             {
                 return SigningKeyRotation(added: added, retiring: retiring, deleted: deleted)
             }
@@ -222,7 +223,8 @@ extension HallpassStore {
     }
 
     func updateSigningKeys(
-        expected: [String: String], delete: [String], write: [StoredSigningKey], event: String, actor: String, detail: String
+        expected: [String: String], delete: [String], write: [StoredSigningKey], event: String, actor: String, detail: String,
+        durable: Bool = false
     ) async throws(StoreError) -> Bool {
         var arguments: [any RedisArgument] = [StoreSchema.globalPrefix, eventsPerStream, event, actor, detail, expected.count]
         for (kid, record) in expected { arguments += [kid, record] }
@@ -231,7 +233,7 @@ extension HallpassStore {
         for key in write { arguments += [key.keyID, SigningKeyCodec.encode(key), SigningKeyCodec.encodePublic(key)] }
         let reply = try await run(
             Scripts.updateSigningKeys, keys: [StoreSchema.signingKeys, StoreSchema.publicSigningKeys, StoreSchema.globalEvents],
-            arguments: arguments)
+            arguments: arguments, durable: durable)
         return reply.int == 1
     }
 }

@@ -104,14 +104,15 @@ extension HallpassStore {
     public func setGlobalSecondFactorPolicy(_ policy: SecondFactorPolicy, actor: String) async throws(StoreError) {
         _ = try await run(
             Scripts.writeGlobal, keys: [StoreSchema.policy, StoreSchema.globalEvents],
-            arguments: [StoreSchema.globalPrefix, eventsPerStream, "policy_changed", actor, "mfa=\(policy.rawValue)", "set", "mfa", policy.rawValue])
+            arguments: [StoreSchema.globalPrefix, eventsPerStream, "policy_changed", actor, "mfa=\(policy.rawValue)", "set", "mfa", policy.rawValue],
+            durable: true)
     }
 
     /// Sets or clears (`nil`) a user's own second-factor policy.
     public func setSecondFactorPolicy(_ policy: SecondFactorPolicy?, forUser userID: String, actor: String) async throws(StoreError) {
         try await updateUser(
             userID, event: "policy_changed", actor: actor, detail: "mfa=\(policy?.rawValue ?? "default")",
-            fields: ["mfap", policy?.rawValue ?? ""])
+            fields: ["mfap", policy?.rawValue ?? ""], durable: true)
     }
 
     // MARK: The second factor

@@ -249,7 +249,7 @@ extension HallpassStore {
         guard Identifiers.isWellFormed(sessionID), let prefix = StoreSchema.prefix(of: sessionID) else { return nil }
         let reply = try await run(
             Scripts.endSession, onSession: sessionID, prefix: prefix,
-            arguments: [prefix, eventsPerStream, clock(), revocationRecordsExpire, reason, actor])
+            arguments: [prefix, eventsPerStream, clock(), revocationRecordsExpire, reason, actor], durable: true)
         guard let items = reply.array, items.first?.int == 1 else { return nil }
         return items.count > 1 ? items[1].string : nil
     }
@@ -265,7 +265,7 @@ extension HallpassStore {
             arguments: [
                 prefix, eventsPerStream, clientID, token.grantID, token.verifier, now, revocationRecordsExpire,
                 now / 1000, actor,
-            ])
+            ], durable: true)
         guard let items = reply.array, items.first?.int == 1 else { return nil }
         return items.count > 2 && items[2].int == 1
     }
@@ -401,7 +401,8 @@ extension HallpassStore {
         let until = expiresAt.map { ($0 + Self.clockSkewAllowance) * 1000 } ?? revocationRecordsExpire
         let reply = try await run(
             Scripts.revokeTokenID, keys: [StoreSchema.revokedTokenIDs, StoreSchema.globalEvents],
-            arguments: [StoreSchema.globalPrefix, eventsPerStream, tokenID, until, clock(), actor, userID, sessionID, clientID])
+            arguments: [StoreSchema.globalPrefix, eventsPerStream, tokenID, until, clock(), actor, userID, sessionID, clientID],
+            durable: true)
         return reply.int == 1
     }
 }

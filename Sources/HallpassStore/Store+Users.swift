@@ -112,23 +112,26 @@ extension HallpassStore {
     /// Replaces a user's password hash. Live sessions go on (the user changed the password,
     /// not lost it); use ``endSessions(ofUser:reason:actor:revokeIssuedTokens:)`` to end them.
     public func setPasswordHash(userID: String, passwordHash: String, actor: String) async throws(StoreError) {
-        try await updateUser(userID, event: "password_changed", actor: actor, detail: "", fields: ["phc", passwordHash])
+        try await updateUser(userID, event: "password_changed", actor: actor, detail: "", fields: ["phc", passwordHash], durable: true)
     }
 
     /// Sets or clears (`nil`) a user's own single-login policy.
     public func setSingleLoginPolicy(_ policy: SingleLoginPolicy?, forUser userID: String, actor: String) async throws(StoreError) {
         try await updateUser(
             userID, event: "policy_changed", actor: actor, detail: "single-login=\(policy?.rawValue ?? "default")",
-            fields: ["pol", policy?.rawValue ?? ""])
+            fields: ["pol", policy?.rawValue ?? ""], durable: true)
     }
 
-    func updateUser(_ userID: String, event: String, actor: String, detail: String, fields: [String]) async throws(StoreError) {
+    func updateUser(
+        _ userID: String, event: String, actor: String, detail: String, fields: [String], durable: Bool = false
+    ) async throws(StoreError) {
         guard Identifiers.isWellFormed(userID), let prefix = StoreSchema.prefix(of: userID) else {
             throw .notFound("no user \(userID)")
         }
         let arguments: [any RedisArgument] = [prefix, eventsPerStream, userID, event, actor, detail] + fields
         let updated = try await run(
-            Scripts.updateUser, keys: [StoreSchema.user(userID, prefix: prefix), StoreSchema.events(prefix: prefix)], arguments: arguments)
+            Scripts.updateUser, keys: [StoreSchema.user(userID, prefix: prefix), StoreSchema.events(prefix: prefix)], arguments: arguments,
+            durable: durable)
         guard updated.int == 1 else { throw .notFound("no user \(userID)") }
     }
 
@@ -184,7 +187,7 @@ extension HallpassStore {
             arguments: [
                 prefix, eventsPerStream, userID, now, revocationRecordsExpire, reason, actor,
                 watermark ? now / 1000 : 0, disable, (now - retention) / 1000,
-            ])
+            ], durable: true)
         guard let items = reply.array, let count = items.first?.int else { throw .failed(.unexpectedReply("\(reply)")) }
         guard count >= 0 else { throw .notFound("no user \(userID)") }
         return items.dropFirst().compactMap(\.string)

@@ -84,6 +84,12 @@ struct HubCommand: AsyncParsableCommand {
     var maxHeaderBytes: Int?
     @Option(help: "Most header fields in a request; more get 431 (env HALLPASS_MAX_HEADER_COUNT; default 100).")
     var maxHeaderCount: Int?
+    @Option(help: "Redis replicas that must acknowledge a revocation, logout or other security write before it is reported done; fewer within --durable-timeout-ms answers 503 (env HALLPASS_DURABLE_REPLICAS; default 1 with Sentinel or Cluster, 0 on one server).")
+    var durableReplicas: Int?
+    @Option(help: "How long a security write waits for its replicas, ms (env HALLPASS_DURABLE_TIMEOUT_MS; default 1000).")
+    var durableTimeoutMs: Int64?
+    @Option(help: "Redis commands waiting for a reply at once, at most; more requests are answered 503 at once (env HALLPASS_MAX_PENDING_STORE_CALLS; default 1024).")
+    var maxPendingStoreCalls: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env HALLPASS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
     @Option(help: "Run Swift Concurrency's tasks on the NIO event loops, so a request and its Redis calls stay on one thread: on or off (env HALLPASS_EVENT_LOOP_EXECUTOR; default on).")
@@ -135,6 +141,12 @@ struct HubCommand: AsyncParsableCommand {
         logout.giveUpAfter = try pick(backchannelGiveUp, "HALLPASS_BACKCHANNEL_GIVE_UP", logout.giveUpAfter / 1000) { Int64($0) }.clamped(to: 0...1_000_000_000) * 1000
         logout.requestTimeout = try pick(backchannelTimeoutMs, "HALLPASS_BACKCHANNEL_TIMEOUT_MS", logout.requestTimeout) { Int64($0) }
         configuration.backchannelLogout = logout
+        if durableReplicas != nil || getenv("HALLPASS_DURABLE_REPLICAS") != nil {
+            configuration.durableReplicas = try pick(durableReplicas, "HALLPASS_DURABLE_REPLICAS", 0) { Int($0) }
+        }
+        configuration.durableWriteTimeout = try pick(durableTimeoutMs, "HALLPASS_DURABLE_TIMEOUT_MS", configuration.durableWriteTimeout) { Int64($0) }
+        configuration.maximumPendingStoreCalls = try pick(
+            maxPendingStoreCalls, "HALLPASS_MAX_PENDING_STORE_CALLS", configuration.maximumPendingStoreCalls) { Int($0) }
         configuration.deviceAuthorization.lifetime = try pick(deviceCodeTtl, "HALLPASS_DEVICE_CODE_TTL", 600) { Int64($0) }
         var limits = ConnectionLimits()
         limits.maximumConnections = try pick(maxConnections, "HALLPASS_MAX_CONNECTIONS", limits.maximumConnections) { Int($0) }

@@ -245,6 +245,8 @@ struct CLIFixture: Sendable {
     /// What the CLI and hubs are given as `--redis`: the deployment's URL.
     let url: String
     let store: HallpassStore
+    /// What `--durable-replicas` must say for this deployment (``TopologyFixture/durableReplicas``).
+    var durableReplicas: Int = 0
 
     /// The `hallpass` binary of the debug build (`swift build --build-tests` builds it; `ops/test` runs that).
     static func binary(file: StaticString = #filePath) throws -> URL {
@@ -258,7 +260,7 @@ struct CLIFixture: Sendable {
 
     /// Runs `hallpass --redis <this Redis> arguments...`.
     func run(_ arguments: [String], input: String? = nil) async throws -> ProcessOutput {
-        try await runProcess(try Self.binary(), ["--redis", url] + arguments, input: input)
+        try await runProcess(try Self.binary(), ["--redis", url, "--durable-replicas", "\(durableReplicas)"] + arguments, input: input)
     }
 }
 
@@ -270,7 +272,8 @@ func withCLI(topology: RedisTopologyUnderTest = .single, _ body: (CLIFixture) as
         configuration.connectTimeout = .seconds(15)
         let client = RedisClient(
             configuration: configuration, logger: Logger(label: "hallpass.cli.test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let fixture = CLIFixture(redis: deployment.server, url: deployment.url, store: HallpassStore(redis: client))
+        let fixture = CLIFixture(
+            redis: deployment.server, url: deployment.url, store: HallpassStore(redis: client), durableReplicas: deployment.durableReplicas)
         do {
             try await body(fixture)
         } catch {

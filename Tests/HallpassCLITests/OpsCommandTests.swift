@@ -29,7 +29,7 @@ struct OpsCommandTests {
         try await withCLI(topology: topology) { cli in
             let secret = try await Self.seed(cli, user: "alice", password: "alice pw")
             #expect(try await cli.run(["policy", "set", "single-login", "off", "--user", "alice"]).status == 0)
-            let hubProcess = try await HubProcess.start(redisURL: cli.url)
+            let hubProcess = try await HubProcess.start(redisURL: cli.url, arguments: ["--durable-replicas", "\(cli.durableReplicas)"])
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
 

@@ -144,6 +144,7 @@ func withHub(
     try await withRedisTopology(topology) { deployment in
         var configuration = HubConfiguration.forTests(redis: deployment.server)
         configuration.redisURL = deployment.url
+        configuration.durableReplicas = deployment.durableReplicas
         configure(&configuration)
         try await runHub(configuration, redis: deployment.server, storeURL: deployment.url, logger: logger, body)
     }

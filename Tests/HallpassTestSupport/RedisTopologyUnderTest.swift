@@ -60,6 +60,12 @@ public final class TopologyFixture: Sendable {
     /// `DBSIZE`) sees everything only when sent to each.
     public var masters: [RedisTestServer] { cluster?.nodes ?? [server] }
 
+    /// The replicas each master has, which is what security writes can wait for
+    /// (`--durable-replicas`): one for the Sentinel deployment (its default), none for the
+    /// single server and for the test cluster, which has no replicas and so must say 0: a
+    /// hub or CLI left at a cluster's default (1) would answer every revocation 503 there.
+    public var durableReplicas: Int { topology == .sentinel ? 1 : 0 }
+
     private init(
         topology: RedisTopologyUnderTest, url: String, server: RedisTestServer, replica: RedisTestServer? = nil,
         sentinel: RedisSentinelTestServer? = nil, cluster: RedisClusterTestServer? = nil

@@ -1,4 +1,6 @@
 import ArgumentParser
+import HallpassRedis
+import HallpassStore
 
 #if canImport(Glibc)
 import Glibc
@@ -85,8 +87,35 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Private key (PEM) of --redis-cert-file (env HALLPASS_REDIS_KEY_FILE).", valueName: "path"))
     var redisKeyFile: String?
 
+    @Option(help: ArgumentHelp(
+        "Redis replicas that must acknowledge a revocation, logout or other security change before it is reported done; fewer in time exits 1 (env HALLPASS_DURABLE_REPLICAS; default 1 with Sentinel or Cluster, 0 on one server).",
+        valueName: "n"))
+    var durableReplicas: Int?
+
+    @Option(help: ArgumentHelp("How long a security change waits for its replicas, ms (env HALLPASS_DURABLE_TIMEOUT_MS; default 1000).", valueName: "ms"))
+    var durableTimeoutMs: Int?
+
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
+
+    /// What security changes wait for on `topology`: each flag, else its environment variable,
+    /// else the topology's default.
+    func durability(for topology: RedisTopology) throws -> StoreDurability {
+        func number(_ flag: Int?, _ name: String, _ variable: String, _ range: ClosedRange<Int>) throws -> Int? {
+            if let flag {
+                guard range.contains(flag) else { throw ValidationError("\(name) must be \(range.lowerBound)-\(range.upperBound)") }
+                return flag
+            }
+            guard let text = Self.environment(variable) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw ValidationError("\(variable)=\(text) is not a number \(range.lowerBound)-\(range.upperBound)")
+            }
+            return value
+        }
+        let replicas = try number(durableReplicas, "--durable-replicas", "HALLPASS_DURABLE_REPLICAS", 0...16)
+        let timeout = try number(durableTimeoutMs, "--durable-timeout-ms", "HALLPASS_DURABLE_TIMEOUT_MS", 1...4000) ?? 1000
+        return StoreDurability(replicas: replicas ?? StoreDurability.default(for: topology).replicas, timeout: .milliseconds(timeout))
+    }
 
     /// The Redis URL and where it came from: the flag, else `HALLPASS_REDIS_URL`, else the default.
     var redisURL: (url: String, source: String) {

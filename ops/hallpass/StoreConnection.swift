@@ -39,7 +39,14 @@ struct StoreConnection {
         let redis = RedisClient(
             configuration: configuration,
             logger: Logger(label: "hallpass.cli.redis", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let connection = StoreConnection(store: HallpassStore(redis: redis), configuration: configuration)
+        let durability: StoreDurability
+        do {
+            durability = try options.durability(for: configuration.topology)
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+        let connection = StoreConnection(store: HallpassStore(redis: redis, durability: durability), configuration: configuration)
         do {
             let result = try await body(connection)
             await redis.shutdown()
@@ -91,7 +98,7 @@ struct StoreConnection {
             }
         case .failed(let cause):
             CLIFailure("Redis at \(configuration.redactedURL) refused the operation: \(cause)")
-        case .corruptRecord, .conflict, .notFound, .invalidArgument:
+        case .corruptRecord, .conflict, .notFound, .invalidArgument, .notDurable:
             CLIFailure(error.description)
         }
     }
