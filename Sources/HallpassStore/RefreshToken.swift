@@ -2,8 +2,13 @@ public import HallpassCrypto
 
 /// An opaque refresh token: `<session id>.<grant id>.<secret>`.
 ///
-/// The secret is 256 bits from OpenSSL's CSPRNG; the store keeps only a SHA-256 verifier of
-/// the whole token. The grant id (80 random bits, never shown outside refresh tokens) names
+/// The secret is 256 bits from OpenSSL's CSPRNG followed, in a successor, by a 128-bit lineage
+/// tag: the first half of SHA-1 over the predecessor's verifier and those random bits. The
+/// store keeps only a SHA-256 verifier of the whole token. The tag lets the store tell a
+/// successor whose rotation it lost (a crash or failover took the write; see
+/// ``HallpassStore/rotate(_:clientID:grace:actor:)``) from a replayed old token: only the
+/// latter may end the session. It proves nothing by itself and unlocks nothing: a token is
+/// accepted only when its verifier is stored. The grant id (80 random bits, never shown outside refresh tokens) names
 /// the client's grant inside the session, so a presented token that names a live grant but
 /// carries the wrong secret is proof that an old token of that grant was replayed; a token
 /// naming no live grant is merely invalid. Rotation keeps the session and grant ids and
@@ -18,7 +23,13 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
     /// response all need it on every refresh.
     public let encoded: String
 
-    static let secretByteCount = 32
+    /// Random bytes of a secret.
+    static let randomByteCount = 32
+    /// Lineage tag bytes after them.
+    static let lineageByteCount = 16
+    static let secretByteCount = randomByteCount + lineageByteCount
+    /// The secret length of tokens issued before lineage tags, still accepted.
+    static let untaggedSecretByteCount = 32
     static let grantIDByteCount = 10
 
     /// A new token for a new grant in `sessionID`.
@@ -55,7 +66,7 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
         let grant = UnsafeBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])
         guard Identifiers.isWellFormed(session), Identifiers.isWellFormed(grant),
             let secret = Base32.decode(UnsafeBufferPointer(rebasing: bytes[(secondDot + 1)...])),
-            secret.count == secretByteCount
+            secret.count == secretByteCount || secret.count == untaggedSecretByteCount
         else { return nil }
         // Identifiers are base32, which is ASCII, so any shard character is one of ours.
         return RefreshToken(
@@ -64,7 +75,26 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
 
     /// The successor of this token: same session and grant, a fresh secret.
     public func successor() throws(CryptoError) -> RefreshToken {
-        RefreshToken(sessionID: sessionID, grantID: grantID, secret: try SecureRandom.bytes(count: Self.secretByteCount))
+        let random = try SecureRandom.bytes(count: Self.randomByteCount)
+        return RefreshToken(sessionID: sessionID, grantID: grantID, secret: random + Self.lineageTag(predecessor: verifier, random: random))
+    }
+
+    /// The tag a successor of the token with `predecessor` verifier carries after `random`.
+    /// SHA-1 because the store's Lua scripts can compute it (`redis.sha1hex`); it only
+    /// classifies a refused token, so collision resistance is not what it relies on.
+    static func lineageTag(predecessor: [UInt8], random: some Collection<UInt8>) -> [UInt8] {
+        Array(Digest.sha1(predecessor + Array(random)).prefix(lineageByteCount))
+    }
+
+    /// The random part and the lineage tag (lowercase hex, as `redis.sha1hex` prints it), for
+    /// a token that carries one; empty strings for a token from before lineage tags.
+    var lineage: (random: [UInt8], tag: String) {
+        guard secret.count == Self.secretByteCount else { return ([], "") }
+        let tag = secret[Self.randomByteCount...].map { byte in
+            let digits = Array("0123456789abcdef".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
+        }.joined()
+        return (Array(secret[..<Self.randomByteCount]), tag)
     }
 
     /// What the store keeps instead of the token.
@@ -81,11 +111,15 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
 
     /// The successor sealed by ``seal(successor:)``, or `nil` if `sealed` is malformed.
     func unseal(_ sealed: [UInt8]) -> RefreshToken? {
-        guard sealed.count == Self.secretByteCount else { return nil }
+        guard sealed.count == Self.secretByteCount || sealed.count == Self.untaggedSecretByteCount else { return nil }
         return RefreshToken(sessionID: sessionID, grantID: grantID, secret: zip(sealed, pad).map { $0 ^ $1 })
     }
 
-    private var pad: [UInt8] { Digest.sha256(Array("hallpass successor v1|".utf8) + Array(encoded.utf8)) }
+    /// 64 bytes, enough for any secret; its first 32 are what untagged secrets were sealed with.
+    private var pad: [UInt8] {
+        let seed = Array("hallpass successor v1|".utf8) + Array(encoded.utf8)
+        return Digest.sha256(seed) + Digest.sha256(Array("hallpass successor v2|".utf8) + Array(encoded.utf8))
+    }
 
     /// Redacted: a token never reaches a log.
     public var description: String { "RefreshToken(sid: \(sessionID), redacted)" }

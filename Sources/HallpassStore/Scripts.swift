@@ -277,7 +277,12 @@ enum Scripts {
 
     /// Rotates a refresh token. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV:
     /// prefix, maxlen, client, grant id, presented verifier, successor verifier, sealed
-    /// successor, now, grace (ms), until, actor.
+    /// successor, now, grace (ms), until, actor, the presented token's random part and lineage
+    /// tag (hex; both empty for a token without one).
+    /// A token neither current nor just rotated is a replay, and ends the session, unless its
+    /// lineage tag names the current token as its predecessor: then it is the successor of a
+    /// rotation this store lost (a crash or failover took the write), refused as invalid while
+    /// the session and its current token live on.
     /// Returns {'rotated', uid, auth_time, scope, nbf, amr, username}, {'replayed', uid,
     /// auth_time, scope, nbf, sealed, amr, username}, {'reuse', uid} or {'invalid'}.
     static let rotateRefreshToken = script(#"""
@@ -305,6 +310,10 @@ enum Scripts {
     end
     if ARGV[5] == s[4] and now - tonumber(s[5]) <= grace then
       return {'replayed', uid, s[9], s[10], user[3] or '0', s[6], s[11] or '', user[1]}
+    end
+    if ARGV[12] ~= '' and s[3] and string.sub(redis.sha1hex(s[3] .. ARGV[12]), 1, 32) == ARGV[13] then
+      event(ARGV[2], 'refresh_rotation_lost', uid, sid, client, ARGV[11], '')
+      return {'invalid'}
     end
     event(ARGV[2], 'refresh_reuse_detected', uid, sid, client, ARGV[11], '')
     end_session(sid, uid, now, ARGV[10], ARGV[2], 'refresh_reuse', ARGV[11])

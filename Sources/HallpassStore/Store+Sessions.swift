@@ -212,7 +212,8 @@ extension HallpassStore {
             Scripts.rotateRefreshToken, onSession: token.sessionID, prefix: prefix,
             arguments: [
                 prefix, eventsPerStream, clientID, token.grantID, token.verifier, successor.verifier,
-                token.seal(successor: successor), clock(), grace, revocationRecordsExpire, actor,
+                token.seal(successor: successor), clock(), grace, revocationRecordsExpire, actor, token.lineage.random,
+                token.lineage.tag,
             ])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         func grant(_ refreshToken: RefreshToken) throws(StoreError) -> RefreshGrant {

@@ -247,6 +247,8 @@ struct CLIFixture: Sendable {
     let store: HallpassStore
     /// What `--durable-replicas` must say for this deployment (``TopologyFixture/durableReplicas``).
     var durableReplicas: Int = 0
+    /// Put before the command by ``run(_:input:)``.
+    var extraArguments: [String] = []
 
     /// The `hallpass` binary of the debug build (`swift build --build-tests` builds it; `ops/test` runs that).
     static func binary(file: StaticString = #filePath) throws -> URL {
@@ -260,7 +262,7 @@ struct CLIFixture: Sendable {
 
     /// Runs `hallpass --redis <this Redis> arguments...`.
     func run(_ arguments: [String], input: String? = nil) async throws -> ProcessOutput {
-        try await runProcess(try Self.binary(), ["--redis", url, "--durable-replicas", "\(durableReplicas)"] + arguments, input: input)
+        try await runProcess(try Self.binary(), ["--redis", url, "--durable-replicas", "\(durableReplicas)"] + extraArguments + arguments, input: input)
     }
 }
 

@@ -217,6 +217,7 @@ extension StoreError {
         case .conflict: "conflict"
         case .notFound: "notFound"
         case .invalidArgument: "invalidArgument"
+        case .notDurable: "notDurable"
         }
     }
 }

@@ -128,6 +128,17 @@ public final class RedisTestServer: @unchecked Sendable {
         }
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its connections and answers nothing, like a hung
+    /// or swapped-out process, until ``resume()``. A replica so frozen acknowledges nothing.
+    public func pause() {
+        if let running = lock.withLock({ process }), running.isRunning { Foundation.kill(running.processIdentifier, SIGSTOP) }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    public func resume() {
+        if let running = lock.withLock({ process }), running.isRunning { Foundation.kill(running.processIdentifier, SIGCONT) }
+    }
+
     /// Whether the server process is running (false after ``kill()`` and ``stop()``, and after
     /// it died by itself).
     public var isRunning: Bool {
