@@ -84,3 +84,32 @@ struct MemoryTests {
         }
     }
 }
+
+@Suite("Memory per revocation record")
+struct RevocationMemoryTests {
+    @Test("a revoked token id costs Redis under 300 bytes until it lapses (its sorted-set entry and its event)")
+    func revokedTokenIDs() async throws {
+        try await withStore { fixture async throws in
+            let memory = MemoryTests()
+            let count = 5000
+            // Warm the structures up first, so the figure is per entry, not the sets' headers.
+            for index in 0..<100 { try await fixture.store.revokeTokenID("warm-\(index)", expiresAt: nil, actor: "test") }
+            let before = try await memory.usedMemory(fixture)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<10 {
+                    group.addTask {
+                        for index in 0..<(count / 10) {
+                            // Shaped like a real jti: 22 characters of base64url.
+                            let jti = String("jti\(worker)x\(index)xxxxxxxxxxxxxxxxxxxxxx".prefix(22))
+                            try await fixture.store.revokeTokenID(jti, expiresAt: nil, actor: "cli:ops", userID: "u", sessionID: "s", clientID: "c")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let perRecord = Double(try await memory.usedMemory(fixture) - before) / Double(count)
+            print("Redis memory per revoked token id (zset entry + event): \(Int(perRecord)) bytes")
+            #expect(perRecord > 0 && perRecord < 300)
+        }
+    }
+}

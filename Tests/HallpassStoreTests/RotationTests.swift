@@ -26,8 +26,8 @@ struct RotationTests {
             #expect(grant.authTime == (fixture.clock.milliseconds - 30_000) / 1000)
             #expect(grant.userNotBefore == 0)
             #expect(RefreshToken(parsing: grant.refreshToken.encoded) == grant.refreshToken)
-            // At least 256 bits of secret: 32 bytes are 52 base32 characters.
-            #expect(grant.refreshToken.encoded.split(separator: ".").last?.count == 52)
+            // 256 random bits and a 128-bit lineage tag: 48 bytes are 77 base32 characters.
+            #expect(grant.refreshToken.encoded.split(separator: ".").last?.count == 77)
 
             let session = try #require(try await fixture.store.session(id: started.sessionID))
             #expect(session.lastSeen == fixture.clock.milliseconds)

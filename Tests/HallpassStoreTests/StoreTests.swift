@@ -51,10 +51,16 @@ struct SchemaTests {
         #expect(parts[0] == sid)
         #expect(parts[1] == token.grantID)
         #expect(parts[1].count == 16)  // 80 bits
-        #expect(Base32.decode(parts[2])?.count == 32)  // 256 bits
+        #expect(Base32.decode(parts[2])?.count == 48)  // 256 random bits and a 128-bit lineage tag
         #expect(RefreshToken(parsing: token.encoded) == token)
         #expect(!"\(token)".contains(String(parts[2])))
         #expect(token.verifier.count == 32)
         #expect(try token.successor().verifier != token.verifier)
+        // A successor's tag names its predecessor; a token from before tags still parses.
+        let successor = try token.successor()
+        #expect(successor.lineage.tag.count == 32)
+        #expect(RefreshToken.lineageTag(predecessor: token.verifier, random: successor.lineage.random).count == 16)
+        let untagged = sid + "." + token.grantID + "." + Base32.encode([UInt8](repeating: 7, count: 32))
+        #expect(RefreshToken(parsing: untagged)?.lineage.tag == "")
     }
 }

@@ -71,10 +71,10 @@ start_bench_hub() {
     RUN_DIR=${RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hallpass-bench-hub.XXXXXX")}
     HUB_PID= FLOOR_PID=
     trap 'stop_bench_hub; rm -rf "$RUN_DIR"' EXIT
-    # As ops/run configures it: AOF on (fsync every second), no eviction; on BENCH_TOPOLOGY
-    # (single, sentinel or cluster: ops/lib/topology.sh).
+    # AOF on, no eviction; BENCH_APPENDFSYNC (default everysec; ops/run uses always) and
+    # BENCH_TOPOLOGY (single, sentinel or cluster: ops/lib/topology.sh).
     local topology=${BENCH_TOPOLOGY:-single}
-    start_redis_topology "$topology" "$RUN_DIR/redis-$topology" --appendonly yes --appendfsync everysec \
+    start_redis_topology "$topology" "$RUN_DIR/redis-$topology" --appendonly yes --appendfsync "${BENCH_APPENDFSYNC:-everysec}" \
         --maxmemory-policy noeviction --save ''
     local redis_url port
     redis_url=$(redis_topology_url "$topology")

@@ -29,7 +29,8 @@ bench_topologies() {
 
     local topology scenario
     for topology in $topologies; do
-        BENCH_TOPOLOGY=$topology start_bench_hub
+        # shellcheck disable=SC2086 # BENCH_HUB_FLAGS is a list of flags
+        BENCH_TOPOLOGY=$topology start_bench_hub ${BENCH_HUB_FLAGS:-}
         local base=$BENCH_BASE
         eval "$("$bench_bin" seed-hub --redis "$BENCH_REDIS_URL")"
         export BENCH_USER BENCH_PASSWORD
