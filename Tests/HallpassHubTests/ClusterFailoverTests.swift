@@ -182,6 +182,10 @@ private func withClusterHub(
     do {
         var configuration = HubConfiguration.forTests(redis: cluster.nodes[0])
         configuration.redisURL = cluster.url
+        // Availability under faults is the subject here; after a killed master its promoted
+        // replica has none of its own, so a security write would rightly answer 503 until one
+        // joins (DurabilityTests covers that path).
+        configuration.durableReplicas = 0
         try await runHub(configuration, redis: cluster.nodes[0], storeURL: cluster.url, logger: logger) { hub in
             let secret = try #require(try await hub.addClient("api"))
             try await body(cluster, hub, warnings, secret)

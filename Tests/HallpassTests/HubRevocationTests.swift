@@ -26,6 +26,7 @@ struct HubRevocationTests {
         configuration.port = 0
         configuration.issuer = ValidatorFixture.issuer
         configuration.redisURL = fixture.redisURL
+        configuration.durableReplicas = fixture.deployment?.durableReplicas ?? 0
         configuration.passwordParameters = Argon2Parameters(memoryKiB: 1024, iterations: 1, parallelism: 1)
         configuration.singleLoginPolicy = .off
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
