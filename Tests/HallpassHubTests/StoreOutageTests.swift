@@ -6,6 +6,44 @@ import Testing
 
 @Suite("The hub while Redis is down or busy")
 struct StoreOutageTests {
+    @Test("Redis paused (SIGSTOP) with at most 16 store calls pending: a burst of 200 token requests gets only 503s, and the hub serves again by itself when Redis resumes")
+    func pausedRedisIsShed() async throws {
+        let redis = try await RedisTestServer.start()
+        do {
+            var configuration = HubConfiguration.forTests(redis: redis)
+            configuration.maximumPendingStoreCalls = 16
+            configuration.backchannelLogout.enabled = false
+            try await runHub(configuration, redis: redis) { hub in
+                _ = try await hub.addUser("ann", password: "ann pw")
+                _ = try await hub.addUser("bob", password: "bob pw")
+                let secret = try #require(try await hub.addClient("api"))
+                #expect(try await hub.login("ann", password: "ann pw", client: "api", secret: secret).status == 200)
+                redis.pause()
+                let started = ContinuousClock.now
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<200 {
+                        group.addTask { try await hub.login("ann", password: "ann pw", client: "api", secret: secret).status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                let burst = ContinuousClock.now - started
+                redis.resume()
+                #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 503 }, "\(Set(statuses))")
+                // Another user: the paused server runs ann's queued throttle reservations when it
+                // resumes, and they may hold ann's logins back for the throttle window.
+                try await waitUntil("the hub to serve again", seconds: 20) {
+                    try await hub.login("bob", password: "bob pw", client: "api", secret: secret).status == 200
+                }
+                print("Redis paused: 200 of 200 token requests answered 503 in \(burst); served again after resuming")
+            }
+        } catch {
+            redis.resume()
+            await redis.stop()
+            throw error
+        }
+        await redis.stop()
+    }
+
     @Test("Redis stopped: token requests 503 with a JSON error, /readyz 503, /healthz 200; Redis back: service resumes and an earlier refresh token still refreshes")
     func redisOutageAndRecovery() async throws {
         let redis = try await RedisTestServer.start(durable: true)
