@@ -212,6 +212,74 @@ struct DurabilityTests {
         for server in servers { await server.stop() }
     }
 
+    @Test("Cluster: with a master's replica SIGSTOPped, a logout of a user on that master is reported unconfirmed (exit 1); one acknowledged before holds after the master is SIGKILLed and its replica promoted")
+    func acknowledgedLogoutSurvivesAClusterFailover() async throws {
+        let cluster = try await RedisClusterTestServer.start(masters: 3, replicasPerMaster: 1)
+        let client = try testRedisClient(url: cluster.url)
+        var cli = CLIFixture(redis: cluster.nodes[0], url: cluster.url, store: HallpassStore(redis: client), durableReplicas: 1)
+        cli.extraArguments = ["--durable-timeout-ms", "500"]
+        do {
+            // Users until two share a master: ann, whose logout is confirmed, and one more, whose
+            // logout is not; gus elsewhere, untouched.
+            var names = ["ann"]
+            let secret = try await Self.seed(cli, users: ["ann"])
+            func slot(of name: String) async throws -> Int {
+                let user = try #require(try await cli.store.user(named: name))
+                let shard = try #require(StoreSchema.shard(of: user.id))
+                let placement = try await client.placement(ofKeys: [StoreSchema.shardPrefix(shard) + "ev"])
+                return try #require(placement.first).slot
+            }
+            func master(of name: String) async throws -> Int {
+                let slot = try await slot(of: name)
+                return try #require(try await cluster.master(ofSlot: slot))
+            }
+            let victim = try await master(of: "ann")
+            var other: String?
+            for index in 0..<64 where other == nil {
+                let name = "user\(index)"
+                #expect(try await cli.run(["users", "add", name, "--password-stdin"], input: "\(name) pw\n").status == 0)
+                if try await master(of: name) == victim { other = name; names.append(name) }
+            }
+            let bob = try #require(other)
+            let replica = try #require(try await cluster.replicas(of: victim).first)
+            let hubProcess = try await HubProcess.start(redisURL: cluster.url, environment: ["HALLPASS_DURABLE_TIMEOUT_MS": "500"])
+            defer { Task { await hubProcess.stop() } }
+            let hub = HubClient(baseURL: hubProcess.baseURL)
+            var tokens: [String: (access: String, refresh: String)] = [:]
+            for name in names {
+                let login = try await hub.login(name, password: "\(name) pw", client: "api", secret: secret)
+                tokens[name] = (try #require(login.string("access_token"), "\(login.text)"), try #require(login.string("refresh_token")))
+            }
+
+            #expect(try await cli.run(["logout", "ann"]).status == 0)
+            cluster.nodes[replica].pause()
+            let logout = try await cli.run(["logout", bob])
+            #expect(logout.status == 1 && logout.standardError.contains("may not be durable"), "\(logout.standardError)")
+            await cluster.nodes[victim].kill()
+            let killed = ContinuousClock.now
+            cluster.nodes[replica].resume()
+            let slot = try await slot(of: "ann")
+            try await waitUntil("the replica to be promoted", seconds: 60, toleratingErrors: true) {
+                try await cluster.master(ofSlot: slot, excluding: [victim]) == replica
+            }
+            let promoted = ContinuousClock.now - killed
+
+            let annRefresh = try await Self.served { try await hub.refresh(tokens["ann"]?.refresh ?? "", client: "api", secret: secret) }
+            #expect(annRefresh.status == 400, "the acknowledged logout was undone: \(annRefresh.text)")
+            try await Self.withFreshValidator(issuer: hubProcess.baseURL, url: cluster.url) { validator in
+                #expect(Self.refusal(validator, tokens["ann"]?.access ?? "") == .revoked(.session))
+            }
+            print("durability (Cluster, replica stopped): the acknowledged logout held after its master was killed; the unconfirmed one was reported; promotion \(promoted) after the kill")
+        } catch {
+            for node in cluster.nodes { node.resume() }
+            await client.shutdown()
+            await cluster.stop()
+            throw error
+        }
+        await client.shutdown()
+        await cluster.stop()
+    }
+
     @Test("a rotation lost in a crash: the successor the client got is refused (invalid_grant) without ending the session, its predecessor still refreshes, and no reuse is detected")
     func lostRotation() async throws {
         // Snapshots only (no AOF), so the test decides what the restart loses: everything after SAVE.
