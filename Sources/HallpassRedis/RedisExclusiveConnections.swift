@@ -19,7 +19,11 @@ final class RedisExclusiveConnections: Sendable {
         var isShutDown = false
     }
 
-    init(idleLimit: Int = 8) {
+    /// `idleLimit` bounds what is kept between loans, not what is lent: as many connections
+    /// open as writes wait at once (the client's pending-command bound caps that). Kept high
+    /// enough that a steady stream of concurrent security writes reuses its connections rather
+    /// than opening and closing one per write.
+    init(idleLimit: Int = 64) {
         self.idle = NIOLockedValueBox(State())
         self.idleLimit = idleLimit
     }
