@@ -162,7 +162,8 @@ public final class RedisClient: Sendable {
     /// `WAIT` waits for the connection's last write, so the fence (a `SET` of `fenceKey`, which
     /// must share the script's hash slot) makes it cover everything the master held when the
     /// script ran, not only what the script wrote: a retried change the script finds already
-    /// made is confirmed too. `WAIT` also holds up the connection it runs on, so this runs on
+    /// made is confirmed too. (Redis 7.0.15 already waits for the master's whole offset after a
+    /// script that wrote nothing; the fence keeps that true whatever the server's version.) `WAIT` also holds up the connection it runs on, so this runs on
     /// a connection lent to this call alone (on a cluster, one to the master that runs the
     /// script), never on the shared one: lagging replicas cost this call its `timeout`, not
     /// every other caller. Fewer replicas than asked is not an error here: the write is made on
