@@ -234,6 +234,8 @@ struct DurabilityTests {
                 return try #require(try await cluster.master(ofSlot: slot))
             }
             let victim = try await master(of: "ann")
+            // Asked now: once the master is killed, reading ann's record waits for the promotion.
+            let annSlot = try await slot(of: "ann")
             var other: String?
             for index in 0..<64 where other == nil {
                 let name = "user\(index)"
@@ -258,9 +260,8 @@ struct DurabilityTests {
             await cluster.nodes[victim].kill()
             let killed = ContinuousClock.now
             cluster.nodes[replica].resume()
-            let slot = try await slot(of: "ann")
             try await waitUntil("the replica to be promoted", seconds: 60, toleratingErrors: true) {
-                try await cluster.master(ofSlot: slot, excluding: [victim]) == replica
+                try await cluster.master(ofSlot: annSlot, excluding: [victim]) == replica
             }
             let promoted = ContinuousClock.now - killed
 

@@ -27,7 +27,10 @@ struct ReplicatedWriteTests {
     @Test("the replica acknowledges a script's write; stopped, it acknowledges none, even of a script that writes nothing (the fence), and the shared connection is not held up meanwhile")
     func waitCountsReplicasAndHoldsUpOnlyItsOwnConnection() async throws {
         try await withReplicatedServer { master, replica in
-            let client = RedisClient(configuration: try testConfiguration(url: master.url), logger: quietLogger)
+            // The WAIT below may block 10 s, which must be shorter than the command timeout.
+            var configuration = try testConfiguration(url: master.url)
+            configuration.commandTimeout = .seconds(30)
+            let client = RedisClient(configuration: configuration, logger: quietLogger)
             let write = RedisScript("return redis.call('INCR', KEYS[1])")
             let read = RedisScript("return redis.call('GET', KEYS[1])")
             let written = try await client.evalScript(
