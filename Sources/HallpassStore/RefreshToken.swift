@@ -90,11 +90,14 @@ public struct RefreshToken: Sendable, Hashable, CustomStringConvertible {
     /// a token that carries one; empty strings for a token from before lineage tags.
     var lineage: (random: [UInt8], tag: String) {
         guard secret.count == Self.secretByteCount else { return ([], "") }
-        let tag = secret[Self.randomByteCount...].map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
-        return (Array(secret[..<Self.randomByteCount]), tag)
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(Self.lineageByteCount * 2)
+        for byte in secret[Self.randomByteCount...] {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xF)])
+        }
+        return (Array(secret[..<Self.randomByteCount]), String(decoding: hex, as: UTF8.self))
     }
 
     /// What the store keeps instead of the token.

@@ -208,12 +208,12 @@ extension HallpassStore {
         guard let prefix = StoreSchema.prefix(of: token.sessionID) else { return .invalid }
         let successor: RefreshToken
         do { successor = try token.successor() } catch { throw .failed(.unexpectedReply("\(error)")) }
+        let lineage = token.lineage
         let reply = try await run(
             Scripts.rotateRefreshToken, onSession: token.sessionID, prefix: prefix,
             arguments: [
                 prefix, eventsPerStream, clientID, token.grantID, token.verifier, successor.verifier,
-                token.seal(successor: successor), clock(), grace, revocationRecordsExpire, actor, token.lineage.random,
-                token.lineage.tag,
+                token.seal(successor: successor), clock(), grace, revocationRecordsExpire, actor, lineage.random, lineage.tag,
             ])
         guard let items = reply.array, let status = items.first?.string else { throw .failed(.unexpectedReply("\(reply)")) }
         func grant(_ refreshToken: RefreshToken) throws(StoreError) -> RefreshGrant {

@@ -51,140 +51,121 @@ struct FaultLoadTests {
 
     @Test("Sentinel: the master paused, the replica lost, a failover and the master killed under load: no 5xx but 503, and every acknowledged revocation in force after")
     func loadThroughFaults() async throws {
-        let master = try await RedisTestServer.start(arguments: ["--repl-diskless-sync-delay", "0"])
-        var servers = [master]
-        var sentinel: RedisSentinelTestServer?
-        let client: RedisClient
-        do {
-            let replica = try await RedisTestServer.start(replicaOf: master)
-            servers.append(replica)
-            try await replica.waitUntilReplicating(seconds: 20)
-            let started = try await RedisSentinelTestServer.start(masterPort: master.port)
-            sentinel = started
-            try await started.waitUntilItKnows(replicas: 1, seconds: 20)
-            client = try testRedisClient(url: started.url)
-        } catch {
-            await sentinel?.stop()
-            for server in servers { await server.stop() }
-            throw error
-        }
-        let url = try #require(sentinel).url
-        let cli = CLIFixture(redis: master, url: url, store: HallpassStore(redis: client), durableReplicas: 1)
-        let admin = try testRedisClient(url: "redis://127.0.0.1:\(try #require(sentinel).port)")
-        do {
-            let workers = 4
-            let secret = try await DurabilityTests.seed(cli, users: (0..<workers).map { "load\($0)" })
-            let hubProcess = try await HubProcess.start(redisURL: url, environment: ["HALLPASS_DURABLE_TIMEOUT_MS": "500"])
-            defer { Task { await hubProcess.stop() } }
-            let hub = HubClient(baseURL: hubProcess.baseURL)
-            var configuration = HallpassValidator.Configuration(issuer: hubProcess.baseURL, audience: "api", redisURL: url)
-            configuration.connectTimeout = .seconds(5)
-            let validator = try HallpassValidator(configuration: configuration, logger: quietLogger)
-            let mirror = Task { try await validator.run() }
-            defer { mirror.cancel() }
-            try #require(await validator.waitUntilCurrent(timeout: .seconds(20)))
+        try await DurabilityTests.withSentinel { deployment, client in
+            let servers = [deployment.server, try #require(deployment.replica)]
+            let sentinel = try #require(deployment.sentinel)
+            let url = deployment.url
+            let cli = CLIFixture(redis: deployment.server, url: url, store: HallpassStore(redis: client), durableReplicas: deployment.durableReplicas)
+            let admin = try testRedisClient(url: "redis://127.0.0.1:\(sentinel.port)")
+            do {
+                let workers = 4
+                let secret = try await DurabilityTests.seed(cli, users: (0..<workers).map { "load\($0)" })
+                let hubProcess = try await HubProcess.start(redisURL: url, environment: ["HALLPASS_DURABLE_TIMEOUT_MS": "500"])
+                defer { Task { await hubProcess.stop() } }
+                let hub = HubClient(baseURL: hubProcess.baseURL)
+                var configuration = HallpassValidator.Configuration(issuer: hubProcess.baseURL, audience: "api", redisURL: url)
+                configuration.connectTimeout = .seconds(5)
+                let validator = try HallpassValidator(configuration: configuration, logger: quietLogger)
+                let mirror = Task { try await validator.run() }
+                defer { mirror.cancel() }
+                try #require(await validator.waitUntilCurrent(timeout: .seconds(20)))
 
-            let tally = Tally()
-            let load = (0..<workers).map { worker in
-                Task {
-                    let user = "load\(worker)"
-                    while !Task.isCancelled {
-                        let login = try await hub.login(user, password: "\(user) pw", client: "api", secret: secret)
-                        tally.record(login.status)
-                        if let refreshToken = login.string("refresh_token") {
-                            let refreshed = try await hub.refresh(refreshToken, client: "api", secret: secret)
-                            tally.record(refreshed.status)
-                            if let access = refreshed.string("access_token"), let refresh = refreshed.string("refresh_token") {
-                                do {
-                                    _ = try validator.validate(access)
-                                    tally.validation("passed")
-                                } catch {
-                                    tally.validation("\(error)")
+                let tally = Tally()
+                let load = (0..<workers).map { worker in
+                    Task {
+                        let user = "load\(worker)"
+                        while !Task.isCancelled {
+                            let login = try await hub.login(user, password: "\(user) pw", client: "api", secret: secret)
+                            tally.record(login.status)
+                            if let refreshToken = login.string("refresh_token") {
+                                let refreshed = try await hub.refresh(refreshToken, client: "api", secret: secret)
+                                tally.record(refreshed.status)
+                                if let access = refreshed.string("access_token"), let refresh = refreshed.string("refresh_token") {
+                                    do {
+                                        _ = try validator.validate(access)
+                                        tally.validation("passed")
+                                    } catch {
+                                        tally.validation("\(error)")
+                                    }
+                                    let revoked = try await hub.post("/oauth2/revoke", form: [("token", refresh)], basic: ("api", secret))
+                                    tally.record(revoked.status)
+                                    if revoked.status == 200 { tally.acknowledge(access: access, refresh: refresh) }
                                 }
-                                let revoked = try await hub.post("/oauth2/revoke", form: [("token", refresh)], basic: ("api", secret))
-                                tally.record(revoked.status)
-                                if revoked.status == 200 { tally.acknowledge(access: access, refresh: refresh) }
                             }
+                            try await Task.sleep(for: .milliseconds(10))
                         }
-                        try await Task.sleep(for: .milliseconds(10))
                     }
                 }
-            }
-            defer { for task in load { task.cancel() } }
-            func settle(_ what: String) async throws {
-                let served = tally.successes
-                try await waitUntil("the hub to serve again after \(what)", seconds: 30) { tally.successes >= served + 20 }
-            }
-            try await settle("the start")
-
-            // 1. The master paused for 2 s.
-            servers[0].pause()
-            try await Task.sleep(for: .seconds(2))
-            servers[0].resume()
-            try await settle("the master's pause")
-            // 2. The replica lost for 3 s: security writes cannot be confirmed meanwhile.
-            servers[1].pause()
-            try await Task.sleep(for: .seconds(3))
-            servers[1].resume()
-            try await servers[1].waitUntilReplicating(seconds: 20)
-            try await settle("the replica's loss")
-            // 3. A failover: the replica becomes master; the old master its replica.
-            try await waitUntil("a failover to start", seconds: 30, toleratingErrors: true) {
-                try await admin.send(RedisCommand("SENTINEL", "FAILOVER", "mymaster")) == .simpleString("OK")
-            }
-            try await waitUntil("the replica to be promoted", seconds: 30, toleratingErrors: true) {
-                try await admin.send(RedisCommand("SENTINEL", "get-master-addr-by-name", "mymaster")).array?.last?.int
-                    == Int64(servers[1].port)
-            }
-            let promotedMaster = try testRedisClient(url: servers[1].url)
-            defer { Task { await promotedMaster.shutdown() } }
-            try await waitUntil("the old master to replicate the new one", seconds: 30, toleratingErrors: true) {
-                let info = try await promotedMaster.send(RedisCommand("INFO", "replication")).string ?? ""
-                return info.contains("port=\(servers[0].port),state=online")
-            }
-            try await settle("the failover")
-            // 4. The master (the old replica) killed: the old master is promoted back.
-            await servers[1].kill()
-            try await waitUntil("the old master to be promoted back", seconds: 60, toleratingErrors: true) {
-                try await admin.send(RedisCommand("SENTINEL", "get-master-addr-by-name", "mymaster")).array?.last?.int
-                    == Int64(servers[0].port)
-            }
-            try await settle("the killed master")
-            for task in load { task.cancel() }
-            for task in load { _ = await task.result }
-
-            let statuses = tally.statuses
-            let requests = statuses.values.reduce(0, +)
-            let otherErrors = statuses.filter { $0.key >= 500 && $0.key != 503 }.values.reduce(0, +)
-            #expect(Set(statuses.keys).isSubset(of: [200, 400, 503]), "\(statuses)")
-            #expect(otherErrors == 0)
-            let acknowledged = tally.acknowledged
-            var inForce = 0
-            try await DurabilityTests.withFreshValidator(issuer: hubProcess.baseURL, url: url) { fresh in
-                for revocation in acknowledged {
-                    let refusal = DurabilityTests.refusal(fresh, revocation.access)
-                    let refresh = try await DurabilityTests.served { try await hub.refresh(revocation.refresh, client: "api", secret: secret) }
-                    if case .revoked = refusal, refresh.status == 400 { inForce += 1 }
+                defer { for task in load { task.cancel() } }
+                func settle(_ what: String) async throws {
+                    let served = tally.successes
+                    try await waitUntil("the hub to serve again after \(what)", seconds: 30) { tally.successes >= served + 20 }
                 }
+                try await settle("the start")
+
+                // 1. The master paused for 2 s.
+                servers[0].pause()
+                try await Task.sleep(for: .seconds(2))
+                servers[0].resume()
+                try await settle("the master's pause")
+                // 2. The replica lost for 3 s: security writes cannot be confirmed meanwhile.
+                servers[1].pause()
+                try await Task.sleep(for: .seconds(3))
+                servers[1].resume()
+                try await servers[1].waitUntilReplicating(seconds: 20)
+                try await settle("the replica's loss")
+                // 3. A failover: the replica becomes master; the old master its replica.
+                try await waitUntil("a failover to start", seconds: 30, toleratingErrors: true) {
+                    try await admin.send(RedisCommand("SENTINEL", "FAILOVER", "mymaster")) == .simpleString("OK")
+                }
+                try await waitUntil("the replica to be promoted", seconds: 30, toleratingErrors: true) {
+                    try await admin.send(RedisCommand("SENTINEL", "get-master-addr-by-name", "mymaster")).array?.last?.int
+                        == Int64(servers[1].port)
+                }
+                let promotedMaster = try testRedisClient(url: servers[1].url)
+                defer { Task { await promotedMaster.shutdown() } }
+                try await waitUntil("the old master to replicate the new one", seconds: 30, toleratingErrors: true) {
+                    let info = try await promotedMaster.send(RedisCommand("INFO", "replication")).string ?? ""
+                    return info.contains("port=\(servers[0].port),state=online")
+                }
+                try await settle("the failover")
+                // 4. The master (the old replica) killed: the old master is promoted back.
+                await servers[1].kill()
+                try await waitUntil("the old master to be promoted back", seconds: 60, toleratingErrors: true) {
+                    try await admin.send(RedisCommand("SENTINEL", "get-master-addr-by-name", "mymaster")).array?.last?.int
+                        == Int64(servers[0].port)
+                }
+                try await settle("the killed master")
+                for task in load { task.cancel() }
+                for task in load { _ = await task.result }
+
+                let statuses = tally.statuses
+                let requests = statuses.values.reduce(0, +)
+                let otherErrors = statuses.filter { $0.key >= 500 && $0.key != 503 }.values.reduce(0, +)
+                #expect(Set(statuses.keys).isSubset(of: [200, 400, 503]), "\(statuses)")
+                #expect(otherErrors == 0)
+                let acknowledged = tally.acknowledged
+                var inForce = 0
+                try await DurabilityTests.withFreshValidator(issuer: hubProcess.baseURL, url: url) { fresh in
+                    for revocation in acknowledged {
+                        let refusal = DurabilityTests.refusal(fresh, revocation.access)
+                        let refresh = try await DurabilityTests.served { try await hub.refresh(revocation.refresh, client: "api", secret: secret) }
+                        if case .revoked = refusal, refresh.status == 400 { inForce += 1 }
+                    }
+                }
+                #expect(acknowledged.count > 0)
+                #expect(inForce == acknowledged.count)
+                print(
+                    "fault load (Sentinel; master paused, replica lost, failover, master killed): \(requests) requests, "
+                        + "\(statuses[503] ?? 0) answered 503, \(otherErrors) other 5xx, longest stretch without a success \(tally.longestGap), "
+                        + "hub peak memory \(Self.peakMemoryKiB(hubProcess.processIdentifier) / 1024) MiB, "
+                        + "revocations acknowledged \(acknowledged.count), in force after \(inForce); validations \(tally.validations)")
+            } catch {
+                for server in servers { server.resume() }
+                await admin.shutdown()
+                throw error
             }
-            #expect(acknowledged.count > 0)
-            #expect(inForce == acknowledged.count)
-            print(
-                "fault load (Sentinel; master paused, replica lost, failover, master killed): \(requests) requests, "
-                    + "\(statuses[503] ?? 0) answered 503, \(otherErrors) other 5xx, longest stretch without a success \(tally.longestGap), "
-                    + "hub peak memory \(Self.peakMemoryKiB(hubProcess.processIdentifier) / 1024) MiB, "
-                    + "revocations acknowledged \(acknowledged.count), in force after \(inForce); validations \(tally.validations)")
-        } catch {
-            for server in servers { server.resume() }
             await admin.shutdown()
-            await client.shutdown()
-            await sentinel?.stop()
-            for server in servers { await server.stop() }
-            throw error
         }
-        await admin.shutdown()
-        await client.shutdown()
-        await sentinel?.stop()
-        for server in servers { await server.stop() }
     }
 }

@@ -6,22 +6,11 @@ import Testing
 /// `WAIT`, on a master with one real replica.
 @Suite("Scripts followed by WAIT", .serialized)
 struct ReplicatedWriteTests {
+    /// A master and its replica: the topology suites' Sentinel deployment (its Sentinel idle).
     func withReplicatedServer(_ body: (RedisTestServer, RedisTestServer) async throws -> Void) async throws {
-        let master = try await RedisTestServer.start(arguments: ["--repl-diskless-sync-delay", "0"])
-        var replica: RedisTestServer?
-        do {
-            let started = try await RedisTestServer.start(replicaOf: master)
-            replica = started
-            try await started.waitUntilReplicating(seconds: 20)
-            try await body(master, started)
-        } catch {
-            replica?.resume()
-            await replica?.stop()
-            await master.stop()
-            throw error
+        try await withRedisTopology(.sentinel) { deployment in
+            try await body(deployment.server, try #require(deployment.replica))
         }
-        await replica?.stop()
-        await master.stop()
     }
 
     @Test("the replica acknowledges a script's write; stopped, it acknowledges none, even of a script that writes nothing (the fence), and the shared connection is not held up meanwhile")
