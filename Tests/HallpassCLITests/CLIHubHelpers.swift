@@ -9,6 +9,8 @@ import Testing
 /// stand-in for a validator until the `Hallpass` validator library lands), JWKS.
 struct HubClient: Sendable {
     let baseURL: String
+    /// The HTTP client; the shared one keeps 8 connections per host.
+    var http: HTTPClient = .shared
 
     struct Reply: Sendable {
         let status: Int
@@ -28,12 +30,12 @@ struct HubClient: Sendable {
         }
         let body = form.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await http.execute(request, timeout: .seconds(30))
         return Reply(status: Int(response.status.code), body: Array(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
     func get(_ path: String) async throws -> Reply {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+        let response = try await http.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
         return Reply(status: Int(response.status.code), body: Array(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hallpass
 import HallpassRedis
@@ -185,5 +186,61 @@ struct FaultLoadTests {
             }
             await admin.shutdown()
         }
+    }
+
+    @Test("Redis paused: of 200 token requests sent at once over 200 connections, only the few store calls the bound admits wait for Redis's command timeout; the rest answer 503 at once, and the hub serves again by itself")
+    func pausedRedisShedsAtOnce() async throws {
+        let server = try await RedisTestServer.start()
+        let client = try testRedisClient(url: server.url)
+        let cli = CLIFixture(redis: server, url: server.url, store: HallpassStore(redis: client))
+        // The shared HTTP client keeps 8 connections per host, which would queue the burst in
+        // the test instead of at the hub.
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)))
+        do {
+            let secret = try await DurabilityTests.seed(cli, users: ["ann", "bob"])
+            let hubProcess = try await HubProcess.start(redisURL: server.url, arguments: ["--max-pending-store-calls", "16"])
+            defer { Task { await hubProcess.stop() } }
+            let hub = HubClient(baseURL: hubProcess.baseURL, http: http)
+            #expect(try await hub.login("ann", password: "ann pw", client: "api", secret: secret).status == 200)
+
+            server.pause()
+            let answers = try await withThrowingTaskGroup(of: (status: Int, took: Duration).self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        let started = ContinuousClock.now
+                        let status = try await hub.login("bob", password: "bob pw", client: "api", secret: secret).status
+                        return (status, ContinuousClock.now - started)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            server.resume()
+
+            #expect(answers.count == 200 && answers.allSatisfy { $0.status == 503 }, "\(Set(answers.map(\.status)))")
+            // Unbounded, every request waits for the 5 s command timeout (checked: with
+            // --max-pending-store-calls 1000000 all 200 did, median 5.03 s). Bounded, only the
+            // calls admitted before the bound was reached do: 16 here, a few more allowed for the
+            // hub's own reads. The 2.5 s line leaves room for a loaded machine.
+            let times = answers.map(\.took).sorted()
+            let waited = times.filter { $0 >= .milliseconds(2500) }.count
+            #expect(waited <= 32, "\(waited) of 200 waited 2.5 s or more")
+            try await waitUntil("the hub to serve again", seconds: 30) {
+                try await hub.login("ann", password: "ann pw", client: "api", secret: secret).status == 200
+            }
+            print(
+                "Redis paused, 16 store calls allowed pending: 200 of 200 token requests answered 503; \(200 - waited) within 2.5 s "
+                    + "(median \(times[100]), 90th percentile \(times[180])), \(waited) after (slowest \(times[199])); served again after resuming")
+        } catch {
+            server.resume()
+            try? await http.shutdown()
+            await client.shutdown()
+            await server.stop()
+            throw error
+        }
+        try await http.shutdown()
+        await client.shutdown()
+        await server.stop()
     }
 }
