@@ -19,10 +19,12 @@ struct PersistenceCheck: Service {
         var delay = Duration.milliseconds(200)
         while !Task.isCancelled {
             do throws(StoreError) {
-                let report = try await store.persistenceReport()
-                for warning in report.warnings { logger.warning("\(warning)") }
-                for note in report.notes { logger.notice("\(note)") }
-                if report.warnings.isEmpty {
+                let reports = try await store.persistenceReports()
+                for report in reports {
+                    for warning in report.warnings { logger.warning("\(warning)") }
+                    for note in report.notes { logger.notice("\(note)") }
+                }
+                if reports.allSatisfy({ $0.warnings.isEmpty }) {
                     logger.info("Redis keeps acknowledged security writes", metadata: ["durability": "\(store.durability)"])
                 }
                 return

@@ -8,7 +8,7 @@ public import HallpassRedis
 /// failover; `WAIT` after the write closes that window: once `replicas` replicas have it, a
 /// promoted replica has it too. On one server nothing can be waited for, and the server's
 /// append-only file must be fsynced before it replies (`appendfsync always`), which
-/// ``HallpassStore/persistenceReport()`` checks.
+/// ``HallpassStore/persistenceReports()`` checks.
 public struct StoreDurability: Sendable, Hashable, CustomStringConvertible {
     /// How many replicas must acknowledge a security write; 0 waits for none.
     public var replicas: Int
