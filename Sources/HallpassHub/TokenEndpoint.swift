@@ -190,6 +190,9 @@ struct TokenEndpoint: Sendable {
             services.metrics.revocation("session")
             services.logger.warning(
                 "refresh token reuse detected; session ended", metadata: ["sid": "\(token.sessionID)", "user": "\(userID)", "client": "\(client.id)"])
+            // The end is a security write: say so only once the replicas hold it, else 503 (the
+            // session is ended on the master either way; a retry finds it gone and gets 400).
+            try await services.store.confirmSessionEnd(token.sessionID)
             throw OAuthError.invalidGrant("the refresh token was already used; the session has ended")
         case .invalid:
             services.metrics.refresh("invalid")

@@ -200,6 +200,19 @@ extension HallpassStore {
         return reply.array?.compactMap(\.string) ?? []
     }
 
+    /// Waits, as ``durability`` says, until the replicas hold everything the master holds for
+    /// session `sessionID`'s shard. After ``rotate(_:clientID:grace:actor:)`` reported reuse,
+    /// the session end its script made is a security write like a logout; confirming it here,
+    /// and only then, keeps `WAIT` off every ordinary rotation.
+    ///
+    /// - Throws: ``StoreError/notDurable(acknowledged:required:)`` when too few replicas
+    ///   acknowledged in time. The session is ended on the master all the same; calling this
+    ///   again confirms it then.
+    public func confirmSessionEnd(_ sessionID: String) async throws(StoreError) {
+        guard durability.replicas > 0, let prefix = StoreSchema.prefix(of: sessionID) else { return }
+        _ = try await run(Scripts.confirm, keys: [StoreSchema.session(sessionID, prefix: prefix)], arguments: [prefix], durable: true)
+    }
+
     /// Rotates `token` for `clientID`: the successor if it was current, the same successor if
     /// it was rotated no more than `grace` milliseconds ago, and otherwise (reuse) the end of
     /// the whole session. Exactly one successor ever exists per token, whatever the

@@ -322,6 +322,51 @@ struct DurabilityTests {
 
     /// The topology suites' Sentinel deployment (a master, its replica, one Sentinel) with a
     /// store client of its URL, for `body`; every process is stopped after, paused or not.
+    @Test("Sentinel: a refresh token's reuse ends its session as a security write: with the replica up the hub says the session has ended; with it SIGSTOPped it answers 503 instead, and the session is ended all the same")
+    func reuseDetectionWaitsForTheReplica() async throws {
+        try await Self.withSentinel { deployment, client in
+            let replica = try #require(deployment.replica)
+            let cli = CLIFixture(redis: deployment.server, url: deployment.url, store: HallpassStore(redis: client), durableReplicas: deployment.durableReplicas)
+            do {
+                let secret = try await Self.seed(cli, users: ["ann", "bob"])
+                let hubProcess = try await HubProcess.start(redisURL: deployment.url, environment: ["HALLPASS_DURABLE_TIMEOUT_MS": "500"])
+                defer { Task { await hubProcess.stop() } }
+                let hub = HubClient(baseURL: hubProcess.baseURL)
+                // Two rotations: the first token is then reuse even within the grace window.
+                func chain(_ user: String) async throws -> (first: String, last: String) {
+                    let login = try await hub.login(user, password: "\(user) pw", client: "api", secret: secret)
+                    let first = try #require(login.string("refresh_token"), "\(login.text)")
+                    var last = first
+                    for _ in 0..<2 {
+                        let refreshed = try await hub.refresh(last, client: "api", secret: secret)
+                        last = try #require(refreshed.string("refresh_token"), "\(refreshed.text)")
+                    }
+                    return (first, last)
+                }
+
+                let bob = try await chain("bob")
+                let confirmed = try await hub.refresh(bob.first, client: "api", secret: secret)
+                #expect(confirmed.status == 400 && confirmed.text.contains("the session has ended"), "\(confirmed.text)")
+
+                let ann = try await chain("ann")
+                replica.pause()
+                let unconfirmed = try await hub.refresh(ann.first, client: "api", secret: secret)
+                replica.resume()
+                #expect(unconfirmed.status == 503, "\(unconfirmed.text)")
+                #expect(!unconfirmed.text.contains("the session has ended"))
+                // Ended on the master all the same: the newest token is refused too.
+                let after = try await Self.served { try await hub.refresh(ann.last, client: "api", secret: secret) }
+                #expect(after.status == 400 && after.string("error") == "invalid_grant", "\(after.text)")
+                let log = try String(contentsOf: hubProcess.log, encoding: .utf8)
+                #expect(log.components(separatedBy: "refresh token reuse detected").count - 1 == 2, "\(hubProcess.logTail())")
+                print("durability (Sentinel): a reuse detection's session end answered 400 with the replica up, 503 with it stopped; both sessions ended")
+            } catch {
+                replica.resume()
+                throw error
+            }
+        }
+    }
+
     static func withSentinel(_ body: (TopologyFixture, RedisClient) async throws -> Void) async throws {
         try await withRedisTopology(.sentinel) { deployment in
             let client = try testRedisClient(url: deployment.url)
