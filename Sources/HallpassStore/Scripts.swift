@@ -320,14 +320,14 @@ enum Scripts {
     return {'reuse', uid}
     """#)
 
-    /// Ends one session. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix,
-    /// maxlen, now, until, reason, actor. Returns {1, uid} if it was live, {0} otherwise.
     /// Writes nothing. Run durably (``HallpassStore/confirmSessionEnd(_:)``), the fence and
     /// `WAIT` that follow it confirm what the master already holds for KEYS[1]'s hash slot.
     static let confirm = script(#"""
     return 1
     """#)
 
+    /// Ends one session. KEYS: ``StoreSchema/sessionKeys(_:userID:prefix:)``. ARGV: prefix,
+    /// maxlen, now, until, reason, actor. Returns {1, uid} if it was live, {0} otherwise.
     static let endSession = script(#"""
     local uid = redis.call('HGET', KEYS[1], 'u')
     if not uid then return {0} end
