@@ -117,11 +117,7 @@ struct DurabilityTests {
                 let hubProcess = try await HubProcess.start(redisURL: url, environment: ["HALLPASS_DURABLE_TIMEOUT_MS": "500"])
                 defer { Task { await hubProcess.stop() } }
                 let hub = HubClient(baseURL: hubProcess.baseURL)
-                var tokens: [String: (access: String, refresh: String)] = [:]
-                for name in names {
-                    let login = try await hub.login(name, password: "\(name) pw", client: "api", secret: secret)
-                    tokens[name] = (try #require(login.string("access_token"), "\(login.text)"), try #require(login.string("refresh_token")))
-                }
+                let tokens = try await Self.logIn(names, at: hub, secret: secret)
                 func jti(_ name: String) throws -> String { try #require(claim("jti", of: tokens[name]?.access ?? "")?.stringValue) }
 
                 // Acknowledged: the replica has each before the CLI or the hub answers.
@@ -236,11 +232,7 @@ struct DurabilityTests {
             let hubProcess = try await HubProcess.start(redisURL: cluster.url, environment: ["HALLPASS_DURABLE_TIMEOUT_MS": "500"])
             defer { Task { await hubProcess.stop() } }
             let hub = HubClient(baseURL: hubProcess.baseURL)
-            var tokens: [String: (access: String, refresh: String)] = [:]
-            for name in names {
-                let login = try await hub.login(name, password: "\(name) pw", client: "api", secret: secret)
-                tokens[name] = (try #require(login.string("access_token"), "\(login.text)"), try #require(login.string("refresh_token")))
-            }
+            let tokens = try await Self.logIn(names, at: hub, secret: secret)
 
             #expect(try await cli.run(["logout", "ann"]).status == 0)
             cluster.nodes[replica].pause()
@@ -378,6 +370,16 @@ struct DurabilityTests {
             }
             await client.shutdown()
         }
+    }
+
+    /// Logs each of `names` (seeded by ``seed(_:users:)``) in at `hub`: their access and refresh tokens.
+    static func logIn(_ names: [String], at hub: HubClient, secret: String) async throws -> [String: (access: String, refresh: String)] {
+        var tokens: [String: (access: String, refresh: String)] = [:]
+        for name in names {
+            let login = try await hub.login(name, password: "\(name) pw", client: "api", secret: secret)
+            tokens[name] = (try #require(login.string("access_token"), "\(login.text)"), try #require(login.string("refresh_token")))
+        }
+        return tokens
     }
 
     /// Users with password "<name> pw" and a confidential client "api"; returns its secret.
