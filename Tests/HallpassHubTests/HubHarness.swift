@@ -175,6 +175,17 @@ func runHub(
     _ configuration: HubConfiguration, redis: RedisTestServer, storeURL: String? = nil, waitForReadiness: Bool = true,
     logger: Logger = quietLogger, _ body: @Sendable (HubFixture) async throws -> Void
 ) async throws {
+    // At most a few hubs at once in this process (ConcurrencyGate.hubs says why); a test's
+    // second hub runs in the slot of its first.
+    try await ConcurrencyGate.hubs.withSlot {
+        try await runGatedHub(configuration, redis: redis, storeURL: storeURL, waitForReadiness: waitForReadiness, logger: logger, body)
+    }
+}
+
+private func runGatedHub(
+    _ configuration: HubConfiguration, redis: RedisTestServer, storeURL: String?, waitForReadiness: Bool,
+    logger: Logger, _ body: @Sendable (HubFixture) async throws -> Void
+) async throws {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let app = try Hub.application(configuration: configuration, logger: logger) { port in
         continuation.yield(port)

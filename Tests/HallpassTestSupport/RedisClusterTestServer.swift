@@ -334,6 +334,17 @@ public func withTestCluster(
     commandTimeout: Duration = .seconds(20), clusterRefreshInterval: Duration? = nil, logger: Logger = quietLogger,
     _ body: (RedisClusterTestServer, RedisClient) async throws -> Void
 ) async throws {
+    try await ConcurrencyGate.topologies.withSlot {
+        try await runTestCluster(
+            masters: masters, replicasPerMaster: replicasPerMaster, tls: tls, commandTimeout: commandTimeout,
+            clusterRefreshInterval: clusterRefreshInterval, logger: logger, body)
+    }
+}
+
+private func runTestCluster(
+    masters: Int, replicasPerMaster: Int, tls: RedisTestServer.TLS?, commandTimeout: Duration,
+    clusterRefreshInterval: Duration?, logger: Logger, _ body: (RedisClusterTestServer, RedisClient) async throws -> Void
+) async throws {
     let cluster = try await RedisClusterTestServer.start(masters: masters, replicasPerMaster: replicasPerMaster, tls: tls)
     let client: RedisClient
     do {

@@ -147,9 +147,13 @@ public func withRedisTopology<Result: Sendable>(
     // A Sentinel setup or a cluster is three or four processes, and replicas fork for their
     // first sync: with every parametrized suite starting them at once on two cores, the other
     // tests' Redis servers starved past their command timeouts. A few at a time is enough.
-    let gated = topology != .single
-    if gated { await TopologyGate.shared.enter() }
-    defer { if gated { Task { await TopologyGate.shared.leave() } } }
+    guard topology != .single else { return try await run(topology, body) }
+    return try await ConcurrencyGate.topologies.withSlot { try await run(topology, body) }
+}
+
+private func run<Result: Sendable>(
+    _ topology: RedisTopologyUnderTest, _ body: (TopologyFixture) async throws -> Result
+) async throws -> Result {
     let fixture = try await TopologyFixture.start(topology)
     do {
         let result = try await body(fixture)
@@ -158,35 +162,6 @@ public func withRedisTopology<Result: Sendable>(
     } catch {
         await fixture.stop()
         throw error
-    }
-}
-
-/// Bounds how many multi-process topologies (Sentinel setups, clusters) run at once in this
-/// test process; the others wait their turn, suspended.
-actor TopologyGate {
-    static let shared = TopologyGate(limit: 2)
-
-    private let limit: Int
-    private var running = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(limit: Int) { self.limit = limit }
-
-    func enter() async {
-        if running < limit {
-            running += 1
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    func leave() {
-        if waiting.isEmpty {
-            running -= 1
-        } else {
-            // The slot passes straight to the next waiter.
-            waiting.removeFirst().resume()
-        }
     }
 }
 
