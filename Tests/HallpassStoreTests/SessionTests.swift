@@ -142,6 +142,40 @@ struct SessionTests {
         }
     }
 
+    @Test func aUsersOwnPolicyOffUnderAnotherDefaultKeepsEverySessionAndShedsEndedOnes() async throws {
+        try await withStore { fixture async throws in
+            let user = try await fixture.store.makeUser("alice")
+            try await fixture.store.setSingleLoginPolicy(.off, forUser: user.id, actor: "cli:root")
+            var ids: Set<String> = []
+            // More sessions than a login reads ahead of knowing the user's policy.
+            for _ in 0..<70 {
+                let started = try await fixture.store.login(user.id, policy: .newestWins).started()
+                #expect(started.endedSessions.isEmpty)
+                ids.insert(started.sessionID)
+            }
+            let index = try fixture.prefix(of: user.id) + "us:" + user.id
+            #expect(try await fixture.raw("ZADD", index, fixture.clock.milliseconds - 1, "gone-abs") == .integer(1))
+            let last = try await fixture.store.login(user.id, policy: .denyNew).started()
+            ids.insert(last.sessionID)
+            #expect(Set(try await fixture.store.sessions(ofUser: user.id).map(\.id)) == ids)
+            #expect(try await fixture.score(index, "gone-abs") == nil)
+        }
+    }
+
+    @Test func newestWinsAfterOffEndsEverySessionHoweverMany() async throws {
+        try await withStore { fixture async throws in
+            let user = try await fixture.store.makeUser("alice")
+            try await fixture.store.setSingleLoginPolicy(.off, forUser: user.id, actor: "cli:root")
+            var ids: Set<String> = []
+            for _ in 0..<70 { ids.insert(try await fixture.store.login(user.id, policy: .newestWins).started().sessionID) }
+            // Back to the default: the next login must see and end all 70, not the first 64.
+            try await fixture.store.setSingleLoginPolicy(nil, forUser: user.id, actor: "cli:root")
+            let next = try await fixture.store.login(user.id, policy: .newestWins).started()
+            #expect(Set(next.endedSessions) == ids)
+            #expect(try await fixture.store.sessions(ofUser: user.id).map(\.id) == [next.sessionID])
+        }
+    }
+
     @Test func aDisabledOrUnknownUserCannotStartASession() async throws {
         try await withStore { fixture async throws in
             let user = try await fixture.store.makeUser("alice")

@@ -63,6 +63,7 @@ bench_topologies() {
                     -- "$RUN_DIR/refresh-tokens-$scenario" "$threads" ;;
             introspect) run_wrk introspect "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/introspect.lua ;;
             login) run_wrk login "$base" "$duration" 8 "$threads" Benchmarks/wrk/login.lua ;;
+            login-cheap) run_cheap_logins "$base" "$duration" "$connections" "$threads" ;;
             revoke)
                 # Sessions of 256 users made straight in the store, as above: logins at the
                 # Argon2id rate could not fill a pool that lasts the run. Each request revokes
@@ -76,7 +77,7 @@ bench_topologies() {
                 if [ "${revoked:-0}" -ge "$revocations" ]; then
                     log "the revocation pool ran out before the run ended: its req/s is understated (raise BENCH_REVOCATIONS)"
                 fi ;;
-            *) log "unknown scenario $scenario (refresh refresh-api introspect login revoke)"; return 1 ;;
+            *) log "unknown scenario $scenario (refresh refresh-api introspect login login-cheap revoke)"; return 1 ;;
             esac
         done
         if [ "$topology" = sentinel ] && [ "$failovers" -gt 0 ]; then
