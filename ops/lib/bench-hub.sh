@@ -111,19 +111,41 @@ stop_bench_hub() {
 # rather than Argon2id and Redis's per-login figure is not diluted by its idle work; then the
 # Redis commands one login made, from INFO commandstats over the data nodes.
 run_cheap_logins() {
-    local base=$1 duration=$2 connections=$3 threads=$4 before after
-    before=$(redis_command_calls)
+    local base=$1 duration=$2 connections=$3 threads=$4 before after nodes_before nodes_after
+    before=$(redis_command_calls); nodes_before=$(redis_main_thread_usec_per_node)
     (export BENCH_USER=$BENCH_CHEAP_USER; run_wrk login-cheap "$base" "$duration" "$connections" "$threads" Benchmarks/wrk/login.lua)
-    after=$(redis_command_calls)
+    after=$(redis_command_calls); nodes_after=$(redis_main_thread_usec_per_node)
     local logins
     logins=$(awk '/requests in/ { print $1 }' "$RUN_DIR/wrk-login-cheap.txt")
     [ "${logins:-0}" -gt 0 ] || return 0
+    # On a cluster, each node's share: all of bench-cheap's logins go to its one shard's
+    # master, while the throttle and the username lookup go to {hg}'s.
+    if [ "${#REDIS_DATA_PORTS[@]}" -gt 1 ]; then
+        printf '  per login-cheap, each node (main thread): '
+        join <(echo "$nodes_before" | sort) <(echo "$nodes_after" | sort) |
+            awk -v n="$logins" '{ printf "%s %.0f µs\n", $2, ($5 - $3) / n }' | paste -sd ';' | sed 's/;/; /g'
+    fi
     # calls and usec per login for each command, the busiest first (the hub's idle background,
     # sweeps and its change feed, included: over thousands of logins a second it is small).
     printf '  per login-cheap: '
     join -a 2 -e 0 -o 0,1.2,1.3,2.2,2.3 <(echo "$before" | sort) <(echo "$after" | sort) |
         awk -v n="$logins" '{ calls = ($4 - $2) / n; usec = ($5 - $3) / n; if (calls >= 0.01) printf "%s %.2f calls %.1f µs\n", $1, calls, usec }' |
         sort -t' ' -k4 -g -r | paste -sd ';' | sed 's/;/; /g'
+}
+
+# redis_main_thread_usec_per_node: "port label usec" for each data node, its label saying its role
+# and whether it holds {hg} (the global tag) on a cluster.
+redis_main_thread_usec_per_node() {
+    local port role hg slot
+    slot=$(rcli -p "${REDIS_DATA_PORTS[0]}" CLUSTER KEYSLOT 'hp:{hg}:x' 2>/dev/null | tr -d '\r')
+    [[ $slot =~ ^[0-9]+$ ]] || slot=
+    for port in "${REDIS_DATA_PORTS[@]}"; do
+        role=$(rcli -p "$port" INFO replication 2>/dev/null | tr -d '\r' | awk -F: '$1 == "role" { print $2 }')
+        hg=
+        if [ -n "$slot" ] && [ "$(rcli -p "$port" CLUSTER COUNTKEYSINSLOT "$slot" 2>/dev/null | tr -d '\r')" != 0 ]; then hg='+{hg}'; fi
+        printf '%s %s:%s%s %s\n' "$port" "$port" "$role" "$hg" "$(rcli -p "$port" INFO cpu 2>/dev/null | tr -d '\r' |
+            awk -F: '$1 ~ /_main_thread$/ { s += $2 } END { printf "%d", s * 1000000 }')"
+    done
 }
 
 # redis_command_calls: "command calls usec" for every command the data nodes ran, summed over them.
