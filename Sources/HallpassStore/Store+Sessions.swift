@@ -184,7 +184,8 @@ extension HallpassStore {
     /// The sessions a login must declare: under the single-login policy `off`, a few entries
     /// of the user's index drawn at random, for the script to prune; under the others, all of
     /// them, for it to check or end. One round trip when the user's own policy agrees with
-    /// the default (the usual case), two otherwise.
+    /// the default (the usual case), two otherwise or when a policy other than `off` finds
+    /// more than ``indexReadAhead`` entries.
     ///
     /// Guessing a policy other than `off` reads at most ``indexReadAhead`` entries: a user
     /// whose own policy is `off` can hold thousands of sessions, and reading the whole index
