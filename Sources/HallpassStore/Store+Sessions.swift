@@ -198,11 +198,12 @@ extension HallpassStore {
         // the eight may be those.
         let sample = RedisCommand("ZRANDMEMBER", index, 8)
         let guessedOff = defaultPolicy == .off
-        let replies = try await pipeline([
-            RedisCommand("HGET", StoreSchema.user(userID, prefix: prefix), "pol"),
-            guessedOff ? sample : RedisCommand("ZRANGE", index, 0, Self.indexReadAhead - 1),
-            RedisCommand("ZCARD", index),
-        ])
+        let policy = RedisCommand("HGET", StoreSchema.user(userID, prefix: prefix), "pol")
+        // The count only tells whether the read-ahead got every entry, so `off` skips it.
+        let replies = try await pipeline(
+            guessedOff
+                ? [policy, sample]
+                : [policy, RedisCommand("ZRANGE", index, 0, Self.indexReadAhead - 1), RedisCommand("ZCARD", index)])
         // As the script decides: an empty stored policy means the default.
         let stored = replies[0].string ?? ""
         let off = stored.isEmpty ? guessedOff : stored == SingleLoginPolicy.off.rawValue

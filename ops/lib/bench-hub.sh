@@ -143,8 +143,7 @@ redis_main_thread_usec_per_node() {
         role=$(rcli -p "$port" INFO replication 2>/dev/null | tr -d '\r' | awk -F: '$1 == "role" { print $2 }')
         hg=
         if [ -n "$slot" ] && [ "$(rcli -p "$port" CLUSTER COUNTKEYSINSLOT "$slot" 2>/dev/null | tr -d '\r')" != 0 ]; then hg='+{hg}'; fi
-        printf '%s %s:%s%s %s\n' "$port" "$port" "$role" "$hg" "$(rcli -p "$port" INFO cpu 2>/dev/null | tr -d '\r' |
-            awk -F: '$1 ~ /_main_thread$/ { s += $2 } END { printf "%d", s * 1000000 }')"
+        printf '%s %s:%s%s %s\n' "$port" "$port" "$role" "$hg" "$(redis_node_main_thread_usec "$port")"
     done
 }
 
@@ -181,11 +180,16 @@ redis_main_thread_usec() {
     local total=0 port usec
     [ "${#REDIS_DATA_PORTS[@]}" -gt 0 ] 2>/dev/null || { echo -; return; }
     for port in "${REDIS_DATA_PORTS[@]}"; do
-        usec=$(rcli -p "$port" INFO cpu 2>/dev/null | tr -d '\r' |
-            awk -F: '$1 ~ /_main_thread$/ { s += $2 } END { printf "%d", s * 1000000 }')
+        usec=$(redis_node_main_thread_usec "$port")
         total=$((total + ${usec:-0}))
     done
     echo "$total"
+}
+
+# redis_node_main_thread_usec PORT: the main-thread CPU (user and system, µs) of the node at PORT.
+redis_node_main_thread_usec() {
+    rcli -p "$1" INFO cpu 2>/dev/null | tr -d '\r' |
+        awk -F: '$1 ~ /_main_thread$/ { s += $2 } END { printf "%d", s * 1000000 }'
 }
 
 # CPU seconds of every Redis process of the topology together (data nodes and Sentinels).
